@@ -1,0 +1,73 @@
+//! Counters the caller's thread and the worker share, and the snapshot
+//! `diagnostics()` returns. Lock-free, so reading them never waits for disk.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::validate::Rejection;
+
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Handed to the worker, not yet committed.
+    pub queued: AtomicU64,
+    /// Rows waiting for upload, as of the last commit.
+    pub stored: AtomicU64,
+    pub stored_bytes: AtomicU64,
+    rejected: [AtomicU64; Rejection::CODES.len()],
+    /// Oldest events deleted because the queue was full, plus new events
+    /// refused because the worker was that far behind.
+    pub dropped_overflow: AtomicU64,
+    /// Events lost because the database refused a write.
+    pub dropped_storage_error: AtomicU64,
+}
+
+impl Counters {
+    pub fn count_rejection(&self, r: &Rejection) {
+        self.rejected[r.index()].fetch_add(1, Relaxed);
+    }
+
+    pub fn rejected_by_reason(&self) -> BTreeMap<String, u64> {
+        Rejection::CODES
+            .iter()
+            .zip(self.rejected.iter())
+            .filter_map(|(code, n)| {
+                let n = n.load(Relaxed);
+                (n > 0).then(|| ((*code).to_owned(), n))
+            })
+            .collect()
+    }
+}
+
+/// What `diagnostics()` reports. Counts of rejections and drops are since this
+/// instance opened; queue sizes are current.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Diagnostics {
+    pub queued: u64,
+    pub stored: u64,
+    pub stored_bytes: u64,
+    pub rejected_total: u64,
+    pub rejected_by_reason: BTreeMap<String, u64>,
+    pub dropped_overflow: u64,
+    pub dropped_storage_error: u64,
+    /// The database file plus its write-ahead log, in bytes.
+    pub database_bytes: u64,
+    /// False when the store fell back to memory (see the log for why).
+    pub persistent: bool,
+}
+
+impl Diagnostics {
+    pub fn collect(c: &Counters, database_bytes: u64, persistent: bool) -> Diagnostics {
+        let rejected_by_reason = c.rejected_by_reason();
+        Diagnostics {
+            queued: c.queued.load(Relaxed),
+            stored: c.stored.load(Relaxed),
+            stored_bytes: c.stored_bytes.load(Relaxed),
+            rejected_total: rejected_by_reason.values().sum(),
+            rejected_by_reason,
+            dropped_overflow: c.dropped_overflow.load(Relaxed),
+            dropped_storage_error: c.dropped_storage_error.load(Relaxed),
+            database_bytes,
+            persistent,
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! An event as the caller's thread hands it to the worker.
+//!
+//! The caller stamps only what must be taken at the call: the wall-clock time.
+//! Everything else (message id, sequence number, session, identity, context)
+//! is stamped by the worker, in queue order, so `track()` stays cheap.
+
+use crate::value::Value;
+
+/// The Segment call type an event maps to on upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Track,
+    Screen,
+    Identify,
+}
+
+impl EventKind {
+    pub fn code(self) -> i64 {
+        match self {
+            EventKind::Track => 0,
+            EventKind::Screen => 1,
+            EventKind::Identify => 2,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Option<EventKind> {
+        match code {
+            0 => Some(EventKind::Track),
+            1 => Some(EventKind::Screen),
+            2 => Some(EventKind::Identify),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventKind::Track => "track",
+            EventKind::Screen => "screen",
+            EventKind::Identify => "identify",
+        }
+    }
+}
+
+/// Properties in the order the caller gave them; keys are unique (validated).
+pub type EventProperties = Vec<(String, Value)>;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PendingEvent {
+    pub kind: EventKind,
+    pub name: String,
+    pub properties: EventProperties,
+    /// Wall-clock milliseconds, taken on the caller's thread.
+    pub timestamp_ms: i64,
+}
+
+/// An event as stored, read back for upload and tests.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub seq: i64,
+    pub message_id: String,
+    pub kind: EventKind,
+    pub name: String,
+    /// The properties (or, for identify, the traits) as a JSON object.
+    pub properties_json: String,
+    pub timestamp_ms: i64,
+    pub session_id: String,
+    pub anonymous_id: String,
+    pub user_id: Option<String>,
+    pub context_json: String,
+}

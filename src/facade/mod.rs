@@ -1,0 +1,135 @@
+//! The uniffi facade: the only code that knows about FFI.
+//!
+//! A thin object over `Tracker` that converts FFI types in and errors out.
+//! uniffi catches panics at this boundary, but none should reach it: the core
+//! returns errors instead of panicking.
+
+mod types;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub use types::{AppInfo, Consent, Diagnostics, LogLevel, PropertyValue, ReachConfig, ReachError};
+
+use crate::clock::SystemClock;
+use crate::tracker::Tracker;
+
+/// Where Reach sends its log lines (Logcat, os_log, a test list). Called from
+/// Reach's worker thread, never from the thread that called Reach.
+#[uniffi::export(with_foreign)]
+pub trait LogSink: Send + Sync {
+    fn log(&self, level: LogLevel, message: String);
+}
+
+struct ForeignSink(Arc<dyn LogSink>);
+
+impl crate::log::LogSink for ForeignSink {
+    fn log(&self, level: crate::log::Level, message: &str) {
+        self.0.log(level.into(), message.to_owned());
+    }
+}
+
+fn adapt(sink: Option<Arc<dyn LogSink>>) -> Option<Arc<dyn crate::log::LogSink>> {
+    sink.map(|s| Arc::new(ForeignSink(s)) as Arc<dyn crate::log::LogSink>)
+}
+
+/// One Reach instance per data directory.
+#[derive(uniffi::Object)]
+pub struct Reach {
+    tracker: Tracker,
+}
+
+#[uniffi::export]
+impl Reach {
+    /// Opens Reach. Cheap on the calling thread: the database is opened on
+    /// Reach's worker thread.
+    #[uniffi::constructor]
+    pub fn new(
+        config: ReachConfig,
+        log_sink: Option<Arc<dyn LogSink>>,
+    ) -> Result<Arc<Self>, ReachError> {
+        let tracker = Tracker::open(config.into(), Arc::new(SystemClock), adapt(log_sink))?;
+        Ok(Arc::new(Reach { tracker }))
+    }
+
+    /// Records an event. Never blocks on disk. Bad input is logged and counted
+    /// in `diagnostics()`; in strict mode it throws instead.
+    pub fn track(
+        &self,
+        name: String,
+        properties: HashMap<String, PropertyValue>,
+    ) -> Result<(), ReachError> {
+        Ok(self.tracker.track(name, types::properties(properties))?)
+    }
+
+    /// Records a screen view.
+    pub fn screen(
+        &self,
+        name: String,
+        properties: HashMap<String, PropertyValue>,
+    ) -> Result<(), ReachError> {
+        Ok(self.tracker.screen(name, types::properties(properties))?)
+    }
+
+    pub fn identify(&self, user_id: String) -> Result<(), ReachError> {
+        Ok(self.tracker.identify(user_id)?)
+    }
+
+    pub fn set_user_properties(
+        &self,
+        properties: HashMap<String, PropertyValue>,
+    ) -> Result<(), ReachError> {
+        Ok(self
+            .tracker
+            .set_user_properties(types::properties(properties))?)
+    }
+
+    pub fn unset_user_properties(&self, keys: Vec<String>) -> Result<(), ReachError> {
+        Ok(self.tracker.unset_user_properties(keys)?)
+    }
+
+    /// Logout: new anonymous id, user id and user properties cleared.
+    pub fn reset(&self) -> Result<(), ReachError> {
+        Ok(self.tracker.reset()?)
+    }
+
+    pub fn set_consent(&self, consent: Consent) -> Result<(), ReachError> {
+        Ok(self.tracker.set_consent(consent.into())?)
+    }
+
+    pub fn consent(&self) -> Consent {
+        self.tracker.consent().into()
+    }
+
+    pub fn delete_local_data(&self) -> Result<(), ReachError> {
+        Ok(self.tracker.delete_local_data()?)
+    }
+
+    /// Waits (at most the flush timeout) until everything tracked before is
+    /// on disk. Returns whether it completed. Never waits for the network.
+    pub fn flush(&self) -> bool {
+        self.tracker.flush()
+    }
+
+    pub fn on_foreground(&self) -> Result<(), ReachError> {
+        Ok(self.tracker.on_foreground()?)
+    }
+
+    /// Like `flush()`, after noting the time the app left the foreground.
+    pub fn on_background(&self) -> bool {
+        self.tracker.on_background()
+    }
+
+    /// Flushes (bounded), stops the worker and frees the data directory.
+    pub fn close(&self) -> bool {
+        self.tracker.close()
+    }
+
+    pub fn diagnostics(&self) -> Diagnostics {
+        self.tracker.diagnostics().into()
+    }
+
+    pub fn set_log_sink(&self, sink: Option<Arc<dyn LogSink>>) {
+        self.tracker.set_log_sink(adapt(sink));
+    }
+}

@@ -1,0 +1,240 @@
+//! The records and enums the bindings see, and their conversions to the
+//! core's own types. Kept apart from the core so that a change of FFI shape
+//! never ripples into the engine.
+
+use std::collections::HashMap;
+
+use crate::{config, diagnostics, error, log, value::Value};
+
+/// A property value. The Kotlin and Swift wrappers convert `Map<String, Any?>`
+/// and `[String: Any]` into these; what they cannot convert arrives as
+/// `UnsupportedValue` so the core can refuse it with a reason.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum PropertyValue {
+    StringValue {
+        value: String,
+    },
+    IntValue {
+        value: i64,
+    },
+    FloatValue {
+        value: f64,
+    },
+    BoolValue {
+        value: bool,
+    },
+    /// Milliseconds since the Unix epoch, UTC.
+    TimestampValue {
+        epoch_ms: i64,
+    },
+    StringListValue {
+        values: Vec<String>,
+    },
+    UnsupportedValue {
+        type_name: String,
+    },
+}
+
+impl From<PropertyValue> for Value {
+    fn from(v: PropertyValue) -> Value {
+        match v {
+            PropertyValue::StringValue { value } => Value::String(value),
+            PropertyValue::IntValue { value } => Value::Int(value),
+            PropertyValue::FloatValue { value } => Value::Float(value),
+            PropertyValue::BoolValue { value } => Value::Bool(value),
+            PropertyValue::TimestampValue { epoch_ms } => Value::Timestamp(epoch_ms),
+            PropertyValue::StringListValue { values } => Value::StringList(values),
+            PropertyValue::UnsupportedValue { type_name } => Value::Unsupported(type_name),
+        }
+    }
+}
+
+pub fn properties(map: HashMap<String, PropertyValue>) -> Vec<(String, Value)> {
+    map.into_iter().map(|(k, v)| (k, v.into())).collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Consent {
+    Granted,
+    Pending,
+    Denied,
+}
+
+impl From<Consent> for config::Consent {
+    fn from(c: Consent) -> Self {
+        match c {
+            Consent::Granted => config::Consent::Granted,
+            Consent::Pending => config::Consent::Pending,
+            Consent::Denied => config::Consent::Denied,
+        }
+    }
+}
+
+impl From<config::Consent> for Consent {
+    fn from(c: config::Consent) -> Self {
+        match c {
+            config::Consent::Granted => Consent::Granted,
+            config::Consent::Pending => Consent::Pending,
+            config::Consent::Denied => Consent::Denied,
+        }
+    }
+}
+
+/// The app and device, copied into every event's context.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct AppInfo {
+    pub app_version: String,
+    #[uniffi(default = "")]
+    pub build: String,
+    pub platform: String,
+    pub os_version: String,
+    /// BCP 47, e.g. `zh-CN`.
+    pub locale: String,
+    /// IANA zone, e.g. `Asia/Shanghai`.
+    pub timezone: String,
+}
+
+/// How Reach is opened. Defaults are the core's named defaults (see
+/// `config.rs` for the reasons behind each number).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ReachConfig {
+    /// A directory private to the app (Android `filesDir/reach`, iOS
+    /// Application Support/reach). One Reach instance per directory.
+    pub data_dir: String,
+    pub app: AppInfo,
+    /// Consent at first open; afterwards the persisted state wins.
+    pub consent: Consent,
+    #[uniffi(default = 50000)]
+    pub max_queued_events: u64,
+    #[uniffi(default = 10485760)]
+    pub max_queued_bytes: u64,
+    /// Debug builds: bad input throws instead of being logged and counted.
+    #[uniffi(default = false)]
+    pub strict: bool,
+    #[uniffi(default = true)]
+    pub record_app_open: bool,
+    #[uniffi(default = 1800000)]
+    pub session_timeout_ms: u64,
+    #[uniffi(default = 1000)]
+    pub flush_timeout_ms: u64,
+}
+
+impl From<ReachConfig> for config::Config {
+    fn from(c: ReachConfig) -> Self {
+        let mut out = config::Config::new(c.data_dir);
+        out.app = config::AppInfo {
+            app_version: c.app.app_version,
+            build: c.app.build,
+            platform: c.app.platform,
+            os_version: c.app.os_version,
+            locale: c.app.locale,
+            timezone: c.app.timezone,
+        };
+        out.initial_consent = c.consent.into();
+        out.queue = config::QueueLimits {
+            max_events: c.max_queued_events,
+            max_bytes: c.max_queued_bytes,
+        };
+        out.strict = c.strict;
+        out.record_app_open = c.record_app_open;
+        out.session_timeout = std::time::Duration::from_millis(c.session_timeout_ms);
+        out.flush_timeout = std::time::Duration::from_millis(c.flush_timeout_ms);
+        out
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Diagnostics {
+    /// Handed to the worker, not yet on disk.
+    pub queued: u64,
+    /// On disk, waiting for upload.
+    pub stored: u64,
+    pub stored_bytes: u64,
+    /// Refused since open, in total and by reason code (e.g. `name_empty`).
+    pub rejected_total: u64,
+    pub rejected_by_reason: HashMap<String, u64>,
+    /// Dropped since open because the queue was full (oldest first).
+    pub dropped_overflow: u64,
+    /// Lost since open because the database refused a write.
+    pub dropped_storage_error: u64,
+    /// The database and its write-ahead log.
+    pub database_bytes: u64,
+    /// False when the database could not be opened and events live in memory.
+    pub persistent: bool,
+}
+
+impl From<diagnostics::Diagnostics> for Diagnostics {
+    fn from(d: diagnostics::Diagnostics) -> Self {
+        Diagnostics {
+            queued: d.queued,
+            stored: d.stored,
+            stored_bytes: d.stored_bytes,
+            rejected_total: d.rejected_total,
+            rejected_by_reason: d.rejected_by_reason.into_iter().collect(),
+            dropped_overflow: d.dropped_overflow,
+            dropped_storage_error: d.dropped_storage_error,
+            database_bytes: d.database_bytes,
+            persistent: d.persistent,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+impl From<log::Level> for LogLevel {
+    fn from(l: log::Level) -> Self {
+        match l {
+            log::Level::Debug => LogLevel::Debug,
+            log::Level::Info => LogLevel::Info,
+            log::Level::Warn => LogLevel::Warn,
+            log::Level::Error => LogLevel::Error,
+        }
+    }
+}
+
+/// The public error: few cases, each with a message a developer can act on.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Error)]
+pub enum ReachError {
+    /// Bad input (strict mode only). `code` is the diagnostics reason code.
+    InvalidInput { code: String, message: String },
+    /// Another instance uses the data directory.
+    AlreadyOpen { message: String },
+    /// The data directory cannot be created or locked.
+    Storage { message: String },
+    /// The instance was closed.
+    Closed { message: String },
+}
+
+impl std::fmt::Display for ReachError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReachError::InvalidInput { message, .. }
+            | ReachError::AlreadyOpen { message }
+            | ReachError::Storage { message }
+            | ReachError::Closed { message } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for ReachError {}
+
+impl From<error::Error> for ReachError {
+    fn from(e: error::Error) -> Self {
+        let message = e.to_string();
+        match e {
+            error::Error::Rejected(r) => ReachError::InvalidInput {
+                code: r.code().to_owned(),
+                message: r.to_string(),
+            },
+            error::Error::AlreadyOpen(_) => ReachError::AlreadyOpen { message },
+            error::Error::Io { .. } => ReachError::Storage { message },
+            error::Error::Closed => ReachError::Closed { message },
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! Reach: on-device event tracking and in-app messaging.
+//!
+//! The data path reads as a straight line: `track` (facade → `tracker`) →
+//! channel → `worker` → `store`. Nothing reaches back up that line. Only the
+//! `facade` module knows about uniffi; everything else is plain Rust with its
+//! own error and value types. See docs/architecture.md.
+
+uniffi::setup_scaffolding!();
+
+pub mod clock;
+pub mod config;
+pub mod diagnostics;
+pub mod error;
+pub mod event;
+pub mod facade;
+pub mod lock;
+pub mod log;
+pub mod session;
+pub mod store;
+pub mod tracker;
+pub mod validate;
+pub mod value;
+mod worker;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use config::{AppInfo, Config, Consent, QueueLimits};
+pub use error::Error;
+pub use tracker::Tracker;
+pub use value::Value;

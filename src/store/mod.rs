@@ -1,0 +1,443 @@
+//! SQLite storage: the only module that writes SQL.
+//!
+//! Owned by the worker thread alone (see docs/architecture.md); no other
+//! thread ever touches the connection, so there is no lock around it. Writes
+//! happen inside `begin()`/`commit()` pairs the worker groups.
+//!
+//! Opening recovers from a corrupt file by moving it aside (kept for
+//! inspection, never deleted) and starting a new database; if even that
+//! fails, the store runs in memory so the host app keeps working.
+
+mod schema;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+
+use crate::event::{EventKind, StoredEvent};
+
+pub use schema::CURRENT_VERSION;
+
+/// Lets WAL grow this far before SQLite truncates it after a checkpoint: big
+/// enough for bursts of group commits, small enough not to waste phone storage.
+const JOURNAL_SIZE_LIMIT_BYTES: i64 = 4 * 1024 * 1024;
+
+/// Another connection (an inspection tool, a test) may briefly hold a lock.
+const BUSY_TIMEOUT_MS: u64 = 2_000;
+
+/// Where the store lives, for diagnostics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageKind {
+    Disk(PathBuf),
+    /// The database could not be opened even after recovery: events are kept
+    /// in memory for this process's life and the reason is logged.
+    Memory,
+}
+
+/// What opening found, for the log.
+#[derive(Debug, Default)]
+pub struct OpenReport {
+    /// The corrupt file was moved here and a new database created.
+    pub moved_aside: Option<PathBuf>,
+    /// Why the store fell back to memory.
+    pub memory_fallback: Option<String>,
+}
+
+/// The row tallies kept in `queue_stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueStats {
+    pub next_seq: i64,
+    pub count: u64,
+    pub bytes: u64,
+}
+
+/// One event row, ready to insert.
+pub struct EventRow<'a> {
+    pub seq: i64,
+    pub message_id: &'a [u8; 16],
+    pub kind: EventKind,
+    pub name: &'a str,
+    pub timestamp_ms: i64,
+    pub properties_json: &'a str,
+    pub session: i64,
+    pub identity: i64,
+    pub context: i64,
+    pub bytes: u64,
+}
+
+pub type Result<T> = rusqlite::Result<T>;
+
+pub struct Store {
+    conn: Connection,
+    kind: StorageKind,
+}
+
+/// The database file inside a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("reach.db")
+}
+
+fn is_corruption(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase)
+    )
+}
+
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    // WAL: readers never block the writer. NORMAL: a commit survives an app
+    // crash or kill (only a power loss can lose the last commits).
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") && !mode.eq_ignore_ascii_case("memory") {
+        return Err(rusqlite::Error::InvalidQuery);
+    }
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
+    conn.pragma_update(None, "foreign_keys", false)?;
+    Ok(())
+}
+
+fn open_file(path: &Path) -> std::result::Result<Connection, rusqlite::Error> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    schema::migrate(&mut conn).map_err(|e| match e {
+        schema::MigrationError::Sqlite(e) => e,
+        schema::MigrationError::TooNew { found } => rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
+            Some(format!(
+                "schema version {found} is newer than this Reach understands"
+            )),
+        ),
+    })?;
+    // Touch the tables a query plan needs, so corruption surfaces now, at
+    // open, rather than in the middle of the first commit.
+    conn.query_row("SELECT next_seq FROM queue_stats WHERE id = 1", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    Ok(conn)
+}
+
+fn move_aside(path: &Path, now_ms: i64) -> std::io::Result<PathBuf> {
+    let aside = path.with_file_name(format!("reach.db.corrupt-{now_ms}"));
+    std::fs::rename(path, &aside)?;
+    for suffix in ["-wal", "-shm"] {
+        let side = PathBuf::from(format!("{}{suffix}", path.display()));
+        if side.exists() {
+            let _ = std::fs::rename(&side, PathBuf::from(format!("{}{suffix}", aside.display())));
+        }
+    }
+    Ok(aside)
+}
+
+impl Store {
+    /// Opens (creating or migrating) the database at `path`. Never fails: a
+    /// corrupt file is moved aside, and a database that cannot be opened at
+    /// all is replaced by one in memory. `report` says which happened.
+    pub fn open(path: &Path, now_ms: i64) -> (Store, OpenReport) {
+        let mut report = OpenReport::default();
+        let first = open_file(path);
+        let conn = match first {
+            Ok(conn) => Ok(conn),
+            Err(e) if is_corruption(&e) => match move_aside(path, now_ms) {
+                Ok(aside) => {
+                    report.moved_aside = Some(aside);
+                    open_file(path)
+                }
+                Err(io) => Err(rusqlite::Error::ToSqlConversionFailure(Box::new(io))),
+            },
+            Err(e) => Err(e),
+        };
+        match conn {
+            Ok(conn) => (
+                Store {
+                    conn,
+                    kind: StorageKind::Disk(path.to_owned()),
+                },
+                report,
+            ),
+            Err(e) => {
+                report.memory_fallback = Some(format!("cannot open {}: {e}", path.display()));
+                (Store::in_memory(), report)
+            }
+        }
+    }
+
+    /// A database in memory, migrated; for the fallback and for tests.
+    pub fn in_memory() -> Store {
+        let mut conn = match Connection::open_in_memory() {
+            Ok(c) => c,
+            // SQLite cannot allocate a few KB: nothing sensible is left to do.
+            Err(e) => panic!("SQLite cannot open an in-memory database: {e}"),
+        };
+        let _ = schema::migrate(&mut conn);
+        Store {
+            conn,
+            kind: StorageKind::Memory,
+        }
+    }
+
+    pub fn kind(&self) -> &StorageKind {
+        &self.kind
+    }
+
+    pub fn begin(&self) -> Result<()> {
+        self.conn.execute_batch("BEGIN")
+    }
+
+    pub fn commit(&self) -> Result<()> {
+        self.conn.execute_batch("COMMIT")
+    }
+
+    pub fn rollback(&self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+
+    pub fn meta_get(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+            .query_row([key], |r| r.get(0))
+            .optional()
+    }
+
+    pub fn meta_set(&self, key: &str, value: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)")?
+            .execute([key, value])?;
+        Ok(())
+    }
+
+    pub fn meta_delete(&self, key: &str) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM meta WHERE key = ?1")?
+            .execute([key])?;
+        Ok(())
+    }
+
+    pub fn queue_stats(&self) -> Result<QueueStats> {
+        self.conn.query_row(
+            "SELECT next_seq, count, bytes FROM queue_stats WHERE id = 1",
+            [],
+            |r| {
+                Ok(QueueStats {
+                    next_seq: r.get(0)?,
+                    count: r.get::<_, i64>(1)? as u64,
+                    bytes: r.get::<_, i64>(2)? as u64,
+                })
+            },
+        )
+    }
+
+    pub fn set_queue_stats(&self, s: &QueueStats) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "UPDATE queue_stats SET next_seq = ?1, count = ?2, bytes = ?3 WHERE id = 1",
+            )?
+            .execute(params![s.next_seq, s.count as i64, s.bytes as i64])?;
+        Ok(())
+    }
+
+    /// The row id of a context, inserting it the first time it is seen.
+    pub fn context_id(&self, json: &str) -> Result<i64> {
+        self.conn
+            .prepare_cached("INSERT OR IGNORE INTO contexts (json) VALUES (?1)")?
+            .execute([json])?;
+        self.conn
+            .prepare_cached("SELECT id FROM contexts WHERE json = ?1")?
+            .query_row([json], |r| r.get(0))
+    }
+
+    /// The row id of an (anonymous id, user id) pair, inserting it if new.
+    pub fn identity_id(&self, anonymous_id: &str, user_id: Option<&str>) -> Result<i64> {
+        let found: Option<i64> = self
+            .conn
+            .prepare_cached("SELECT id FROM identities WHERE anonymous_id = ?1 AND user_id IS ?2")?
+            .query_row(params![anonymous_id, user_id], |r| r.get(0))
+            .optional()?;
+        if let Some(id) = found {
+            return Ok(id);
+        }
+        self.conn
+            .prepare_cached("INSERT INTO identities (anonymous_id, user_id) VALUES (?1, ?2)")?
+            .execute(params![anonymous_id, user_id])?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// The row id of a session, inserting it if new.
+    pub fn session_row(&self, session_id: &str, started_ms: i64) -> Result<i64> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR IGNORE INTO sessions (session_id, started_ms) VALUES (?1, ?2)",
+            )?
+            .execute(params![session_id, started_ms])?;
+        self.conn
+            .prepare_cached("SELECT id FROM sessions WHERE session_id = ?1")?
+            .query_row([session_id], |r| r.get(0))
+    }
+
+    pub fn insert_event(&self, row: &EventRow<'_>) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT INTO events (seq, message_id, kind, name, ts, props, session, identity, context, bytes)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?
+            .execute(params![
+                row.seq,
+                &row.message_id[..],
+                row.kind.code(),
+                row.name,
+                row.timestamp_ms,
+                row.properties_json,
+                row.session,
+                row.identity,
+                row.context,
+                row.bytes as i64,
+            ])?;
+        Ok(())
+    }
+
+    /// Deletes the oldest events until at least `count` events and `bytes`
+    /// bytes are gone; returns how many events and bytes were deleted.
+    pub fn drop_oldest(&self, count: u64, bytes: u64) -> Result<(u64, u64)> {
+        let (mut dropped, mut freed, mut last_seq) = (0u64, 0u64, None);
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, bytes FROM events WHERE seq > ?1 ORDER BY seq LIMIT 512",
+        )?;
+        'chunks: loop {
+            let rows: Vec<(i64, i64)> = stmt
+                .query_map([last_seq.unwrap_or(i64::MIN)], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_>>()?;
+            if rows.is_empty() {
+                break;
+            }
+            for (seq, b) in rows {
+                if dropped >= count && freed >= bytes {
+                    break 'chunks;
+                }
+                dropped += 1;
+                freed += b as u64;
+                last_seq = Some(seq);
+            }
+        }
+        if let Some(seq) = last_seq {
+            self.conn
+                .prepare_cached("DELETE FROM events WHERE seq <= ?1")?
+                .execute([seq])?;
+        }
+        Ok((dropped, freed))
+    }
+
+    pub fn delete_all_events(&self) -> Result<()> {
+        self.conn.execute_batch("DELETE FROM events")
+    }
+
+    /// Wipes everything the user could be identified by.
+    pub fn delete_all(&self) -> Result<()> {
+        self.conn.execute_batch(
+            "DELETE FROM events; DELETE FROM meta; DELETE FROM identities; DELETE FROM sessions;",
+        )
+    }
+
+    /// Events in sequence order, starting after `after_seq`.
+    pub fn read_events(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT e.seq, e.message_id, e.kind, e.name, e.props, e.ts, s.session_id,
+                    i.anonymous_id, i.user_id, c.json
+             FROM events e
+             JOIN sessions s ON s.id = e.session
+             JOIN identities i ON i.id = e.identity
+             JOIN contexts c ON c.id = e.context
+             WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
+            let id: Vec<u8> = r.get(1)?;
+            Ok(StoredEvent {
+                seq: r.get(0)?,
+                message_id: uuid::Uuid::from_slice(&id)
+                    .map(|u| u.hyphenated().to_string())
+                    .unwrap_or_default(),
+                kind: EventKind::from_code(r.get(2)?).unwrap_or(EventKind::Track),
+                name: r.get(3)?,
+                properties_json: r.get(4)?,
+                timestamp_ms: r.get(5)?,
+                session_id: r.get(6)?,
+                anonymous_id: r.get(7)?,
+                user_id: r.get(8)?,
+                context_json: r.get(9)?,
+            })
+        })?;
+        rows.collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_corrupt_file_is_moved_aside_and_a_new_database_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = database_path(dir.path());
+        std::fs::write(
+            &path,
+            b"this is not a database, just some bytes that pretend",
+        )
+        .unwrap();
+        let (store, report) = Store::open(&path, 42);
+        assert_eq!(store.kind(), &StorageKind::Disk(path.clone()));
+        let aside = report.moved_aside.expect("moved aside");
+        assert_eq!(
+            std::fs::read(&aside).unwrap(),
+            b"this is not a database, just some bytes that pretend"
+        );
+        assert_eq!(store.queue_stats().unwrap().next_seq, 1);
+    }
+
+    #[test]
+    fn an_unopenable_path_falls_back_to_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        // A directory where the file should be cannot be opened as a database.
+        let path = dir.path().join("reach.db");
+        std::fs::create_dir(&path).unwrap();
+        let (store, report) = Store::open(&path, 0);
+        assert_eq!(store.kind(), &StorageKind::Memory);
+        assert!(report.memory_fallback.is_some());
+        store.meta_set("k", "v").unwrap();
+        assert_eq!(store.meta_get("k").unwrap().as_deref(), Some("v"));
+    }
+
+    #[test]
+    fn drop_oldest_removes_by_count_and_by_bytes() {
+        let store = Store::in_memory();
+        let ctx = store.context_id("{}").unwrap();
+        let ident = store.identity_id("anon", None).unwrap();
+        let sess = store.session_row("s", 0).unwrap();
+        for seq in 1..=10 {
+            store
+                .insert_event(&EventRow {
+                    seq,
+                    message_id: &[seq as u8; 16],
+                    kind: EventKind::Track,
+                    name: "e",
+                    timestamp_ms: seq,
+                    properties_json: "{}",
+                    session: sess,
+                    identity: ident,
+                    context: ctx,
+                    bytes: 100,
+                })
+                .unwrap();
+        }
+        assert_eq!(store.drop_oldest(2, 0).unwrap(), (2, 200));
+        assert_eq!(store.drop_oldest(0, 250).unwrap(), (3, 300));
+        let left = store.read_events(0, 100).unwrap();
+        assert_eq!(
+            left.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![6, 7, 8, 9, 10]
+        );
+        assert_eq!(left[0].anonymous_id, "anon");
+        assert_eq!(left[0].user_id, None);
+    }
+}

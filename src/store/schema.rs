@@ -1,0 +1,132 @@
+//! The database schema and its migrations, driven by `PRAGMA user_version`.
+//!
+//! Each version is one function that moves the schema up by one step. A new
+//! database runs every step from 0; an old one runs the steps it lacks, all in
+//! one transaction, so a kill mid-upgrade leaves the previous version intact.
+//! Every step gets a test that starts from the schema before it.
+
+use rusqlite::Connection;
+
+/// Steps, in order: `MIGRATIONS[i]` upgrades from version `i` to `i + 1`.
+const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[v1_initial];
+
+/// The version a fully migrated database has.
+pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Why the database cannot be used as it is.
+#[derive(Debug)]
+pub enum MigrationError {
+    /// Written by a newer Reach: refuse rather than guess at its schema.
+    TooNew {
+        found: u32,
+    },
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for MigrationError {
+    fn from(e: rusqlite::Error) -> Self {
+        MigrationError::Sqlite(e)
+    }
+}
+
+/// Brings the schema to `CURRENT_VERSION`.
+pub fn migrate(conn: &mut Connection) -> Result<(), MigrationError> {
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > CURRENT_VERSION {
+        return Err(MigrationError::TooNew { found });
+    }
+    if found == CURRENT_VERSION {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    for step in &MIGRATIONS[found as usize..] {
+        step(&tx)?;
+    }
+    tx.pragma_update(None, "user_version", CURRENT_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+fn v1_initial(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "
+        -- Small state that survives restarts: ids, session, consent, user properties.
+        CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        ) WITHOUT ROWID;
+
+        -- Tallies of the events table, updated in the same transaction as the
+        -- rows, so opening never has to count or sum the table.
+        CREATE TABLE queue_stats (
+            id       INTEGER PRIMARY KEY CHECK (id = 1),
+            next_seq INTEGER NOT NULL,
+            count    INTEGER NOT NULL,
+            bytes    INTEGER NOT NULL
+        );
+        INSERT INTO queue_stats (id, next_seq, count, bytes) VALUES (1, 1, 0, 0);
+
+        -- App/OS/locale context, stored once per distinct value, not per event.
+        CREATE TABLE contexts (
+            id   INTEGER PRIMARY KEY,
+            json TEXT NOT NULL UNIQUE
+        );
+
+        -- Who an event belongs to: the anonymous id, and the user id once known.
+        CREATE TABLE identities (
+            id           INTEGER PRIMARY KEY,
+            anonymous_id TEXT NOT NULL,
+            user_id      TEXT
+        );
+        CREATE INDEX identities_by_ids ON identities (anonymous_id, user_id);
+
+        CREATE TABLE sessions (
+            id         INTEGER PRIMARY KEY,
+            session_id TEXT NOT NULL UNIQUE,
+            started_ms INTEGER NOT NULL
+        );
+
+        -- The upload queue. `seq` is the monotonic sequence number.
+        CREATE TABLE events (
+            seq        INTEGER PRIMARY KEY,
+            message_id BLOB NOT NULL,
+            kind       INTEGER NOT NULL,
+            name       TEXT NOT NULL,
+            ts         INTEGER NOT NULL,
+            props      TEXT NOT NULL,
+            session    INTEGER NOT NULL,
+            identity   INTEGER NOT NULL,
+            context    INTEGER NOT NULL,
+            bytes      INTEGER NOT NULL
+        );
+        ",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_database_reaches_the_current_version() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let v: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, CURRENT_VERSION);
+        // Running again is a no-op.
+        migrate(&mut conn).unwrap();
+    }
+
+    #[test]
+    fn a_database_from_a_newer_reach_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(MigrationError::TooNew { .. })
+        ));
+    }
+}

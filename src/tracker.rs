@@ -1,0 +1,317 @@
+//! `Tracker`: the Rust API behind the facade. Everything here runs on the
+//! caller's thread, so everything here is cheap: validate, stamp the time,
+//! hand the event to the worker. No disk, no network, no waiting, except the
+//! bounded waits of `flush()`, `on_background()` and `close()`.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::config::{Config, Consent};
+use crate::diagnostics::{Counters, Diagnostics};
+use crate::error::Error;
+use crate::event::{EventKind, EventProperties, PendingEvent};
+use crate::lock::{DirectoryLock, LockError};
+use crate::log::{Level, LogSink, Logger};
+use crate::validate::{self, Rejection};
+use crate::worker::{self, Command, Shared};
+
+pub struct Tracker {
+    sender: Sender<Command>,
+    counters: Arc<Counters>,
+    consent: Arc<AtomicU8>,
+    persistent: Arc<AtomicBool>,
+    closed: AtomicBool,
+    clock: Arc<dyn Clock>,
+    logger: Logger,
+    config: Config,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl Tracker {
+    /// Opens Reach on `config.data_dir`. Takes the directory lock and starts
+    /// the worker, which opens the database on its own thread: the caller
+    /// never waits for disk here. Events tracked before the worker is ready
+    /// wait in the queue; none is lost.
+    pub fn open(
+        config: Config,
+        clock: Arc<dyn Clock>,
+        sink: Option<Arc<dyn LogSink>>,
+    ) -> Result<Tracker, Error> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::Io {
+            what: format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            ),
+            source,
+        })?;
+        let lock = DirectoryLock::acquire(&config.data_dir).map_err(|e| match e {
+            LockError::Held(dir) => Error::AlreadyOpen(dir),
+            LockError::Io(path, source) => Error::Io {
+                what: format!("cannot lock {}", path.display()),
+                source,
+            },
+        })?;
+        let logger = Logger::new(sink);
+        let counters = Arc::new(Counters::default());
+        let consent = Arc::new(AtomicU8::new(worker::consent_to_u8(config.initial_consent)));
+        let persistent = Arc::new(AtomicBool::new(true));
+        let (sender, receiver) = mpsc::channel();
+        let shared = Shared {
+            counters: counters.clone(),
+            logger: logger.clone(),
+            clock: clock.clone(),
+            consent: consent.clone(),
+            persistent: persistent.clone(),
+        };
+        let worker_config = config.clone();
+        let handle = std::thread::Builder::new()
+            .name("reach-worker".into())
+            .spawn(move || worker::run(worker_config, shared, lock, receiver))
+            .map_err(|source| Error::Io {
+                what: "cannot start the Reach worker thread".into(),
+                source,
+            })?;
+        Ok(Tracker {
+            sender,
+            counters,
+            consent,
+            persistent,
+            closed: AtomicBool::new(false),
+            clock,
+            logger,
+            config,
+            worker: Mutex::new(Some(handle)),
+        })
+    }
+
+    /// Records an event. Never blocks on disk; bad input is refused with a
+    /// reason (logged and counted, or returned in strict mode).
+    pub fn track(&self, name: String, properties: EventProperties) -> Result<(), Error> {
+        self.record(EventKind::Track, name, properties)
+    }
+
+    /// Records a screen view.
+    pub fn screen(&self, name: String, properties: EventProperties) -> Result<(), Error> {
+        self.record(EventKind::Screen, name, properties)
+    }
+
+    fn record(
+        &self,
+        kind: EventKind,
+        name: String,
+        properties: EventProperties,
+    ) -> Result<(), Error> {
+        let timestamp_ms = self.clock.now_ms();
+        if let Err(r) = self.check(&name, &properties) {
+            return self.refuse(kind, &name, r);
+        }
+        if self.consent() == Consent::Denied {
+            return self.refuse(kind, &name, Rejection::ConsentDenied);
+        }
+        // The worker is this far behind: the store could not keep more
+        // anyway, and memory must not grow without bound.
+        if self.counters.queued.load(Ordering::Relaxed) >= self.config.queue.max_events {
+            let before = self
+                .counters
+                .dropped_overflow
+                .fetch_add(1, Ordering::Relaxed);
+            if before.is_multiple_of(10_000) {
+                self.send_log(
+                    Level::Warn,
+                    format!("the event queue is full: dropped \"{name}\""),
+                );
+            }
+            return Ok(());
+        }
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        let event = PendingEvent {
+            kind,
+            name,
+            properties,
+            timestamp_ms,
+        };
+        if self.closed.load(Ordering::Relaxed) || self.sender.send(Command::Event(event)).is_err() {
+            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
+            return self.refuse(kind, "", Rejection::Closed);
+        }
+        Ok(())
+    }
+
+    fn check(&self, name: &str, properties: &EventProperties) -> Result<(), Rejection> {
+        validate::check_name(name)?;
+        validate::check_properties(properties.iter().map(|(k, v)| (k, v)))?;
+        // Duplicate keys can only come from the Rust API (maps cannot hold
+        // them); a quadratic scan is cheapest for the usual handful.
+        if properties.len() > 1 {
+            for (i, (k, _)) in properties.iter().enumerate() {
+                if properties[..i].iter().any(|(other, _)| other == k) {
+                    return Err(Rejection::DuplicateProperty { key: k.clone() });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn refuse(&self, kind: EventKind, name: &str, r: Rejection) -> Result<(), Error> {
+        self.counters.count_rejection(&r);
+        if !matches!(r, Rejection::Closed) {
+            self.send_log(
+                Level::Warn,
+                format!("{}(\"{name}\") refused: {r}", kind.as_str()),
+            );
+        }
+        if self.config.strict {
+            Err(Error::Rejected(r))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn send_log(&self, level: Level, message: String) {
+        let _ = self.sender.send(Command::Log(level, message));
+    }
+
+    /// Hands a command to the worker. After `close()` the call is refused
+    /// like bad input: counted, and an error only in strict mode.
+    fn send(&self, cmd: Command) -> Result<(), Error> {
+        if self.closed.load(Ordering::Relaxed) || self.sender.send(cmd).is_err() {
+            self.counters.count_rejection(&Rejection::Closed);
+            return if self.config.strict {
+                Err(Error::Closed)
+            } else {
+                Ok(())
+            };
+        }
+        Ok(())
+    }
+
+    /// Attributes events from now on to `user_id`. Identifying a different
+    /// user while one is identified starts a fresh person (as `reset()` then
+    /// `identify()`): one user's history never becomes another's.
+    pub fn identify(&self, user_id: String) -> Result<(), Error> {
+        if user_id.is_empty() || user_id.chars().any(char::is_control) {
+            let r = Rejection::PropertyKeyInvalid {
+                key: "userId".into(),
+                why: "a user id must be non-empty and free of control characters",
+            };
+            return self.refuse(EventKind::Identify, "identify", r);
+        }
+        let timestamp_ms = self.clock.now_ms();
+        self.send(Command::Identify {
+            user_id,
+            timestamp_ms,
+        })
+    }
+
+    pub fn set_user_properties(&self, properties: EventProperties) -> Result<(), Error> {
+        if let Err(r) = self.check("identify", &properties) {
+            return self.refuse(EventKind::Identify, "identify", r);
+        }
+        let timestamp_ms = self.clock.now_ms();
+        self.send(Command::SetUserProperties {
+            properties,
+            timestamp_ms,
+        })
+    }
+
+    pub fn unset_user_properties(&self, keys: Vec<String>) -> Result<(), Error> {
+        self.send(Command::UnsetUserProperties { keys })
+    }
+
+    /// Logout: a new anonymous id, no user id, no user properties, a new session.
+    pub fn reset(&self) -> Result<(), Error> {
+        let timestamp_ms = self.clock.now_ms();
+        self.send(Command::Reset { timestamp_ms })
+    }
+
+    /// Takes effect at once for `track()` calls after it; `Denied` also
+    /// deletes every stored event.
+    pub fn set_consent(&self, consent: Consent) -> Result<(), Error> {
+        self.consent
+            .store(worker::consent_to_u8(consent), Ordering::Relaxed);
+        self.send(Command::SetConsent(consent))
+    }
+
+    pub fn consent(&self) -> Consent {
+        worker::consent_from_u8(self.consent.load(Ordering::Relaxed))
+    }
+
+    /// Deletes stored events, user properties and ids; keeps consent.
+    pub fn delete_local_data(&self) -> Result<(), Error> {
+        let timestamp_ms = self.clock.now_ms();
+        self.send(Command::DeleteLocalData { timestamp_ms })
+    }
+
+    /// Waits until everything tracked before this call is committed, at most
+    /// the configured flush timeout. Returns whether it completed.
+    pub fn flush(&self) -> bool {
+        self.flush_within(self.config.flush_timeout)
+    }
+
+    pub fn flush_within(&self, timeout: Duration) -> bool {
+        let (ack, done) = mpsc::sync_channel(1);
+        if self.closed.load(Ordering::Relaxed) || self.sender.send(Command::Flush(ack)).is_err() {
+            return false;
+        }
+        done.recv_timeout(timeout).is_ok()
+    }
+
+    /// The app came to the foreground: maybe a new session, and `app_open`.
+    pub fn on_foreground(&self) -> Result<(), Error> {
+        let timestamp_ms = self.clock.now_ms();
+        self.send(Command::Foreground { timestamp_ms })
+    }
+
+    /// The app went to the background: remember when, and flush (bounded),
+    /// since the OS may kill a background app at any moment.
+    pub fn on_background(&self) -> bool {
+        let timestamp_ms = self.clock.now_ms();
+        let _ = self.send(Command::Background { timestamp_ms });
+        self.flush()
+    }
+
+    /// Commits what is queued (bounded by the flush timeout), stops the
+    /// worker and releases the data directory. Later calls are refused.
+    pub fn close(&self) -> bool {
+        if self.closed.swap(true, Ordering::SeqCst) {
+            return true;
+        }
+        let (ack, done) = mpsc::sync_channel(1);
+        if self.sender.send(Command::Close(ack)).is_err() {
+            return true;
+        }
+        let completed = done.recv_timeout(self.config.flush_timeout).is_ok();
+        if completed {
+            // The worker answered just before returning; joining is quick.
+            if let Some(handle) = self.worker.lock().ok().and_then(|mut w| w.take()) {
+                let _ = handle.join();
+            }
+        }
+        completed
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Relaxed)
+    }
+
+    pub fn diagnostics(&self) -> Diagnostics {
+        let db = crate::store::database_path(&self.config.data_dir);
+        let size = |p: std::path::PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
+        let persistent = self.persistent.load(Ordering::Relaxed);
+        let bytes = if persistent { size(db) + size(wal) } else { 0 };
+        Diagnostics::collect(&self.counters, bytes, persistent)
+    }
+
+    pub fn set_log_sink(&self, sink: Option<Arc<dyn LogSink>>) {
+        self.logger.set_sink(sink);
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+}

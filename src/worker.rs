@@ -1,0 +1,589 @@
+//! The worker thread: the only owner of the database connection.
+//!
+//! Callers hand it `Command`s over a channel and never wait for it, except in
+//! `flush()`/`onBackground()`/`close()`, which wait a bounded time. It applies
+//! commands in arrival order (so a thread's events keep their order and an
+//! `identify()` affects exactly the events tracked after it) and writes them in
+//! group commits: one transaction per burst, committed as soon as the channel
+//! is momentarily empty, and at least every `MAX_COMMIT_INTERVAL` while events
+//! keep arriving.
+//!
+//! Never touches the network. Never panics on bad data: every failure is
+//! logged and counted.
+
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::clock::Clock;
+use crate::config::{Config, Consent};
+use crate::diagnostics::Counters;
+use crate::event::{EventKind, EventProperties, PendingEvent};
+use crate::lock::DirectoryLock;
+use crate::log::{Level, Logger};
+use crate::session::Session;
+use crate::store::{self, EventRow, QueueStats, StorageKind, Store};
+use crate::value::{self, Properties};
+
+/// Upper bound on how long events sit in an open transaction while more keep
+/// arriving: the durability delay a burst can add. 10 ms is below what a user
+/// can do between two taps, so a kill loses at most one burst in flight.
+pub const MAX_COMMIT_INTERVAL: Duration = Duration::from_millis(10);
+
+/// Checking the clock on every command would cost more than the insert it
+/// guards; every 64 commands is still well under a millisecond of work.
+const DEADLINE_CHECK_EVERY: u32 = 64;
+
+/// Approximate bytes a row costs beyond its name and properties (ids, ints,
+/// index entry); used for the byte cap, which needs to be roughly right, not exact.
+const ROW_OVERHEAD_BYTES: u64 = 48;
+
+pub enum Command {
+    Event(PendingEvent),
+    Identify {
+        user_id: String,
+        timestamp_ms: i64,
+    },
+    SetUserProperties {
+        properties: EventProperties,
+        timestamp_ms: i64,
+    },
+    UnsetUserProperties {
+        keys: Vec<String>,
+    },
+    Reset {
+        timestamp_ms: i64,
+    },
+    SetConsent(Consent),
+    DeleteLocalData {
+        timestamp_ms: i64,
+    },
+    Foreground {
+        timestamp_ms: i64,
+    },
+    Background {
+        timestamp_ms: i64,
+    },
+    Log(Level, String),
+    /// Answered once everything sent before it is committed.
+    Flush(SyncSender<()>),
+    /// Commit, release the directory lock, answer, and stop.
+    Close(SyncSender<()>),
+}
+
+/// What the tracker shares with its worker.
+pub struct Shared {
+    pub counters: Arc<Counters>,
+    pub logger: Logger,
+    pub clock: Arc<dyn Clock>,
+    /// `Consent` as a byte, so `track()` can refuse without asking the worker.
+    pub consent: Arc<AtomicU8>,
+    pub persistent: Arc<AtomicBool>,
+}
+
+pub fn consent_to_u8(c: Consent) -> u8 {
+    match c {
+        Consent::Granted => 0,
+        Consent::Pending => 1,
+        Consent::Denied => 2,
+    }
+}
+
+pub fn consent_from_u8(b: u8) -> Consent {
+    match b {
+        0 => Consent::Granted,
+        1 => Consent::Pending,
+        _ => Consent::Denied,
+    }
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Identity {
+    anonymous_id: String,
+    user_id: Option<String>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SessionRecord {
+    id: String,
+    started_ms: i64,
+    last_activity_ms: i64,
+    background_since_ms: Option<i64>,
+}
+
+const META_IDENTITY: &str = "identity";
+const META_SESSION: &str = "session";
+const META_CONSENT: &str = "consent";
+const META_USER_PROPERTIES: &str = "user_properties";
+
+struct Worker {
+    store: Store,
+    config: Config,
+    shared: Shared,
+    stats: QueueStats,
+    identity: Identity,
+    identity_row: i64,
+    session: Session,
+    session_row: i64,
+    context_json: String,
+    context_row: i64,
+    consent: Consent,
+    user_properties: Properties,
+    /// Event commands handled in the open transaction (they leave `queued` at commit).
+    handled_in_batch: u64,
+    /// Events written in the open transaction (lost if it rolls back).
+    written_in_batch: u64,
+    stats_at_begin: QueueStats,
+    meta_dirty: bool,
+    waiters: Vec<SyncSender<()>>,
+    _lock: DirectoryLock,
+}
+
+fn new_anonymous_id() -> String {
+    uuid::Uuid::new_v4().hyphenated().to_string()
+}
+
+fn context_json(config: &Config) -> String {
+    let app = &config.app;
+    serde_json::json!({
+        "app": { "version": app.app_version, "build": app.build },
+        "os": { "name": app.platform, "version": app.os_version },
+        "locale": app.locale,
+        "timezone": app.timezone,
+        "library": { "name": "reach", "version": env!("CARGO_PKG_VERSION") },
+    })
+    .to_string()
+}
+
+/// Opens the store and runs the worker on the current thread until `Close`
+/// or until every sender is gone.
+pub fn run(config: Config, shared: Shared, lock: DirectoryLock, rx: Receiver<Command>) {
+    let now = shared.clock.now_ms();
+    let (store, report) = Store::open(&store::database_path(&config.data_dir), now);
+    if let Some(aside) = &report.moved_aside {
+        shared.logger.log(
+            Level::Error,
+            &format!(
+                "the database was corrupt; moved it to {} and started a new one",
+                aside.display()
+            ),
+        );
+    }
+    if let Some(why) = &report.memory_fallback {
+        shared.logger.log(
+            Level::Error,
+            &format!("{why}; events are kept in memory only until the app restarts"),
+        );
+    }
+    shared.persistent.store(
+        matches!(store.kind(), StorageKind::Disk(_)),
+        Ordering::Relaxed,
+    );
+    let logger = shared.logger.clone();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        let mut worker = Worker::load(store, config, shared, lock);
+        worker.serve(rx);
+    }));
+    if outcome.is_err() {
+        logger.log(
+            Level::Error,
+            "the Reach worker stopped after an internal error; events are no longer recorded",
+        );
+    }
+}
+
+impl Worker {
+    fn load(store: Store, config: Config, shared: Shared, lock: DirectoryLock) -> Worker {
+        let now = shared.clock.now_ms();
+        let meta = |key: &str| store.meta_get(key).ok().flatten();
+        let identity = meta(META_IDENTITY)
+            .and_then(|j| serde_json::from_str::<Identity>(&j).ok())
+            .unwrap_or_else(|| Identity {
+                anonymous_id: new_anonymous_id(),
+                user_id: None,
+            });
+        let consent = meta(META_CONSENT)
+            .and_then(|c| Consent::parse(&c))
+            .unwrap_or(config.initial_consent);
+        shared
+            .consent
+            .store(consent_to_u8(consent), Ordering::Relaxed);
+        let user_properties = meta(META_USER_PROPERTIES)
+            .map(|j| value::properties_from_tagged_json(&j))
+            .unwrap_or_default();
+        let timeout = config.session_timeout.as_millis() as i64;
+        let session = meta(META_SESSION)
+            .and_then(|j| serde_json::from_str::<SessionRecord>(&j).ok())
+            .map(|r| Session {
+                id: r.id,
+                started_ms: r.started_ms,
+                last_activity_ms: r.last_activity_ms,
+                background_since_ms: r.background_since_ms,
+            })
+            .filter(|s| s.continues_at_open(now, timeout))
+            .unwrap_or_else(|| Session::start(now));
+        let stats = store.queue_stats().unwrap_or_default();
+        let context_json = context_json(&config);
+        let mut worker = Worker {
+            store,
+            config,
+            shared,
+            stats,
+            identity,
+            identity_row: 0,
+            session,
+            session_row: 0,
+            context_json,
+            context_row: 0,
+            consent,
+            user_properties,
+            handled_in_batch: 0,
+            written_in_batch: 0,
+            stats_at_begin: stats,
+            meta_dirty: true,
+            waiters: Vec::new(),
+            _lock: lock,
+        };
+        worker.begin();
+        worker.persist_identity();
+        worker.persist_consent();
+        worker.commit();
+        worker
+    }
+
+    fn serve(&mut self, rx: Receiver<Command>) {
+        while let Ok(first) = rx.recv() {
+            self.begin();
+            let deadline = Instant::now() + MAX_COMMIT_INTERVAL;
+            let mut next = Some(first);
+            let mut handled = 0u32;
+            let mut close = None;
+            while let Some(cmd) = next.take() {
+                let ends_batch = matches!(cmd, Command::Flush(_) | Command::Close(_));
+                close = self.handle(cmd);
+                handled += 1;
+                if ends_batch || (handled % DEADLINE_CHECK_EVERY == 0 && Instant::now() >= deadline)
+                {
+                    break;
+                }
+                next = rx.try_recv().ok();
+            }
+            self.commit();
+            if let Some(ack) = close {
+                let _ = ack.send(());
+                return;
+            }
+        }
+    }
+
+    /// Applies one command; returns the acknowledgement channel of a `Close`.
+    fn handle(&mut self, cmd: Command) -> Option<SyncSender<()>> {
+        match cmd {
+            Command::Event(ev) => {
+                self.handled_in_batch += 1;
+                self.record(ev.kind, &ev.name, &ev.properties, ev.timestamp_ms);
+            }
+            Command::Identify {
+                user_id,
+                timestamp_ms,
+            } => self.identify(user_id, timestamp_ms),
+            Command::SetUserProperties {
+                properties,
+                timestamp_ms,
+            } => {
+                for (k, v) in &properties {
+                    self.user_properties.insert(k.clone(), v.clone());
+                }
+                self.persist_user_properties();
+                self.record(EventKind::Identify, "identify", &properties, timestamp_ms);
+            }
+            Command::UnsetUserProperties { keys } => {
+                for k in &keys {
+                    self.user_properties.remove(k);
+                }
+                self.persist_user_properties();
+            }
+            Command::Reset { timestamp_ms } => self.reset(timestamp_ms),
+            Command::SetConsent(consent) => self.set_consent(consent),
+            Command::DeleteLocalData { timestamp_ms } => self.delete_local_data(timestamp_ms),
+            Command::Foreground { timestamp_ms } => self.foreground(timestamp_ms),
+            Command::Background { timestamp_ms } => {
+                self.session.touch(timestamp_ms);
+                self.session.background_since_ms = Some(timestamp_ms);
+                self.meta_dirty = true;
+            }
+            Command::Log(level, message) => self.shared.logger.log(level, &message),
+            Command::Flush(ack) => self.waiters.push(ack),
+            Command::Close(ack) => return Some(ack),
+        }
+        None
+    }
+
+    fn record(
+        &mut self,
+        kind: EventKind,
+        name: &str,
+        props: &[(String, crate::value::Value)],
+        ts: i64,
+    ) {
+        if self.consent == Consent::Denied {
+            self.shared
+                .counters
+                .count_rejection(&crate::validate::Rejection::ConsentDenied);
+            return;
+        }
+        self.session.touch(ts);
+        self.meta_dirty = true;
+        let json = value::properties_to_json(props);
+        let bytes = json.len() as u64 + name.len() as u64 + ROW_OVERHEAD_BYTES;
+        let message_id = *uuid::Uuid::new_v4().as_bytes();
+        let row = EventRow {
+            seq: self.stats.next_seq,
+            message_id: &message_id,
+            kind,
+            name,
+            timestamp_ms: ts,
+            properties_json: &json,
+            session: self.session_row,
+            identity: self.identity_row,
+            context: self.context_row,
+            bytes,
+        };
+        match self.store.insert_event(&row) {
+            Ok(()) => {
+                self.stats.next_seq += 1;
+                self.stats.count += 1;
+                self.stats.bytes += bytes;
+                self.written_in_batch += 1;
+            }
+            Err(e) => {
+                self.shared
+                    .counters
+                    .dropped_storage_error
+                    .fetch_add(1, Ordering::Relaxed);
+                self.shared.logger.log(
+                    Level::Error,
+                    &format!("could not store event \"{name}\": {e}"),
+                );
+            }
+        }
+    }
+
+    fn identify(&mut self, user_id: String, ts: i64) {
+        if let Some(current) = &self.identity.user_id {
+            if *current != user_id {
+                // A different person on this device: they get a fresh history.
+                self.reset(ts);
+            }
+        }
+        self.identity.user_id = Some(user_id);
+        self.persist_identity();
+        self.record(EventKind::Identify, "identify", &[], ts);
+    }
+
+    fn reset(&mut self, ts: i64) {
+        self.identity = Identity {
+            anonymous_id: new_anonymous_id(),
+            user_id: None,
+        };
+        self.user_properties.clear();
+        self.persist_identity();
+        self.persist_user_properties();
+        self.start_session(ts);
+    }
+
+    fn set_consent(&mut self, consent: Consent) {
+        self.consent = consent;
+        self.shared
+            .consent
+            .store(consent_to_u8(consent), Ordering::Relaxed);
+        if consent == Consent::Denied {
+            if let Err(e) = self.store.delete_all_events() {
+                self.shared.logger.log(
+                    Level::Error,
+                    &format!("could not delete events after consent was denied: {e}"),
+                );
+            }
+            self.stats.count = 0;
+            self.stats.bytes = 0;
+        }
+        self.persist_consent();
+    }
+
+    fn delete_local_data(&mut self, ts: i64) {
+        if let Err(e) = self.store.delete_all() {
+            self.shared
+                .logger
+                .log(Level::Error, &format!("could not delete local data: {e}"));
+        }
+        self.stats.count = 0;
+        self.stats.bytes = 0;
+        self.reset(ts);
+        self.persist_consent();
+    }
+
+    fn foreground(&mut self, ts: i64) {
+        let timeout = self.config.session_timeout.as_millis() as i64;
+        if !self.session.continues_at_foreground(ts, timeout) {
+            self.start_session(ts);
+        }
+        self.session.background_since_ms = None;
+        self.meta_dirty = true;
+        if self.config.record_app_open {
+            self.record(EventKind::Track, "app_open", &[], ts);
+        }
+    }
+
+    fn start_session(&mut self, ts: i64) {
+        self.session = Session::start(ts);
+        self.resolve_session_row();
+        self.meta_dirty = true;
+    }
+
+    fn persist_identity(&mut self) {
+        if let Ok(json) = serde_json::to_string(&self.identity) {
+            self.log_store_error(
+                "save the user's identity",
+                self.store.meta_set(META_IDENTITY, &json),
+            );
+        }
+        match self.store.identity_id(
+            &self.identity.anonymous_id,
+            self.identity.user_id.as_deref(),
+        ) {
+            Ok(row) => self.identity_row = row,
+            Err(e) => self.log_store_error("save the user's identity", Err(e)),
+        }
+    }
+
+    fn persist_consent(&mut self) {
+        let r = self.store.meta_set(META_CONSENT, self.consent.as_str());
+        self.log_store_error("save consent", r);
+    }
+
+    fn persist_user_properties(&mut self) {
+        let r = if self.user_properties.is_empty() {
+            self.store.meta_delete(META_USER_PROPERTIES)
+        } else {
+            let json = value::properties_to_tagged_json(&self.user_properties);
+            self.store.meta_set(META_USER_PROPERTIES, &json)
+        };
+        self.log_store_error("save user properties", r);
+    }
+
+    fn resolve_session_row(&mut self) {
+        match self
+            .store
+            .session_row(&self.session.id, self.session.started_ms)
+        {
+            Ok(row) => self.session_row = row,
+            Err(e) => self.log_store_error("save the session", Err(e)),
+        }
+    }
+
+    /// Looks up (inserting if needed) the rows events point at. Runs at every
+    /// `begin()` after a rollback, since a rolled-back insert invalidates them.
+    fn resolve_rows(&mut self) {
+        match self.store.context_id(&self.context_json) {
+            Ok(row) => self.context_row = row,
+            Err(e) => self.log_store_error("save the event context", Err(e)),
+        }
+        self.persist_identity();
+        self.resolve_session_row();
+    }
+
+    fn log_store_error(&self, what: &str, r: store::Result<()>) {
+        if let Err(e) = r {
+            self.shared
+                .logger
+                .log(Level::Error, &format!("could not {what}: {e}"));
+        }
+    }
+
+    fn begin(&mut self) {
+        self.stats_at_begin = self.stats;
+        self.written_in_batch = 0;
+        self.log_store_error("start a transaction", self.store.begin());
+        if self.context_row == 0 {
+            self.resolve_rows();
+        }
+    }
+
+    fn commit(&mut self) {
+        self.enforce_queue_limits();
+        if self.meta_dirty {
+            let record = SessionRecord {
+                id: self.session.id.clone(),
+                started_ms: self.session.started_ms,
+                last_activity_ms: self.session.last_activity_ms,
+                background_since_ms: self.session.background_since_ms,
+            };
+            if let Ok(json) = serde_json::to_string(&record) {
+                let r = self.store.meta_set(META_SESSION, &json);
+                self.log_store_error("save the session", r);
+            }
+            self.meta_dirty = false;
+        }
+        let r = self
+            .store
+            .set_queue_stats(&self.stats)
+            .and_then(|()| self.store.commit());
+        if let Err(e) = r {
+            self.store.rollback();
+            self.shared
+                .counters
+                .dropped_storage_error
+                .fetch_add(self.written_in_batch, Ordering::Relaxed);
+            self.shared.logger.log(
+                Level::Error,
+                &format!("could not commit {} events: {e}", self.written_in_batch),
+            );
+            self.stats = self.stats_at_begin;
+            self.context_row = 0;
+        }
+        let c = &self.shared.counters;
+        c.queued.fetch_sub(self.handled_in_batch, Ordering::Relaxed);
+        c.stored.store(self.stats.count, Ordering::Relaxed);
+        c.stored_bytes.store(self.stats.bytes, Ordering::Relaxed);
+        self.handled_in_batch = 0;
+        for w in self.waiters.drain(..) {
+            let _ = w.send(());
+        }
+    }
+
+    /// Drops the oldest events when the queue is over its limits.
+    fn enforce_queue_limits(&mut self) {
+        let limits = self.config.queue;
+        let over_count = self.stats.count.saturating_sub(limits.max_events);
+        let over_bytes = self.stats.bytes.saturating_sub(limits.max_bytes);
+        if over_count == 0 && over_bytes == 0 {
+            return;
+        }
+        match self.store.drop_oldest(over_count, over_bytes) {
+            Ok((events, bytes)) => {
+                self.stats.count -= events.min(self.stats.count);
+                self.stats.bytes -= bytes.min(self.stats.bytes);
+                let before = self
+                    .shared
+                    .counters
+                    .dropped_overflow
+                    .fetch_add(events, Ordering::Relaxed);
+                // Say it on the first drop and then rarely: a full queue must
+                // not also flood the log.
+                if before == 0 || (before + events) / 10_000 != before / 10_000 {
+                    self.shared.logger.log(
+                        Level::Warn,
+                        &format!(
+                            "the event queue is full ({} events, {} bytes allowed): dropped the {events} oldest; {} dropped so far",
+                            limits.max_events,
+                            limits.max_bytes,
+                            before + events
+                        ),
+                    );
+                }
+            }
+            Err(e) => self.log_store_error("drop the oldest events", Err(e)),
+        }
+    }
+}
