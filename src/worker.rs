@@ -263,7 +263,8 @@ impl Worker {
                 let ends_batch = matches!(cmd, Command::Flush(_) | Command::Close(_));
                 close = self.handle(cmd);
                 handled += 1;
-                if ends_batch || (handled % DEADLINE_CHECK_EVERY == 0 && Instant::now() >= deadline)
+                if ends_batch
+                    || (handled.is_multiple_of(DEADLINE_CHECK_EVERY) && Instant::now() >= deadline)
                 {
                     break;
                 }
