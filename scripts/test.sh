@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Runs every test of the project: formatting, clippy, the Rust tests, and the
+# Kotlin (JVM), Python and Swift (Debian 13 chroot) binding tests against the
+# host-built library. Installs what it needs first (cached outside the clone).
+# This is the README's test command; .ci/run calls it.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+passed=0 failed=0 skipped=0 failures=()
+step() { printf '\n==> %s\n' "$*"; }
+suite() {
+  local name=$1; shift
+  step "$name"
+  local start=$SECONDS rc=0
+  "$@" || rc=$?
+  if [ "$rc" = 0 ]; then
+    passed=$((passed + 1)); echo "--- $name: passed ($((SECONDS - start)) s)"
+  elif [ "$rc" = 77 ]; then
+    skipped=$((skipped + 1)); echo "--- $name: SKIPPED ($((SECONDS - start)) s)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "--- $name: FAILED with exit code $rc ($((SECONDS - start)) s)"
+  fi
+}
+
+step "install tools"
+bash scripts/install-tools.sh || { echo "tool installation failed"; exit 1; }
+
+suite "cargo fmt --check" cargo fmt --all -- --check
+suite "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
+suite "Rust tests" cargo test --workspace
+step "generate bindings"
+bash scripts/build-bindings.sh || { echo "binding generation failed"; exit 1; }
+export REACH_SKIP_BUILD=1
+suite "Kotlin tests (JVM)" bash scripts/test-kotlin.sh
+suite "Python tests" bash scripts/test-python.sh
+suite "Swift tests (Debian 13 chroot)" bash scripts/test-swift.sh
+
+echo
+if [ "$skipped" -gt 0 ]; then
+  echo "WARNING: $skipped suite(s) SKIPPED (see above); they did not pass."
+fi
+[ "$failed" -gt 0 ] && echo "failed suites: ${failures[*]}"
+echo "suites: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" = 0 ]
