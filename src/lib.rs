@@ -10,6 +10,7 @@ uniffi::setup_scaffolding!();
 pub mod clock;
 pub mod config;
 pub mod diagnostics;
+pub mod engine;
 pub mod error;
 pub mod event;
 pub mod facade;
