@@ -7,13 +7,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use reach::facade::{AppInfo, Consent, LogLevel, LogSink, PropertyValue, Reach, ReachConfig};
+use reach::facade::{
+    AppInfo, CallbackError, Consent, LogLevel, LogSink, PropertyValue, Reach, ReachConfig,
+};
 
 struct PrintLog;
 
 impl LogSink for PrintLog {
-    fn log(&self, level: LogLevel, message: String) {
+    fn log(&self, level: LogLevel, message: String) -> Result<(), CallbackError> {
         println!("  [reach {level:?}] {message}");
+        Ok(())
     }
 }
 
@@ -42,7 +45,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     reach.on_foreground()?;
     let s = |v: &str| PropertyValue::StringValue { value: v.into() };
-    reach.track("register".into(), HashMap::from([("method".into(), s("sms"))]))?;
+    reach.track(
+        "register".into(),
+        HashMap::from([("method".into(), s("sms"))]),
+    )?;
     reach.identify("user-42".into())?;
     reach.set_user_properties(HashMap::from([
         ("region".into(), s("hangzhou")),
@@ -61,7 +67,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     reach.track("reach.popup.shown".into(), HashMap::new())?;
     reach.track(
         "purchase".into(),
-        HashMap::from([("amount".into(), PropertyValue::FloatValue { value: f64::NAN })]),
+        HashMap::from([(
+            "amount".into(),
+            PropertyValue::FloatValue { value: f64::NAN },
+        )]),
     )?;
 
     let flushed = reach.on_background();
@@ -70,7 +79,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("diagnostics():");
     println!("  stored events      {}", d.stored);
     println!("  queued (in memory) {}", d.queued);
-    println!("  rejected           {} {:?}", d.rejected_total, d.rejected_by_reason);
+    println!(
+        "  rejected           {} {:?}",
+        d.rejected_total, d.rejected_by_reason
+    );
     println!("  dropped (overflow) {}", d.dropped_overflow);
     println!("  database bytes     {}", d.database_bytes);
     reach.close();

@@ -24,6 +24,7 @@ pub struct Tracker {
     counters: Arc<Counters>,
     consent: Arc<AtomicU8>,
     persistent: Arc<AtomicBool>,
+    ready: Arc<AtomicBool>,
     closed: AtomicBool,
     clock: Arc<dyn Clock>,
     logger: Logger,
@@ -57,8 +58,11 @@ impl Tracker {
         })?;
         let logger = Logger::new(sink);
         let counters = Arc::new(Counters::default());
-        let consent = Arc::new(AtomicU8::new(worker::consent_to_u8(config.initial_consent)));
+        // Unknown until the worker has read the persisted choice, which wins
+        // over `initial_consent`; until then the worker decides per event.
+        let consent = Arc::new(AtomicU8::new(worker::CONSENT_UNKNOWN));
         let persistent = Arc::new(AtomicBool::new(true));
+        let ready = Arc::new(AtomicBool::new(false));
         let (sender, receiver) = mpsc::channel();
         let shared = Shared {
             counters: counters.clone(),
@@ -66,6 +70,7 @@ impl Tracker {
             clock: clock.clone(),
             consent: consent.clone(),
             persistent: persistent.clone(),
+            ready: ready.clone(),
         };
         let worker_config = config.clone();
         let handle = std::thread::Builder::new()
@@ -80,6 +85,7 @@ impl Tracker {
             counters,
             consent,
             persistent,
+            ready,
             closed: AtomicBool::new(false),
             clock,
             logger,
@@ -109,7 +115,7 @@ impl Tracker {
         if let Err(r) = self.check(&name, &properties) {
             return self.refuse(kind, &name, r);
         }
-        if self.consent() == Consent::Denied {
+        if worker::consent_from_u8(self.consent.load(Ordering::Relaxed)) == Some(Consent::Denied) {
             return self.refuse(kind, &name, Rejection::ConsentDenied);
         }
         // The worker is this far behind: the store could not keep more
@@ -136,7 +142,12 @@ impl Tracker {
         };
         if self.closed.load(Ordering::Relaxed) || self.sender.send(Command::Event(event)).is_err() {
             self.counters.queued.fetch_sub(1, Ordering::Relaxed);
-            return self.refuse(kind, "", Rejection::Closed);
+            self.counters.count_rejection(&Rejection::Closed);
+            return if self.config.strict {
+                Err(Error::Closed)
+            } else {
+                Ok(())
+            };
         }
         Ok(())
     }
@@ -236,8 +247,20 @@ impl Tracker {
         self.send(Command::SetConsent(consent))
     }
 
+    /// The consent in force. Right after open this waits (bounded) for the
+    /// worker to read the persisted choice.
     pub fn consent(&self) -> Consent {
+        self.wait_until_ready();
         worker::consent_from_u8(self.consent.load(Ordering::Relaxed))
+            .unwrap_or(self.config.initial_consent)
+    }
+
+    /// Right after open, the counters are not loaded yet: wait for the worker
+    /// (at most the flush timeout) rather than report zeros.
+    fn wait_until_ready(&self) {
+        if !self.ready.load(Ordering::SeqCst) {
+            self.flush();
+        }
     }
 
     /// Deletes stored events, user properties and ids; keeps consent.
@@ -299,6 +322,7 @@ impl Tracker {
     }
 
     pub fn diagnostics(&self) -> Diagnostics {
+        self.wait_until_ready();
         let db = crate::store::database_path(&self.config.data_dir);
         let size = |p: std::path::PathBuf| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let wal = std::path::PathBuf::from(format!("{}-wal", db.display()));
@@ -313,5 +337,13 @@ impl Tracker {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+}
+
+impl Drop for Tracker {
+    /// Dropping without `close()` closes: what is queued is committed (within
+    /// the flush timeout) and the data directory is free when this returns.
+    fn drop(&mut self) {
+        self.close();
     }
 }

@@ -80,7 +80,12 @@ pub struct Shared {
     /// `Consent` as a byte, so `track()` can refuse without asking the worker.
     pub consent: Arc<AtomicU8>,
     pub persistent: Arc<AtomicBool>,
+    /// Set once the database is open and the persisted state loaded.
+    pub ready: Arc<AtomicBool>,
 }
+
+/// The consent byte before the worker has read the persisted choice.
+pub const CONSENT_UNKNOWN: u8 = 3;
 
 pub fn consent_to_u8(c: Consent) -> u8 {
     match c {
@@ -90,11 +95,12 @@ pub fn consent_to_u8(c: Consent) -> u8 {
     }
 }
 
-pub fn consent_from_u8(b: u8) -> Consent {
+pub fn consent_from_u8(b: u8) -> Option<Consent> {
     match b {
-        0 => Consent::Granted,
-        1 => Consent::Pending,
-        _ => Consent::Denied,
+        0 => Some(Consent::Granted),
+        1 => Some(Consent::Pending),
+        2 => Some(Consent::Denied),
+        _ => None,
     }
 }
 
@@ -249,6 +255,7 @@ impl Worker {
         worker.persist_identity();
         worker.persist_consent();
         worker.commit();
+        worker.shared.ready.store(true, Ordering::SeqCst);
         worker
     }
 

@@ -16,16 +16,42 @@ use crate::tracker::Tracker;
 
 /// Where Reach sends its log lines (Logcat, os_log, a test list). Called from
 /// Reach's worker thread, never from the thread that called Reach.
+///
+/// It returns a `Result` so that an exception thrown by the host's code comes
+/// back as an error, which Reach ignores, instead of a panic in Reach's thread.
 #[uniffi::export(with_foreign)]
 pub trait LogSink: Send + Sync {
-    fn log(&self, level: LogLevel, message: String);
+    fn log(&self, level: LogLevel, message: String) -> Result<(), CallbackError>;
+}
+
+/// What a host callback threw; Reach logs nothing about it (it would go to the
+/// same sink) and carries on.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Error)]
+pub enum CallbackError {
+    Failed { message: String },
+}
+
+impl std::fmt::Display for CallbackError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallbackError::Failed { message } => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for CallbackError {}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for CallbackError {
+    fn from(e: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        CallbackError::Failed { message: e.reason }
+    }
 }
 
 struct ForeignSink(Arc<dyn LogSink>);
 
 impl crate::log::LogSink for ForeignSink {
     fn log(&self, level: crate::log::Level, message: &str) {
-        self.0.log(level.into(), message.to_owned());
+        let _ = self.0.log(level.into(), message.to_owned());
     }
 }
 

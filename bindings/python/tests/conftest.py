@@ -43,7 +43,14 @@ def app_info() -> "reach.AppInfo":
 
 
 def make_config(data_dir, **overrides) -> "reach.ReachConfig":
-    kwargs = dict(data_dir=str(data_dir), app=app_info(), consent=reach.Consent.GRANTED)
+    kwargs = dict(
+        data_dir=str(data_dir),
+        app=app_info(),
+        consent=reach.Consent.GRANTED,
+        # flush()/close() wait at most this long. The 1 s default is meant for a phone's
+        # main thread; a loaded CI machine must not turn a slow fsync into a failure.
+        flush_timeout_ms=10_000,
+    )
     kwargs.update(overrides)
     return reach.ReachConfig(**kwargs)
 
@@ -111,13 +118,15 @@ def db_events(data_dir):
     """Rows as dicts, in sequence order."""
     with _connect(data_dir) as conn:
         rows = conn.execute(
-            """SELECT e.seq, e.kind, e.name, e.props, i.anonymous_id, i.user_id
-               FROM events e LEFT JOIN identities i ON i.id = e.identity
+            """SELECT e.seq, e.kind, e.name, e.props, i.anonymous_id, i.user_id, s.session_id
+               FROM events e
+               LEFT JOIN identities i ON i.id = e.identity
+               LEFT JOIN sessions s ON s.id = e.session
                ORDER BY e.seq"""
         ).fetchall()
     return [
-        dict(seq=s, kind=k, name=n, props=json.loads(p), anonymous_id=a, user_id=u)
-        for (s, k, n, p, a, u) in rows
+        dict(seq=s, kind=k, name=n, props=json.loads(p), anonymous_id=a, user_id=u, session_id=sid)
+        for (s, k, n, p, a, u, sid) in rows
     ]
 
 

@@ -1,0 +1,724 @@
+"""End-to-end tests of the generated Python bindings against the real library.
+
+Every test opens Reach on its own temporary data directory and checks what the
+library reports (`diagnostics()`), what it logs (a Python `LogSink`) and, where
+the public API cannot show an effect, what it wrote to its database.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import pytest
+
+import reach
+from conftest import (
+    KIND_IDENTIFY,
+    KIND_SCREEN,
+    KIND_TRACK,
+    CollectingSink,
+    app_info,
+    db_events,
+    db_identity,
+    db_meta,
+    db_user_properties,
+    make_config,
+)
+
+PV = reach.PropertyValue
+
+
+def flushed(r) -> "reach.Diagnostics":
+    """flush() must complete; returns the diagnostics afterwards."""
+    assert r.flush() is True
+    return r.diagnostics()
+
+
+# --- API surface -------------------------------------------------------------------------------
+
+
+def test_every_public_method_of_reach_is_called(open_reach, data_dir):
+    """Calls each public method once; fails if the generated class grows a method this test
+    does not call, so the suite keeps covering the whole surface."""
+    sink = CollectingSink()
+    r = open_reach(data_dir, sink=sink)
+    other_sink = CollectingSink()
+    results = {}
+    calls = {
+        "track": lambda: r.track("smoke_track", {"k": PV.STRING_VALUE("v")}),
+        "screen": lambda: r.screen("Home", {"tab": PV.STRING_VALUE("feed")}),
+        "identify": lambda: r.identify("user-1"),
+        "set_user_properties": lambda: r.set_user_properties({"plan": PV.STRING_VALUE("pro")}),
+        "unset_user_properties": lambda: r.unset_user_properties(["plan"]),
+        "on_foreground": lambda: r.on_foreground(),
+        "on_background": lambda: r.on_background(),
+        "flush": lambda: r.flush(),
+        "diagnostics": lambda: r.diagnostics(),
+        "set_consent": lambda: r.set_consent(reach.Consent.PENDING),
+        "consent": lambda: r.consent(),
+        "set_log_sink": lambda: r.set_log_sink(other_sink),
+        "reset": lambda: r.reset(),
+        "delete_local_data": lambda: r.delete_local_data(),
+        "close": lambda: r.close(),
+    }
+    public = {n for n in dir(reach.Reach) if not n.startswith("_")}
+    assert public == set(calls), (
+        f"Reach's public methods changed: not called here {sorted(public - set(calls))}, "
+        f"gone {sorted(set(calls) - public)}"
+    )
+    for name, call in calls.items():
+        results[name] = call()
+
+    for name in ("track", "screen", "identify", "set_user_properties", "unset_user_properties",
+                 "on_foreground", "set_consent", "set_log_sink", "reset", "delete_local_data"):
+        assert results[name] is None, name
+    assert results["on_background"] is True
+    assert results["flush"] is True
+    assert isinstance(results["diagnostics"], reach.Diagnostics)
+    # track, screen, identify, set_user_properties, app_open
+    assert results["diagnostics"].stored == 5
+    assert results["consent"] == reach.Consent.PENDING
+    assert results["close"] is True
+
+
+def test_config_defaults_are_the_core_defaults(data_dir):
+    c = reach.ReachConfig(data_dir=str(data_dir), app=app_info(), consent=reach.Consent.GRANTED)
+    assert (c.max_queued_events, c.max_queued_bytes) == (50_000, 10 * 1024 * 1024)
+    assert c.strict is False
+    assert c.record_app_open is True
+    assert c.session_timeout_ms == 30 * 60 * 1000
+    assert c.flush_timeout_ms == 1000
+    assert c.app.build == "45" and reach.AppInfo(
+        app_version="1", platform="p", os_version="o", locale="l", timezone="t"
+    ).build == ""
+
+
+def test_a_fresh_instance_reports_empty_diagnostics(open_reach, data_dir):
+    r = open_reach(data_dir)
+    d = flushed(r)
+    assert (d.queued, d.stored, d.stored_bytes) == (0, 0, 0)
+    assert (d.rejected_total, d.rejected_by_reason) == (0, {})
+    assert (d.dropped_overflow, d.dropped_storage_error) == (0, 0)
+    assert d.persistent is True
+    assert d.database_bytes > 0
+    assert (data_dir / "reach.db").is_file()
+
+
+# --- persistence -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n", [1, 500])
+def test_tracked_events_survive_close_and_reopen(open_reach, data_dir, n):
+    r = open_reach(data_dir)
+    for i in range(n):
+        r.track("purchase", {"i": PV.INT_VALUE(i)})
+    assert r.flush() is True
+    d = r.diagnostics()
+    assert (d.stored, d.queued, d.rejected_total) == (n, 0, 0)
+    assert d.stored_bytes > 0
+    assert r.close() is True
+
+    events = db_events(data_dir)
+    assert [e["props"]["i"] for e in events] == list(range(n))
+    assert {(e["kind"], e["name"]) for e in events} == {(KIND_TRACK, "purchase")}
+
+    again = open_reach(data_dir)
+    # flush() first: the stored count is loaded by the worker thread (see the xfail below).
+    d2 = flushed(again)
+    assert d2.stored == n
+    assert d2.stored_bytes == d.stored_bytes
+    again.track("one_more", {})
+    assert flushed(again).stored == n + 1
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="Rust race: Counters.stored is 0 until the worker's first commit after open "
+    "(src/tracker.rs Tracker::open / src/worker.rs Worker::load)",
+)
+def test_diagnostics_right_after_reopen_reports_the_stored_events(open_reach, data_dir):
+    r = open_reach(data_dir)
+    for i in range(10):
+        r.track("e", {})
+    assert r.flush() is True
+    r.close()
+    again = open_reach(data_dir)
+    assert again.diagnostics().stored == 10
+
+
+# --- property values ---------------------------------------------------------------------------
+
+VARIANTS = [
+    pytest.param(PV.STRING_VALUE('héllo "q" 中文'), 'héllo "q" 中文', id="string"),
+    pytest.param(PV.STRING_VALUE(""), "", id="string-empty"),
+    pytest.param(PV.INT_VALUE(-(2**63)), -(2**63), id="int-min"),
+    pytest.param(PV.INT_VALUE(2**63 - 1), 2**63 - 1, id="int-max"),
+    pytest.param(PV.FLOAT_VALUE(1.5), 1.5, id="float"),
+    pytest.param(PV.FLOAT_VALUE(-0.0), -0.0, id="float-negative-zero"),
+    pytest.param(PV.BOOL_VALUE(True), True, id="bool-true"),
+    pytest.param(PV.BOOL_VALUE(False), False, id="bool-false"),
+    pytest.param(PV.TIMESTAMP_VALUE(1_700_000_000_123), "2023-11-14T22:13:20.123Z", id="timestamp"),
+    pytest.param(PV.TIMESTAMP_VALUE(0), "1970-01-01T00:00:00.000Z", id="timestamp-epoch"),
+    pytest.param(PV.STRING_LIST_VALUE(["a", "b", "中"]), ["a", "b", "中"], id="string-list"),
+    pytest.param(PV.STRING_LIST_VALUE([]), [], id="string-list-empty"),
+]
+
+
+@pytest.mark.parametrize("value, stored_json", VARIANTS)
+def test_each_property_value_variant_is_accepted(open_reach, data_dir, value, stored_json):
+    r = open_reach(data_dir, strict=True)
+    r.track("typed", {"v": value})
+    r.screen("TypedScreen", {"v": value})
+    d = flushed(r)
+    assert (d.stored, d.rejected_total) == (2, 0)
+    r.close()
+    events = db_events(data_dir)
+    assert [(e["kind"], e["name"]) for e in events] == [
+        (KIND_TRACK, "typed"),
+        (KIND_SCREEN, "TypedScreen"),
+    ]
+    for e in events:
+        assert e["props"] == {"v": stored_json}
+
+
+def test_all_variants_together_on_one_event(open_reach, data_dir):
+    r = open_reach(data_dir, strict=True)
+    props = {
+        "s": PV.STRING_VALUE("x"),
+        "i": PV.INT_VALUE(7),
+        "f": PV.FLOAT_VALUE(2.25),
+        "b": PV.BOOL_VALUE(True),
+        "t": PV.TIMESTAMP_VALUE(1_000),
+        "l": PV.STRING_LIST_VALUE(["y"]),
+    }
+    r.track("everything", props)
+    assert flushed(r).stored == 1
+    r.close()
+    (e,) = db_events(data_dir)
+    assert e["props"] == {
+        "s": "x", "i": 7, "f": 2.25, "b": True, "t": "1970-01-01T00:00:01.000Z", "l": ["y"],
+    }
+
+
+def test_out_of_range_int_is_refused_by_the_binding(open_reach, data_dir):
+    r = open_reach(data_dir)
+    with pytest.raises(ValueError):
+        r.track("big", {"n": PV.INT_VALUE(2**63)})
+    d = flushed(r)
+    assert (d.stored, d.rejected_total) == (0, 0)
+
+
+def test_unsupported_value_is_rejected_and_counted(open_reach, data_dir):
+    sink = CollectingSink()
+    r = open_reach(data_dir, sink=sink)
+    bad = {"obj": PV.UNSUPPORTED_VALUE("MyObject"), "ok": PV.INT_VALUE(1)}
+    assert r.track("with_object", bad) is None
+    assert r.screen("ScreenWithObject", bad) is None
+    assert r.set_user_properties({"obj": PV.UNSUPPORTED_VALUE("MyObject")}) is None
+    d = flushed(r)
+    assert d.stored == 0
+    assert d.rejected_by_reason == {"unsupported_value": 3}
+    assert d.rejected_total == 3
+    warnings = sink.messages(reach.LogLevel.WARN)
+    assert len(warnings) == 3
+    assert all("MyObject" in m and "refused" in m for m in warnings)
+
+
+def test_unsupported_value_raises_in_strict_mode(open_reach, data_dir):
+    r = open_reach(data_dir, strict=True)
+    with pytest.raises(reach.ReachError.InvalidInput) as ei:
+        r.track("with_object", {"obj": PV.UNSUPPORTED_VALUE("MyObject")})
+    assert ei.value.code == "unsupported_value"
+    assert "MyObject" in ei.value.message
+    d = flushed(r)
+    assert (d.stored, d.rejected_by_reason) == (0, {"unsupported_value": 1})
+
+
+# --- validation: strict and non-strict ---------------------------------------------------------
+
+INVALID = [
+    pytest.param("reach.x", {}, "name_reserved_prefix", id="reserved-prefix"),
+    pytest.param("", {}, "name_empty", id="empty-name"),
+    pytest.param("price", {"amount": PV.FLOAT_VALUE(math.nan)}, "non_finite_float", id="nan"),
+]
+
+
+@pytest.mark.parametrize("name, props, code", INVALID)
+def test_strict_mode_raises_invalid_input(open_reach, data_dir, name, props, code):
+    r = open_reach(data_dir, strict=True)
+    with pytest.raises(reach.ReachError.InvalidInput) as ei:
+        r.track(name, props)
+    err = ei.value
+    assert isinstance(err, reach.ReachError)
+    assert err.code == code
+    assert err.message
+    with pytest.raises(reach.ReachError.InvalidInput) as ei:
+        r.screen(name, props)
+    assert ei.value.code == code
+    # The refusal is counted in strict mode too, and valid events still go through.
+    r.track("valid", {})
+    d = flushed(r)
+    assert d.stored == 1
+    assert d.rejected_by_reason == {code: 2}
+
+
+def test_non_strict_mode_counts_instead_of_raising(open_reach, data_dir):
+    sink = CollectingSink()
+    r = open_reach(data_dir, sink=sink)
+    assert r.track("reach.x", {}) is None
+    assert r.track("", {}) is None
+    assert r.track("price", {"amount": PV.FLOAT_VALUE(math.nan)}) is None
+    assert r.track("price", {"amount": PV.FLOAT_VALUE(math.inf)}) is None
+    assert r.screen("price", {"amount": PV.FLOAT_VALUE(-math.inf)}) is None
+    assert r.identify("") is None
+    r.track("valid", {})
+    d = flushed(r)
+    assert d.stored == 1
+    assert d.rejected_by_reason == {
+        "name_reserved_prefix": 1,
+        "name_empty": 1,
+        "non_finite_float": 3,
+        "property_key_invalid": 1,
+    }
+    assert d.rejected_total == 6
+    assert len(sink.messages(reach.LogLevel.WARN)) == 6
+
+
+# --- opening -----------------------------------------------------------------------------------
+
+
+def test_second_instance_on_the_same_dir_raises_already_open(open_reach, data_dir):
+    first = open_reach(data_dir)
+    with pytest.raises(reach.ReachError.AlreadyOpen) as ei:
+        reach.Reach(make_config(data_dir), None)
+    assert isinstance(ei.value, reach.ReachError)
+    assert str(data_dir) in ei.value.message
+    # The failed open did not disturb the first instance.
+    first.track("still_recorded", {})
+    assert flushed(first).stored == 1
+    assert first.close() is True
+    # Closing released the directory.
+    second = open_reach(data_dir)
+    assert flushed(second).stored == 1
+
+
+def test_a_data_dir_that_is_a_file_raises_storage(open_reach, tmp_path):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    with pytest.raises(reach.ReachError.Storage) as ei:
+        open_reach(not_a_dir)
+    assert str(not_a_dir) in ei.value.message
+
+
+# --- consent -----------------------------------------------------------------------------------
+
+
+def test_consent_denied_deletes_events_and_refuses_new_ones(open_reach, data_dir):
+    sink = CollectingSink()
+    r = open_reach(data_dir, sink=sink)
+    assert r.consent() == reach.Consent.GRANTED
+    for _ in range(5):
+        r.track("before", {})
+    assert flushed(r).stored == 5
+
+    r.set_consent(reach.Consent.DENIED)
+    assert r.consent() == reach.Consent.DENIED
+    assert flushed(r).stored == 0
+    r.track("after", {})
+    r.screen("AfterScreen", {})
+    d = flushed(r)
+    assert d.stored == 0
+    assert d.rejected_by_reason == {"consent_denied": 2}
+    assert any('"after"' in m and "consent" in m for m in sink.messages(reach.LogLevel.WARN))
+    r.close()
+    assert db_events(data_dir) == []
+
+    # The persisted choice wins over the config's initial consent.
+    again = open_reach(data_dir, consent=reach.Consent.GRANTED)
+    assert again.flush() is True  # the worker has loaded the persisted state
+    assert again.consent() == reach.Consent.DENIED
+    again.track("still_refused", {})
+    d = flushed(again)
+    assert (d.stored, d.rejected_by_reason) == (0, {"consent_denied": 1})
+
+    again.set_consent(reach.Consent.GRANTED)
+    again.track("granted_again", {})
+    assert flushed(again).stored == 1
+
+
+def test_initial_consent_denied_records_nothing(open_reach, data_dir):
+    r = open_reach(data_dir, consent=reach.Consent.DENIED)
+    assert r.consent() == reach.Consent.DENIED
+    r.track("x", {})
+    r.on_foreground()
+    d = flushed(r)
+    assert d.stored == 0
+    assert d.rejected_by_reason.get("consent_denied", 0) >= 1
+
+
+def test_consent_pending_still_records_locally(open_reach, data_dir):
+    r = open_reach(data_dir, consent=reach.Consent.PENDING)
+    assert r.consent() == reach.Consent.PENDING
+    r.track("x", {})
+    assert flushed(r).stored == 1
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="Rust race: until the worker loads the persisted consent, track() uses "
+    "ReachConfig.consent (src/tracker.rs Tracker::open)",
+)
+def test_persisted_consent_applies_from_the_first_call_after_reopen(open_reach, data_dir):
+    r = open_reach(data_dir, consent=reach.Consent.DENIED)
+    r.set_consent(reach.Consent.GRANTED)
+    r.close()
+    again = open_reach(data_dir, consent=reach.Consent.DENIED)
+    assert again.consent() == reach.Consent.GRANTED
+    again.track("first", {})
+    d = flushed(again)
+    assert (d.stored, d.rejected_total) == (1, 0)
+
+
+# --- identity and user properties --------------------------------------------------------------
+
+
+def test_identify_and_set_user_properties_add_identify_events(open_reach, data_dir):
+    r = open_reach(data_dir, strict=True)
+    r.track("before", {})
+    r.identify("user-42")
+    r.set_user_properties({"plan": PV.STRING_VALUE("pro"), "seats": PV.INT_VALUE(3)})
+    r.track("after", {})
+    d = flushed(r)
+    assert (d.stored, d.rejected_total) == (4, 0)
+    r.close()
+
+    events = db_events(data_dir)
+    assert [(e["kind"], e["name"]) for e in events] == [
+        (KIND_TRACK, "before"),
+        (KIND_IDENTIFY, "identify"),
+        (KIND_IDENTIFY, "identify"),
+        (KIND_TRACK, "after"),
+    ]
+    assert [e["user_id"] for e in events] == [None, "user-42", "user-42", "user-42"]
+    assert len({e["anonymous_id"] for e in events}) == 1
+    assert events[2]["props"] == {"plan": "pro", "seats": 3}
+    assert db_user_properties(data_dir) == {"plan": {"s": "pro"}, "seats": {"i": 3}}
+
+
+def test_identifying_a_different_user_starts_a_fresh_person(open_reach, data_dir):
+    r = open_reach(data_dir)
+    r.identify("alice")
+    r.set_user_properties({"plan": PV.STRING_VALUE("pro")})
+    r.identify("bob")
+    assert flushed(r).stored == 3
+    r.close()
+    alice, alice_props, bob = db_events(data_dir)
+    assert alice["user_id"] == alice_props["user_id"] == "alice"
+    assert bob["user_id"] == "bob"
+    assert bob["anonymous_id"] != alice["anonymous_id"]
+    assert bob["session_id"] != alice["session_id"]
+    assert db_user_properties(data_dir) == {}
+
+
+def test_unset_user_properties_removes_only_the_given_keys(open_reach, data_dir):
+    r = open_reach(data_dir)
+    r.set_user_properties({
+        "plan": PV.STRING_VALUE("pro"),
+        "seats": PV.INT_VALUE(3),
+        "beta": PV.BOOL_VALUE(True),
+    })
+    r.unset_user_properties(["seats", "never_set"])
+    d = flushed(r)
+    assert (d.stored, d.rejected_total) == (1, 0)  # unsetting records no event
+    r.close()
+    assert db_user_properties(data_dir) == {"plan": {"s": "pro"}, "beta": {"b": True}}
+
+    # User properties persist across reopen; unsetting the rest removes the record.
+    again = open_reach(data_dir)
+    again.unset_user_properties(["plan", "beta"])
+    again.unset_user_properties([])
+    assert again.flush() is True
+    again.close()
+    assert db_meta(data_dir, "user_properties") is None
+
+
+def test_reset_forgets_the_user_and_starts_a_new_anonymous_id(open_reach, data_dir):
+    r = open_reach(data_dir)
+    r.identify("user-7")
+    r.set_user_properties({"plan": PV.STRING_VALUE("pro")})
+    r.track("before", {})
+    r.reset()
+    r.track("after", {})
+    # reset() keeps the recorded events.
+    assert flushed(r).stored == 4
+    r.close()
+    events = db_events(data_dir)
+    before, after = events[2], events[3]
+    assert (before["name"], before["user_id"]) == ("before", "user-7")
+    assert (after["name"], after["user_id"]) == ("after", None)
+    assert after["anonymous_id"] != before["anonymous_id"]
+    assert after["session_id"] != before["session_id"]
+    assert db_identity(data_dir) == {"anonymous_id": after["anonymous_id"], "user_id": None}
+    assert db_user_properties(data_dir) == {}
+
+
+def test_delete_local_data_deletes_everything_but_consent(open_reach, data_dir):
+    r = open_reach(data_dir)
+    r.set_consent(reach.Consent.PENDING)
+    r.identify("user-9")
+    r.set_user_properties({"plan": PV.STRING_VALUE("pro")})
+    for _ in range(10):
+        r.track("e", {})
+    assert flushed(r).stored == 12
+    # Committed, so a reader sees it while Reach is open (WAL).
+    old_identity = db_identity(data_dir)
+    assert old_identity["user_id"] == "user-9"
+
+    r.delete_local_data()
+    d = flushed(r)
+    assert (d.stored, d.stored_bytes) == (0, 0)
+    assert r.consent() == reach.Consent.PENDING
+    r.track("after", {})
+    assert flushed(r).stored == 1
+    r.close()
+
+    (after,) = db_events(data_dir)
+    assert (after["name"], after["user_id"]) == ("after", None)
+    assert after["anonymous_id"] != old_identity["anonymous_id"]
+    assert db_user_properties(data_dir) == {}
+    assert db_meta(data_dir, "consent") == "pending"
+
+    again = open_reach(data_dir, consent=reach.Consent.GRANTED)
+    assert again.flush() is True
+    assert again.consent() == reach.Consent.PENDING
+    assert again.diagnostics().stored == 1
+
+
+# --- app lifecycle -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("record_app_open", [True, False])
+def test_on_foreground_records_app_open_unless_disabled(open_reach, data_dir, record_app_open):
+    r = open_reach(data_dir, record_app_open=record_app_open)
+    assert r.on_foreground() is None
+    d = flushed(r)
+    assert d.stored == (1 if record_app_open else 0)
+    r.close()
+    expected = [(KIND_TRACK, "app_open")] if record_app_open else []
+    assert [(e["kind"], e["name"]) for e in db_events(data_dir)] == expected
+
+
+def test_on_background_returns_true_and_commits(open_reach, data_dir):
+    r = open_reach(data_dir)
+    r.on_foreground()
+    r.track("tap", {})
+    assert r.on_background() is True
+    # on_background() flushed: no extra flush() needed.
+    d = r.diagnostics()
+    assert (d.stored, d.queued) == (2, 0)
+
+
+@pytest.mark.parametrize("timeout_ms, same_session", [(30 * 60 * 1000, True), (0, False)])
+def test_returning_to_the_foreground_continues_or_starts_a_session(
+    open_reach, data_dir, timeout_ms, same_session
+):
+    r = open_reach(data_dir, session_timeout_ms=timeout_ms)
+    r.on_foreground()
+    assert r.on_background() is True
+    time.sleep(0.02)
+    r.on_foreground()
+    assert flushed(r).stored == 2
+    r.close()
+    first, second = db_events(data_dir)
+    assert (first["session_id"] == second["session_id"]) is same_session
+
+
+# --- logging -----------------------------------------------------------------------------------
+
+
+def test_log_sink_receives_a_warning_from_a_rust_background_thread(open_reach, data_dir):
+    sink = CollectingSink()
+    r = open_reach(data_dir, sink=sink)
+    r.track("reach.internal", {})
+    assert r.flush() is True  # log lines go through the worker, before the flush answer
+    lines = [ln for ln in sink.snapshot() if "reach.internal" in ln[1]]
+    assert len(lines) == 1, sink.snapshot()
+    level, message, thread_id, _ = lines[0]
+    assert level == reach.LogLevel.WARN
+    assert "refused" in message and "reserved" in message
+    assert thread_id != threading.get_ident(), "LogSink must not be called on the caller's thread"
+    assert thread_id != threading.main_thread().ident
+
+
+def test_set_log_sink_replaces_and_removes_the_sink(open_reach, data_dir):
+    first, second = CollectingSink(), CollectingSink()
+    r = open_reach(data_dir, sink=first)
+    r.track("", {})
+    assert r.flush()
+    r.set_log_sink(second)
+    r.track("", {})
+    assert r.flush()
+    r.set_log_sink(None)
+    r.track("", {})
+    assert r.flush()
+    assert len(first.messages()) == 1
+    assert len(second.messages()) == 1
+    assert r.diagnostics().rejected_by_reason == {"name_empty": 3}
+
+
+def test_a_log_sink_that_raises_does_not_stop_reach(open_reach, data_dir):
+    class Raising(reach.LogSink):
+        def __init__(self):
+            self.calls = 0
+
+        def log(self, level, message):
+            self.calls += 1
+            raise RuntimeError("host logger broke")
+
+    sink = Raising()
+    r = open_reach(data_dir, sink=sink)
+    for _ in range(3):
+        r.track("", {})
+        r.track("ok", {})
+    d = flushed(r)
+    assert (d.stored, d.rejected_total) == (3, 3)
+    assert sink.calls == 3
+
+
+# --- concurrency and limits --------------------------------------------------------------------
+
+
+def test_eight_python_threads_track_concurrently(open_reach, data_dir):
+    threads_n, per_thread = 8, 5_000
+    r = open_reach(data_dir, max_queued_events=100_000, flush_timeout_ms=60_000)
+    start = threading.Barrier(threads_n)
+    errors = []
+
+    def work(t):
+        try:
+            start.wait()
+            for i in range(per_thread):
+                r.track("tap", {"t": PV.INT_VALUE(t), "i": PV.INT_VALUE(i)})
+        except BaseException as e:  # noqa: BLE001 - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(threads_n)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(timeout=300)
+    assert not any(th.is_alive() for th in threads)
+    assert errors == []
+    d = flushed(r)
+    assert d.stored == threads_n * per_thread
+    assert (d.queued, d.rejected_total, d.dropped_overflow, d.dropped_storage_error) == (0, 0, 0, 0)
+    r.close()
+
+    # Every event once, and each thread's events in the order that thread tracked them.
+    per = {t: [] for t in range(threads_n)}
+    for e in db_events(data_dir):
+        per[e["props"]["t"]].append(e["props"]["i"])
+    for t in range(threads_n):
+        assert per[t] == list(range(per_thread)), f"thread {t}"
+
+
+def test_calls_after_close_do_not_raise_and_flush_returns_false(open_reach, data_dir):
+    sink = CollectingSink()
+    r = open_reach(data_dir, sink=sink)
+    r.track("before", {})
+    assert r.close() is True
+    refused = [
+        lambda: r.track("late", {}),
+        lambda: r.screen("Late", {}),
+        lambda: r.identify("late-user"),
+        lambda: r.set_user_properties({"k": PV.INT_VALUE(1)}),
+        lambda: r.unset_user_properties(["k"]),
+        lambda: r.reset(),
+        lambda: r.set_consent(reach.Consent.GRANTED),
+        lambda: r.delete_local_data(),
+        lambda: r.on_foreground(),
+    ]
+    for call in refused:
+        assert call() is None
+    assert r.on_background() is False
+    assert r.flush() is False
+    assert r.close() is True  # idempotent
+    r.set_log_sink(None)
+    assert r.consent() == reach.Consent.GRANTED
+    d = r.diagnostics()
+    assert d.stored == 1
+    assert d.rejected_by_reason == {"closed": len(refused) + 1}  # + on_background
+    assert [e["name"] for e in db_events(data_dir)] == ["before"]
+    # The directory is free again.
+    again = open_reach(data_dir)
+    assert flushed(again).stored == 1
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        pytest.param(lambda r: r.identify("u"), id="identify"),
+        pytest.param(lambda r: r.set_user_properties({}), id="set_user_properties"),
+        pytest.param(lambda r: r.unset_user_properties([]), id="unset_user_properties"),
+        pytest.param(lambda r: r.reset(), id="reset"),
+        pytest.param(lambda r: r.set_consent(reach.Consent.PENDING), id="set_consent"),
+        pytest.param(lambda r: r.delete_local_data(), id="delete_local_data"),
+        pytest.param(lambda r: r.on_foreground(), id="on_foreground"),
+        pytest.param(
+            lambda r: r.track("late", {}),
+            id="track",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=reach.ReachError.InvalidInput,
+                reason="Rust bug: track()/screen() after close raise InvalidInput(code='closed') "
+                "instead of Closed (src/tracker.rs Tracker::record)",
+            ),
+        ),
+        pytest.param(
+            lambda r: r.screen("Late", {}),
+            id="screen",
+            marks=pytest.mark.xfail(
+                strict=True,
+                raises=reach.ReachError.InvalidInput,
+                reason="same Rust bug as track",
+            ),
+        ),
+    ],
+)
+def test_strict_calls_after_close_raise_closed(open_reach, data_dir, call):
+    r = open_reach(data_dir, strict=True)
+    assert r.close() is True
+    with pytest.raises(reach.ReachError.Closed):
+        call(r)
+    assert r.diagnostics().rejected_by_reason == {"closed": 1}
+
+
+def test_queue_overflow_keeps_the_limit_and_counts_the_drops(open_reach, data_dir):
+    sink = CollectingSink()
+    r = open_reach(data_dir, sink=sink, max_queued_events=100)
+    for i in range(250):
+        r.track("e", {"i": PV.INT_VALUE(i)})
+    d = flushed(r)
+    assert d.stored == 100
+    assert d.dropped_overflow == 150
+    assert (d.rejected_total, d.queued) == (0, 0)
+    assert any("queue is full" in m for m in sink.messages(reach.LogLevel.WARN))
+    r.close()
+    kept = [e["props"]["i"] for e in db_events(data_dir)]
+    assert len(kept) == 100 and kept == sorted(kept)
+
+
+def test_queue_byte_limit_drops_the_oldest(open_reach, data_dir):
+    r = open_reach(data_dir, max_queued_bytes=4_000)
+    for i in range(200):
+        r.track("e", {"pad": PV.STRING_VALUE("x" * 50), "i": PV.INT_VALUE(i)})
+    d = flushed(r)
+    assert 0 < d.stored < 200
+    assert d.stored_bytes <= 4_000
+    assert d.dropped_overflow == 200 - d.stored
+    r.close()
+    kept = [e["props"]["i"] for e in db_events(data_dir)]
+    # Only the oldest were dropped: what is left is the newest, in order.
+    assert kept == list(range(200 - len(kept), 200))
