@@ -125,7 +125,6 @@ def test_tracked_events_survive_close_and_reopen(open_reach, data_dir, n):
     assert {(e["kind"], e["name"]) for e in events} == {(KIND_TRACK, "purchase")}
 
     again = open_reach(data_dir)
-    # flush() first: the stored count is loaded by the worker thread (see the xfail below).
     d2 = flushed(again)
     assert d2.stored == n
     assert d2.stored_bytes == d.stored_bytes
@@ -133,11 +132,6 @@ def test_tracked_events_survive_close_and_reopen(open_reach, data_dir, n):
     assert flushed(again).stored == n + 1
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="Rust race: Counters.stored is 0 until the worker's first commit after open "
-    "(src/tracker.rs Tracker::open / src/worker.rs Worker::load)",
-)
 def test_diagnostics_right_after_reopen_reports_the_stored_events(open_reach, data_dir):
     r = open_reach(data_dir)
     for i in range(10):
@@ -365,11 +359,6 @@ def test_consent_pending_still_records_locally(open_reach, data_dir):
     assert flushed(r).stored == 1
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="Rust race: until the worker loads the persisted consent, track() uses "
-    "ReachConfig.consent (src/tracker.rs Tracker::open)",
-)
 def test_persisted_consent_applies_from_the_first_call_after_reopen(open_reach, data_dir):
     r = open_reach(data_dir, consent=reach.Consent.DENIED)
     r.set_consent(reach.Consent.GRANTED)
@@ -669,21 +658,10 @@ def test_calls_after_close_do_not_raise_and_flush_returns_false(open_reach, data
         pytest.param(
             lambda r: r.track("late", {}),
             id="track",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=reach.ReachError.InvalidInput,
-                reason="Rust bug: track()/screen() after close raise InvalidInput(code='closed') "
-                "instead of Closed (src/tracker.rs Tracker::record)",
-            ),
         ),
         pytest.param(
             lambda r: r.screen("Late", {}),
             id="screen",
-            marks=pytest.mark.xfail(
-                strict=True,
-                raises=reach.ReachError.InvalidInput,
-                reason="same Rust bug as track",
-            ),
         ),
     ],
 )
