@@ -1,0 +1,83 @@
+// Sensible values for `ReachConfig` taken from the running app, so that a
+// typical setup is two lines:
+//
+//     let config = ReachConfig(dataDir: try Reach.defaultDataDirectory(),
+//                              app: .current(), consent: .pending)
+//     let reach = try Reach(config: config) { level, line in os_log("%{public}@", "\(line)") }
+//
+// Foundation only, so it compiles (and is tested) on Linux as well.
+
+import Foundation
+import ReachFFI
+
+extension AppInfo {
+    /// The app and device as Foundation sees them: version and build from the
+    /// bundle's Info.plist, the OS name and version, the user's locale (BCP 47)
+    /// and time zone (IANA). Copied into every event's context.
+    ///
+    /// - Parameter bundle: the app's bundle; `.main` in an app. Missing keys
+    ///   (a command-line tool, a test) give `appVersion` "unknown" and an empty
+    ///   `build`, never a crash.
+    public static func current(bundle: Bundle = .main) -> AppInfo {
+        let info = bundle.infoDictionary ?? [:]
+        let os = ProcessInfo.processInfo.operatingSystemVersion
+        return AppInfo(
+            appVersion: info["CFBundleShortVersionString"] as? String ?? "unknown",
+            build: info["CFBundleVersion"] as? String ?? "",
+            platform: platformName,
+            osVersion: "\(os.majorVersion).\(os.minorVersion).\(os.patchVersion)",
+            locale: bcp47(Locale.current),
+            timezone: TimeZone.current.identifier
+        )
+    }
+
+    private static var platformName: String {
+        #if os(iOS)
+            return "ios"
+        #elseif os(macOS)
+            return "macos"
+        #elseif os(tvOS)
+            return "tvos"
+        #elseif os(watchOS)
+            return "watchos"
+        #elseif os(visionOS)
+            return "visionos"
+        #elseif os(Linux)
+            return "linux"
+        #else
+            return "unknown"
+        #endif
+    }
+
+    /// Foundation identifiers use underscores (`zh_Hans_CN`); the core expects
+    /// BCP 47 (`zh-Hans-CN`). The POSIX locale (no user locale set, e.g. a CI
+    /// machine) has no BCP 47 form and is reported as `und` ("undetermined").
+    private static func bcp47(_ locale: Locale) -> String {
+        let id = locale.identifier
+        if id.isEmpty || id == "en_US_POSIX" || id == "C" || id == "POSIX" { return "und" }
+        return id.replacingOccurrences(of: "_", with: "-")
+    }
+}
+
+extension Reach {
+    /// `Application Support/reach`, created if missing: private to the app and
+    /// never purged by the OS, unlike Caches.
+    ///
+    /// On Apple platforms the directory is excluded from iCloud and iTunes
+    /// backups: a queue restored onto another device would send the old events
+    /// a second time and make two devices share one anonymous id.
+    public static func defaultDataDirectory() throws -> String {
+        let base = try FileManager.default.url(
+            for: .applicationSupportDirectory, in: .userDomainMask,
+            appropriateFor: nil, create: true)
+        let dir = base.appendingPathComponent("reach", isDirectory: true)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        #if canImport(Darwin)
+            var values = URLResourceValues()
+            values.isExcludedFromBackup = true
+            var mutableDir = dir
+            try mutableDir.setResourceValues(values)
+        #endif
+        return dir.path
+    }
+}

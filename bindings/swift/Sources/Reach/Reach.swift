@@ -1,0 +1,249 @@
+// The Swift face of Reach: a thin, Foundation-only wrapper over the generated
+// uniffi bindings (module `ReachFFI`). It exists so that apps write
+// `try reach.track("signup", ["plan": "pro", "seats": 3])` with an ordinary
+// `[String: Any]` instead of building `PropertyValue` enums, and pass a closure
+// instead of implementing a foreign-trait protocol. Everything else is the Rust
+// core's behaviour, unchanged: this file adds no queue, no thread and no state.
+//
+// Foundation only (no UIKit/SwiftUI) so the same source compiles on iOS, macOS
+// and Linux, where the tests run. Lifecycle hooks (`onForeground()`,
+// `onBackground()`) are called by the app from its own UIKit/SwiftUI code.
+
+import Foundation
+import ReachFFI
+
+// The generated records and enums, re-exported under the wrapper's module so
+// that `import Reach` is all an app needs. They are the generated types
+// themselves (not copies), so nothing is converted on the way in or out.
+public typealias ReachConfig = ReachFFI.ReachConfig
+public typealias AppInfo = ReachFFI.AppInfo
+public typealias Consent = ReachFFI.Consent
+public typealias Diagnostics = ReachFFI.Diagnostics
+/// Thrown by `Reach(config:logSink:)` (`alreadyOpen`, `storage`) and, in strict
+/// mode only, by the recording calls (`invalidInput` with the diagnostics reason
+/// code, `closed`). Outside strict mode recording calls never throw: bad input
+/// is logged and counted in `diagnostics()` so that analytics can never crash
+/// or interrupt the app.
+public typealias ReachError = ReachFFI.ReachError
+public typealias LogLevel = ReachFFI.LogLevel
+public typealias PropertyValue = ReachFFI.PropertyValue
+
+/// Receives Reach's own log lines (refused events, storage trouble).
+///
+/// Called on Reach's worker thread, never on the thread that called Reach, so a
+/// slow handler (os_log, a file) never slows `track()` down; it must therefore
+/// be thread-safe, which `@Sendable` makes the compiler check.
+public typealias LogHandler = @Sendable (LogLevel, String) -> Void
+
+/// One Reach instance per data directory.
+///
+/// Thread-safe: every method may be called from any thread. `track()` and the
+/// other recording calls only validate and enqueue; they never touch the disk
+/// on the caller's thread. Only `flush()`, `onBackground()` and `close()` wait,
+/// and at most `ReachConfig.flushTimeoutMs`.
+///
+/// Releasing the last reference without `close()` is safe: the Rust worker
+/// still commits everything already enqueued and then frees the directory. It
+/// does so in the background, which is why `deinit` does not call `close()`:
+/// a bounded but real wait on whatever thread happens to drop the last
+/// reference (often the main thread) is worse than an asynchronous release.
+/// Call `close()` when you need the directory free at a known moment.
+public final class Reach: Sendable {
+    private let core: ReachFFI.Reach
+    private let strict: Bool
+    /// The app's handler, kept for the wrapper's own last-resort report (see
+    /// `guarded(_:)`); the core holds its own reference for everything else.
+    private let sink: HandlerBox
+
+    /// Opens Reach on `config.dataDir` (created if missing).
+    ///
+    /// Cheap on the calling thread: the database is opened on Reach's worker
+    /// thread, and events tracked before it is ready wait in the queue.
+    ///
+    /// - Parameter logSink: receives Reach's log lines; see `LogHandler`. Without
+    ///   one, lines are discarded: an SDK must not write to the app's console
+    ///   uninvited.
+    /// - Throws: `ReachError.AlreadyOpen` when another instance (in this or
+    ///   another process) uses the directory; `ReachError.Storage` when the
+    ///   directory cannot be created or locked.
+    ///   These two are thrown even outside strict mode: without an instance there
+    ///   is nothing to return, and the app must know to keep the one it has.
+    public init(config: ReachConfig, logSink: LogHandler? = nil) throws {
+        core = try ReachFFI.Reach(config: config, logSink: logSink.map(ClosureLogSink.init))
+        strict = config.strict
+        sink = HandlerBox(logSink)
+    }
+
+    /// Records an event. Never blocks on disk.
+    ///
+    /// Property values are converted as described at `propertyValue(_:)`; a value
+    /// Reach cannot store refuses the whole event, with the value's type named in
+    /// the log, rather than silently dropping the property.
+    ///
+    /// - Throws: only in strict mode, `ReachError.InvalidInput` for a refused
+    ///   event (empty or reserved name, bad property...). Otherwise refusals are
+    ///   logged and counted in `diagnostics().rejectedByReason`.
+    public func track(_ name: String, _ properties: [String: Any] = [:]) throws {
+        try guarded { try core.track(name: name, properties: Reach.propertyValues(properties)) }
+    }
+
+    /// Records a screen view. Same rules as `track(_:_:)`.
+    public func screen(_ name: String, _ properties: [String: Any] = [:]) throws {
+        try guarded { try core.screen(name: name, properties: Reach.propertyValues(properties)) }
+    }
+
+    /// Attributes events from now on to `userId` and records an `identify`
+    /// event. Identifying a different user than the current one starts a fresh
+    /// person (as `reset()` then `identify(_:)`), so one user's history never
+    /// becomes another's.
+    public func identify(_ userId: String) throws {
+        try guarded { try core.identify(userId: userId) }
+    }
+
+    /// Merges `properties` into the user's properties and records an `identify`
+    /// event carrying them. Values convert as for `track(_:_:)`.
+    public func setUserProperties(_ properties: [String: Any]) throws {
+        try guarded { try core.setUserProperties(properties: Reach.propertyValues(properties)) }
+    }
+
+    /// Removes user properties by key. Records no event.
+    public func unsetUserProperties(_ keys: String...) throws {
+        try unsetUserProperties(keys)
+    }
+
+    /// Removes user properties by key. Records no event.
+    public func unsetUserProperties(_ keys: [String]) throws {
+        try guarded { try core.unsetUserProperties(keys: keys) }
+    }
+
+    /// Logout: a new anonymous id, no user id, no user properties, a new
+    /// session. Events already stored keep the identity they were recorded with.
+    public func reset() throws {
+        try guarded { try core.reset() }
+    }
+
+    /// Takes effect at once for every later call. `.denied` also deletes every
+    /// stored event and refuses new ones (counted as `consent_denied`). Persisted:
+    /// after a reopen the stored consent wins over `ReachConfig.consent`.
+    public func setConsent(_ consent: Consent) throws {
+        try guarded { try core.setConsent(consent: consent) }
+    }
+
+    /// The current consent: the persisted choice, which wins over
+    /// `ReachConfig.consent`. Right after opening this waits (at most the
+    /// flush timeout) for Reach's worker to have read it.
+    public var consent: Consent {
+        core.consent()
+    }
+
+    /// Deletes stored events, user properties and ids (a new anonymous id
+    /// follows). Keeps consent, so a user who denied it stays denied.
+    public func deleteLocalData() throws {
+        try guarded { try core.deleteLocalData() }
+    }
+
+    /// Waits until everything recorded before this call is on disk, at most
+    /// `ReachConfig.flushTimeoutMs`. Never waits for the network.
+    ///
+    /// - Returns: whether it completed in time; `false` after `close()`.
+    @discardableResult
+    public func flush() -> Bool {
+        core.flush()
+    }
+
+    /// Call when the app comes to the foreground: starts a new session after
+    /// `sessionTimeoutMs` in the background, and records `app_open` unless
+    /// `ReachConfig.recordAppOpen` is false.
+    public func onForeground() throws {
+        try guarded { try core.onForeground() }
+    }
+
+    /// Call when the app goes to the background: notes the time (for the session
+    /// timeout) and flushes, bounded, since iOS may suspend or kill a background
+    /// app at any moment.
+    ///
+    /// - Returns: whether the flush completed; `false` after `close()`.
+    @discardableResult
+    public func onBackground() -> Bool {
+        core.onBackground()
+    }
+
+    /// Commits what is queued (bounded by the flush timeout), stops the worker
+    /// and frees the data directory, so another instance may open it. Later calls
+    /// are refused like bad input: counted as `closed`, never thrown outside
+    /// strict mode. Calling it twice is harmless.
+    ///
+    /// - Returns: whether everything was committed within the timeout. When
+    ///   `false`, the worker finishes in the background and keeps the directory
+    ///   until then: opening it again meanwhile throws `ReachError.AlreadyOpen`.
+    @discardableResult
+    public func close() -> Bool {
+        core.close()
+    }
+
+    /// Counters for support screens and tests: events queued and stored, and
+    /// events refused or dropped since this instance opened, by reason. Reading
+    /// it never waits for the disk (except to stat the database file).
+    public func diagnostics() -> Diagnostics {
+        core.diagnostics()
+    }
+
+    /// Replaces (or with `nil` removes) the log handler. See `LogHandler`.
+    public func setLogSink(_ sink: LogHandler?) {
+        self.sink.set(sink)
+        core.setLogSink(sink: sink.map(ClosureLogSink.init))
+    }
+
+    /// Runs a throwing call into the core. In strict mode every error
+    /// propagates: debug builds should fail loudly. Otherwise the core throws
+    /// nothing by design (it logs and counts instead), so anything caught here
+    /// is an internal failure, e.g. a Rust panic surfacing as a uniffi error:
+    /// it is reported to the log handler and the call returns normally, because
+    /// an analytics call must never take the app down with it.
+    private func guarded(_ call: () throws -> Void) throws {
+        do {
+            try call()
+        } catch {
+            if strict { throw error }
+            // The one line sent from the caller's thread: there is no worker to
+            // hand it to when the call into the core itself failed.
+            sink.get()?(.error, "Reach call failed internally and was ignored: \(error)")
+        }
+    }
+}
+
+/// The current log handler, readable from any thread.
+private final class HandlerBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var handler: LogHandler?
+
+    init(_ handler: LogHandler?) {
+        self.handler = handler
+    }
+
+    func get() -> LogHandler? {
+        lock.lock()
+        defer { lock.unlock() }
+        return handler
+    }
+
+    func set(_ newHandler: LogHandler?) {
+        lock.lock()
+        handler = newHandler
+        lock.unlock()
+    }
+}
+
+/// Adapts a closure to the generated foreign-trait protocol, so apps never see
+/// the uniffi protocol. Immutable, hence safe to call from the worker thread.
+final class ClosureLogSink: ReachFFI.LogSink {
+    private let handler: LogHandler
+
+    init(_ handler: @escaping LogHandler) {
+        self.handler = handler
+    }
+
+    func log(level: LogLevel, message: String) {
+        handler(level, message)
+    }
+}
