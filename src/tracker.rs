@@ -242,6 +242,9 @@ impl Tracker {
     /// Takes effect at once for `track()` calls after it; `Denied` also
     /// deletes every stored event.
     pub fn set_consent(&self, consent: Consent) -> Result<(), Error> {
+        if self.closed.load(Ordering::Relaxed) {
+            return self.send(Command::SetConsent(consent));
+        }
         self.consent
             .store(worker::consent_to_u8(consent), Ordering::Relaxed);
         self.send(Command::SetConsent(consent))
