@@ -40,6 +40,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         record_app_open: true,
         session_timeout_ms: 30 * 60 * 1000,
         flush_timeout_ms: 1000,
+        bundled_rule_pack: None,
     };
     let reach = Reach::new(config, Some(Arc::new(PrintLog)))?;
 

@@ -94,6 +94,9 @@ pub struct Config {
     pub record_app_open: bool,
     pub session_timeout: Duration,
     pub flush_timeout: Duration,
+    /// A rule pack shipped inside the app, active until a pack is loaded or
+    /// synced, so the first launch works offline.
+    pub bundled_rule_pack: Option<String>,
 }
 
 impl Config {
@@ -107,6 +110,7 @@ impl Config {
             record_app_open: true,
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
+            bundled_rule_pack: None,
         }
     }
 }

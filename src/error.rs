@@ -16,6 +16,8 @@ pub enum Error {
         source: std::io::Error,
     },
     Closed,
+    /// A rule pack was refused; the active one keeps serving.
+    InvalidRulePack(crate::rules::PackError),
 }
 
 impl fmt::Display for Error {
@@ -30,6 +32,9 @@ impl fmt::Display for Error {
             ),
             Error::Io { what, source } => write!(f, "{what}: {source}"),
             Error::Closed => write!(f, "this Reach instance is closed"),
+            Error::InvalidRulePack(e) => {
+                write!(f, "rule pack refused, the active one keeps serving: {e}")
+            }
         }
     }
 }

@@ -16,6 +16,8 @@ pub mod event;
 pub mod facade;
 pub mod lock;
 pub mod log;
+pub mod popup;
+pub mod rules;
 pub mod session;
 pub mod store;
 pub mod tracker;

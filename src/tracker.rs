@@ -16,6 +16,8 @@ use crate::error::Error;
 use crate::event::{EventKind, EventProperties, PendingEvent};
 use crate::lock::{DirectoryLock, LockError};
 use crate::log::{Level, LogSink, Logger};
+use crate::popup::{Presenter, Report};
+use crate::rules::RulePack;
 use crate::validate::{self, Rejection};
 use crate::worker::{self, Command, Shared};
 
@@ -71,6 +73,7 @@ impl Tracker {
             consent: consent.clone(),
             persistent: persistent.clone(),
             ready: ready.clone(),
+            inbox: sender.clone(),
         };
         let worker_config = config.clone();
         let handle = std::thread::Builder::new()
@@ -332,6 +335,50 @@ impl Tracker {
         let persistent = self.persistent.load(Ordering::Relaxed);
         let bytes = if persistent { size(db) + size(wal) } else { 0 };
         Diagnostics::collect(&self.counters, bytes, persistent)
+    }
+
+    /// Validates a rule pack (on this thread: CPU only, no disk) and, when it
+    /// is valid, makes it the active pack and persists it. A refused pack
+    /// never replaces the active one; the error names the offending field.
+    pub fn load_rule_pack(&self, json: &str) -> Result<(), Error> {
+        let pack = RulePack::parse(json).map_err(|e| {
+            self.send_log(Level::Error, format!("rule pack refused: {e}"));
+            Error::InvalidRulePack(e)
+        })?;
+        self.send(Command::LoadPack {
+            pack: Arc::new(pack),
+            json: json.to_owned(),
+        })
+    }
+
+    /// Sets (or removes) the host's popup presenter. Without one, eligible
+    /// campaigns are logged and nothing is offered or counted.
+    pub fn set_presenter(&self, presenter: Option<Arc<dyn Presenter>>) -> Result<(), Error> {
+        self.send(Command::SetPresenter(presenter))
+    }
+
+    /// The host showed the popup of `offer_id`: an impression.
+    pub fn popup_shown(&self, offer_id: String) -> Result<(), Error> {
+        self.report(offer_id, Report::Shown)
+    }
+
+    /// The person tapped a button (one whose action is `dismiss` counts as a dismiss).
+    pub fn popup_clicked(&self, offer_id: String, button_id: String) -> Result<(), Error> {
+        self.report(offer_id, Report::Clicked { button_id })
+    }
+
+    /// The person closed the popup without acting.
+    pub fn popup_dismissed(&self, offer_id: String) -> Result<(), Error> {
+        self.report(offer_id, Report::Dismissed)
+    }
+
+    fn report(&self, offer_id: String, report: Report) -> Result<(), Error> {
+        let timestamp_ms = self.clock.now_ms();
+        self.send(Command::PopupReport {
+            offer_id,
+            report,
+            timestamp_ms,
+        })
     }
 
     pub fn set_log_sink(&self, sink: Option<Arc<dyn LogSink>>) {

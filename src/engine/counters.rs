@@ -72,6 +72,15 @@ fn first_bucket(now_ms: i64, window_ms: i64, width_ms: i64) -> i64 {
     bucket_of(now_ms, width_ms) - buckets + 1
 }
 
+/// Per tier, the oldest bucket a window can still reach at `now_ms`.
+pub fn first_kept(now_ms: i64) -> [i64; 3] {
+    let mut out = [0; 3];
+    for (i, tier) in TIERS.iter().enumerate() {
+        out[i] = first_bucket(now_ms, tier.horizon_ms, tier.width_ms);
+    }
+    out
+}
+
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Bucket {
     pub count: u64,
@@ -137,16 +146,11 @@ impl Series {
         self.window(now_ms, window_ms).map(|b| b.sum).sum()
     }
 
-    /// Drops buckets no window can reach any more; returns, per tier, the
-    /// first bucket kept (for deleting the same rows from the store).
-    pub fn prune(&mut self, now_ms: i64) -> [i64; 3] {
-        let mut kept_from = [0; 3];
-        for (i, tier) in TIERS.iter().enumerate() {
-            let from = first_bucket(now_ms, tier.horizon_ms, tier.width_ms);
+    /// Drops buckets no window can reach any more (see `first_kept`).
+    pub fn prune(&mut self, now_ms: i64) {
+        for (i, from) in first_kept(now_ms).into_iter().enumerate() {
             self.tiers[i] = self.tiers[i].split_off(&from);
-            kept_from[i] = from;
         }
-        kept_from
     }
 
     pub fn is_empty(&self) -> bool {

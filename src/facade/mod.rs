@@ -4,11 +4,15 @@
 //! uniffi catches panics at this boundary, but none should reach it: the core
 //! returns errors instead of panicking.
 
+mod popup;
 mod types;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use popup::{
+    ButtonAction, Popup, PopupButton, PopupPresenter, PopupTemplate, PresenterDecision,
+};
 pub use types::{AppInfo, Consent, Diagnostics, LogLevel, PropertyValue, ReachConfig, ReachError};
 
 use crate::clock::SystemClock;
@@ -157,5 +161,37 @@ impl Reach {
 
     pub fn set_log_sink(&self, sink: Option<Arc<dyn LogSink>>) {
         self.tracker.set_log_sink(adapt(sink));
+    }
+
+    /// Validates and activates a rule pack; a refused pack throws
+    /// `InvalidRulePack` naming the offending field, and the active pack
+    /// keeps serving. The active pack is persisted for offline use.
+    pub fn load_rule_pack(&self, json: String) -> Result<(), ReachError> {
+        Ok(self.tracker.load_rule_pack(&json)?)
+    }
+
+    /// Sets the presenter that shows popups (or removes it with null).
+    pub fn set_popup_presenter(
+        &self,
+        presenter: Option<Arc<dyn PopupPresenter>>,
+    ) -> Result<(), ReachError> {
+        let p = presenter
+            .map(|p| Arc::new(popup::ForeignPresenter(p)) as Arc<dyn crate::popup::Presenter>);
+        Ok(self.tracker.set_presenter(p)?)
+    }
+
+    /// The popup of `offer_id` is on screen: an impression.
+    pub fn popup_shown(&self, offer_id: String) -> Result<(), ReachError> {
+        Ok(self.tracker.popup_shown(offer_id)?)
+    }
+
+    /// The person tapped button `button_id` of the popup.
+    pub fn popup_clicked(&self, offer_id: String, button_id: String) -> Result<(), ReachError> {
+        Ok(self.tracker.popup_clicked(offer_id, button_id)?)
+    }
+
+    /// The person closed the popup without acting.
+    pub fn popup_dismissed(&self, offer_id: String) -> Result<(), ReachError> {
+        Ok(self.tracker.popup_dismissed(offer_id)?)
     }
 }

@@ -117,6 +117,9 @@ pub struct ReachConfig {
     pub session_timeout_ms: u64,
     #[uniffi(default = 1000)]
     pub flush_timeout_ms: u64,
+    /// A rule pack shipped in the app, active until one is loaded or synced.
+    #[uniffi(default = None)]
+    pub bundled_rule_pack: Option<String>,
 }
 
 impl From<ReachConfig> for config::Config {
@@ -139,6 +142,7 @@ impl From<ReachConfig> for config::Config {
         out.record_app_open = c.record_app_open;
         out.session_timeout = std::time::Duration::from_millis(c.session_timeout_ms);
         out.flush_timeout = std::time::Duration::from_millis(c.flush_timeout_ms);
+        out.bundled_rule_pack = c.bundled_rule_pack;
         out
     }
 }
@@ -209,6 +213,9 @@ pub enum ReachError {
     Storage { message: String },
     /// The instance was closed.
     Closed { message: String },
+    /// A rule pack was refused; the active pack keeps serving. `path` names
+    /// the first offending field, e.g. `campaigns[3].trigger.where[1].op`.
+    InvalidRulePack { path: String, message: String },
 }
 
 impl std::fmt::Display for ReachError {
@@ -218,6 +225,7 @@ impl std::fmt::Display for ReachError {
             | ReachError::AlreadyOpen { message }
             | ReachError::Storage { message }
             | ReachError::Closed { message } => f.write_str(message),
+            ReachError::InvalidRulePack { path, message } => write!(f, "{path}: {message}"),
         }
     }
 }
@@ -235,6 +243,10 @@ impl From<error::Error> for ReachError {
             error::Error::AlreadyOpen(_) => ReachError::AlreadyOpen { message },
             error::Error::Io { .. } => ReachError::Storage { message },
             error::Error::Closed => ReachError::Closed { message },
+            error::Error::InvalidRulePack(e) => ReachError::InvalidRulePack {
+                path: e.first().path.clone(),
+                message: e.to_string(),
+            },
         }
     }
 }

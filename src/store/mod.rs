@@ -336,7 +336,8 @@ impl Store {
     /// Wipes everything the user could be identified by.
     pub fn delete_all(&self) -> Result<()> {
         self.conn.execute_batch(
-            "DELETE FROM events; DELETE FROM meta; DELETE FROM identities; DELETE FROM sessions;",
+            "DELETE FROM events; DELETE FROM meta; DELETE FROM identities; DELETE FROM sessions;
+             DELETE FROM counter_series; DELETE FROM counter_buckets; DELETE FROM campaign_history;",
         )
     }
 
@@ -369,6 +370,114 @@ impl Store {
             })
         })?;
         rows.collect()
+    }
+}
+
+/// A counted series as stored.
+pub struct SeriesRow {
+    pub series: String,
+    pub first_ms: Option<i64>,
+    pub last_ms: Option<i64>,
+}
+
+/// One counter bucket as stored.
+pub struct BucketRow {
+    pub series: String,
+    pub tier: usize,
+    pub bucket: i64,
+    pub count: u64,
+    pub sum: f64,
+}
+
+/// The trigger engine's state, as the store keeps it.
+impl Store {
+    pub fn load_counter_series(&self) -> Result<Vec<SeriesRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT series, first_ms, last_ms FROM counter_series")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(SeriesRow {
+                series: r.get(0)?,
+                first_ms: r.get(1)?,
+                last_ms: r.get(2)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    pub fn load_counter_buckets(&self) -> Result<Vec<BucketRow>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT series, tier, bucket, count, sum FROM counter_buckets")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(BucketRow {
+                series: r.get(0)?,
+                tier: r.get::<_, i64>(1)? as usize,
+                bucket: r.get(2)?,
+                count: r.get::<_, i64>(3)? as u64,
+                sum: r.get(4)?,
+            })
+        })?;
+        rows.collect()
+    }
+
+    pub fn save_counter_series(
+        &self,
+        series: &str,
+        first_ms: Option<i64>,
+        last_ms: Option<i64>,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO counter_series (series, first_ms, last_ms) VALUES (?1, ?2, ?3)")?
+            .execute(params![series, first_ms, last_ms])?;
+        Ok(())
+    }
+
+    pub fn save_counter_bucket(
+        &self,
+        series: &str,
+        tier: usize,
+        bucket: i64,
+        count: u64,
+        sum: f64,
+    ) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO counter_buckets (series, tier, bucket, count, sum) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![series, tier as i64, bucket, count as i64, sum])?;
+        Ok(())
+    }
+
+    /// Deletes buckets of `tier` older than `first_kept`.
+    pub fn prune_counter_buckets(&self, tier: usize, first_kept: i64) -> Result<()> {
+        self.conn
+            .prepare_cached("DELETE FROM counter_buckets WHERE tier = ?1 AND bucket < ?2")?
+            .execute(params![tier as i64, first_kept])?;
+        Ok(())
+    }
+
+    pub fn load_campaign_histories(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT campaign_id, json FROM campaign_history")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect()
+    }
+
+    pub fn save_campaign_history(&self, campaign_id: &str, json: &str) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO campaign_history (campaign_id, json) VALUES (?1, ?2)",
+            )?
+            .execute([campaign_id, json])?;
+        Ok(())
+    }
+
+    /// Forgets the person's counters and histories (after `reset()`).
+    pub fn clear_engine_state(&self) -> Result<()> {
+        self.conn
+            .execute_batch("DELETE FROM counter_series; DELETE FROM counter_buckets; DELETE FROM campaign_history;")
     }
 }
 

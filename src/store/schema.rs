@@ -8,7 +8,7 @@
 use rusqlite::Connection;
 
 /// Steps, in order: `MIGRATIONS[i]` upgrades from version `i` to `i + 1`.
-const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[v1_initial];
+const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[v1_initial, v2_trigger_engine];
 
 /// The version a fully migrated database has.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -103,6 +103,37 @@ fn v1_initial(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// The trigger engine's state: behaviour counters and impression histories,
+/// all belonging to the current person (cleared by `reset()`).
+fn v2_trigger_engine(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "
+        -- One row per counted series (see engine/behaviour.rs for the keys).
+        CREATE TABLE counter_series (
+            series   TEXT PRIMARY KEY,
+            first_ms INTEGER,
+            last_ms  INTEGER
+        ) WITHOUT ROWID;
+
+        -- Sparse buckets: tier 0 = minutes, 1 = hours, 2 = days.
+        CREATE TABLE counter_buckets (
+            series TEXT NOT NULL,
+            tier   INTEGER NOT NULL,
+            bucket INTEGER NOT NULL,
+            count  INTEGER NOT NULL,
+            sum    REAL NOT NULL,
+            PRIMARY KEY (series, tier, bucket)
+        ) WITHOUT ROWID;
+
+        -- Impressions, dismisses and clicks per campaign, as JSON.
+        CREATE TABLE campaign_history (
+            campaign_id TEXT PRIMARY KEY,
+            json        TEXT NOT NULL
+        ) WITHOUT ROWID;
+        ",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +148,29 @@ mod tests {
         assert_eq!(v, CURRENT_VERSION);
         // Running again is a no-op.
         migrate(&mut conn).unwrap();
+    }
+
+    #[test]
+    fn version_1_upgrades_to_version_2_keeping_its_events() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        v1_initial(&conn).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute(
+            "INSERT INTO events (seq, message_id, kind, name, ts, props, session, identity, context, bytes)
+             VALUES (1, x'00', 0, 'e', 0, '{}', 1, 1, 1, 10)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        conn.execute(
+            "INSERT INTO counter_series (series) VALUES ('\"login\"')",
+            [],
+        )
+        .unwrap();
     }
 
     #[test]

@@ -19,12 +19,17 @@ use std::time::{Duration, Instant};
 use crate::clock::Clock;
 use crate::config::{Config, Consent};
 use crate::diagnostics::Counters;
+use crate::engine::{Device, TriggerEngine};
 use crate::event::{EventKind, EventProperties, PendingEvent};
 use crate::lock::DirectoryLock;
 use crate::log::{Level, Logger};
+use crate::popup::{Answer, InFlight, OfferContent, Presenter, PresenterThread, Report};
+use crate::rules::RulePack;
 use crate::session::Session;
 use crate::store::{self, EventRow, QueueStats, StorageKind, Store};
 use crate::value::{self, Properties};
+
+mod campaigns;
 
 /// Upper bound on how long events sit in an open transaction while more keep
 /// arriving: the durability delay a burst can add. 10 ms is below what a user
@@ -66,6 +71,23 @@ pub enum Command {
         timestamp_ms: i64,
     },
     Log(Level, String),
+    /// A validated rule pack (and its text, to persist) replaces the active one.
+    LoadPack {
+        pack: Arc<RulePack>,
+        json: String,
+    },
+    SetPresenter(Option<Arc<dyn Presenter>>),
+    /// The presenter thread's answer to an offer.
+    OfferAnswer {
+        offer_id: String,
+        answer: Answer,
+    },
+    /// The host's report about a popup.
+    PopupReport {
+        offer_id: String,
+        report: Report,
+        timestamp_ms: i64,
+    },
     /// Answered once everything sent before it is committed.
     Flush(SyncSender<()>),
     /// Commit, release the directory lock, answer, and stop.
@@ -82,6 +104,8 @@ pub struct Shared {
     pub persistent: Arc<AtomicBool>,
     /// Set once the database is open and the persisted state loaded.
     pub ready: Arc<AtomicBool>,
+    /// The worker's own inbox, for the presenter thread to answer on.
+    pub inbox: std::sync::mpsc::Sender<Command>,
 }
 
 /// The consent byte before the worker has read the persisted choice.
@@ -143,6 +167,15 @@ struct Worker {
     stats_at_begin: QueueStats,
     meta_dirty: bool,
     waiters: Vec<SyncSender<()>>,
+    engine: TriggerEngine,
+    presenter: Option<PresenterThread>,
+    in_flight: Option<InFlight>,
+    in_flight_dirty: bool,
+    /// Offers decided in the open transaction, handed to the presenter after
+    /// it commits (so an offer is on disk before the host sees it).
+    outbox: Vec<OfferContent>,
+    foreground: bool,
+    last_prune_ms: i64,
     _lock: DirectoryLock,
 }
 
@@ -231,6 +264,11 @@ impl Worker {
             .unwrap_or_else(|| Session::start(now));
         let stats = store.queue_stats().unwrap_or_default();
         let context_json = context_json(&config);
+        let (device, problems) = Device::from_app(&config.app);
+        for p in problems {
+            shared.logger.log(Level::Warn, &p);
+        }
+        let engine = TriggerEngine::new(Arc::new(RulePack::empty()), device);
         let mut worker = Worker {
             store,
             config,
@@ -249,8 +287,16 @@ impl Worker {
             stats_at_begin: stats,
             meta_dirty: true,
             waiters: Vec::new(),
+            engine,
+            presenter: None,
+            in_flight: None,
+            in_flight_dirty: false,
+            outbox: Vec::new(),
+            foreground: false,
+            last_prune_ms: i64::MIN,
             _lock: lock,
         };
+        worker.load_campaign_state();
         worker.begin();
         worker.persist_identity();
         worker.persist_consent();
@@ -260,8 +306,26 @@ impl Worker {
     }
 
     fn serve(&mut self, rx: Receiver<Command>) {
-        while let Ok(first) = rx.recv() {
+        loop {
+            // Wake for a due offer timer only while an offer is in flight: no
+            // timer runs while there is nothing to do.
+            let first = match self.timer_wait() {
+                None => match rx.recv() {
+                    Ok(c) => Some(c),
+                    Err(_) => return,
+                },
+                Some(wait) => match rx.recv_timeout(wait) {
+                    Ok(c) => Some(c),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
+                },
+            };
             self.begin();
+            self.check_offer_timers();
+            let Some(first) = first else {
+                self.commit();
+                continue;
+            };
             let deadline = Instant::now() + MAX_COMMIT_INTERVAL;
             let mut next = Some(first);
             let mut handled = 0u32;
@@ -317,11 +381,20 @@ impl Worker {
             Command::DeleteLocalData { timestamp_ms } => self.delete_local_data(timestamp_ms),
             Command::Foreground { timestamp_ms } => self.foreground(timestamp_ms),
             Command::Background { timestamp_ms } => {
+                self.foreground = false;
                 self.session.touch(timestamp_ms);
                 self.session.background_since_ms = Some(timestamp_ms);
                 self.meta_dirty = true;
             }
             Command::Log(level, message) => self.shared.logger.log(level, &message),
+            Command::LoadPack { pack, json } => self.load_pack(pack, &json),
+            Command::SetPresenter(p) => self.set_presenter(p),
+            Command::OfferAnswer { offer_id, answer } => self.offer_answered(&offer_id, answer),
+            Command::PopupReport {
+                offer_id,
+                report,
+                timestamp_ms,
+            } => self.popup_reported(&offer_id, report, timestamp_ms),
             Command::Flush(ack) => self.waiters.push(ack),
             Command::Close(ack) => return Some(ack),
         }
@@ -364,6 +437,9 @@ impl Worker {
                 self.stats.count += 1;
                 self.stats.bytes += bytes;
                 self.written_in_batch += 1;
+                if kind == EventKind::Track {
+                    self.evaluate(name, props, ts);
+                }
             }
             Err(e) => {
                 self.shared
@@ -391,6 +467,10 @@ impl Worker {
     }
 
     fn reset(&mut self, ts: i64) {
+        // A new person: fresh counters and caps.
+        self.engine.clear_person();
+        let r = self.store.clear_engine_state();
+        self.log_store_error("clear the previous person's campaign state", r);
         self.identity = Identity {
             anonymous_id: new_anonymous_id(),
             user_id: None,
@@ -438,6 +518,8 @@ impl Worker {
         }
         self.session.background_since_ms = None;
         self.meta_dirty = true;
+        self.foreground = true;
+        self.reoffer_deferred(ts);
         if self.config.record_app_open {
             self.record(EventKind::Track, "app_open", &[], ts);
         }
@@ -520,6 +602,7 @@ impl Worker {
 
     fn commit(&mut self) {
         self.enforce_queue_limits();
+        self.persist_campaign_state();
         if self.meta_dirty {
             let record = SessionRecord {
                 id: self.session.id.clone(),
@@ -549,7 +632,14 @@ impl Worker {
             );
             self.stats = self.stats_at_begin;
             self.context_row = 0;
+            // Offers decided in the lost transaction are not on disk: showing
+            // them could not be told apart from a repeat after a kill.
+            if !self.outbox.is_empty() {
+                self.outbox.clear();
+                self.in_flight = None;
+            }
         }
+        self.dispatch_offers();
         let c = &self.shared.counters;
         c.queued.fetch_sub(self.handled_in_batch, Ordering::Relaxed);
         c.stored.store(self.stats.count, Ordering::Relaxed);

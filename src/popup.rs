@@ -1,0 +1,245 @@
+//! Popup delivery: what Reach hands the host's presenter, what the host
+//! answers, and the state of the one offer in flight.
+//!
+//! The presenter is called on Reach's own `reach-presenter` thread, never on
+//! the worker (a slow host must not stall recording) and never on the caller's
+//! thread. The worker persists an offer (and commits) before the presenter is
+//! called, so a kill between the two can lose that one offer but never show
+//! it twice.
+
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::Arc;
+
+use crate::rules::{Action, Campaign, Locale, Template};
+use crate::value::Value;
+
+/// How long the host may take to answer an offer, and then to report the
+/// popup shown, before Reach counts it as shown: caps err on the side of the
+/// user, so a host that forgets to report never causes a repeat.
+pub const REPORT_TIMEOUT_MS: i64 = 30_000;
+
+/// A shown popup holds the single offer slot until clicked or dismissed, or
+/// for this long: enough for a person to read it, short enough that a host
+/// that never reports the dismiss does not silence Reach for the session.
+pub const SHOWN_SLOT_MS: i64 = 10 * 60_000;
+
+/// A popup the host deferred (`later`) is re-offered when due or at the next
+/// foreground, but not after this long: a day-old trigger is stale.
+pub const DEFERRED_TTL_MS: i64 = 24 * 3_600_000;
+
+/// The variant name until experiments assign others.
+pub const DEFAULT_VARIANT: &str = "default";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ButtonAction {
+    DeepLink { url: String },
+    Dismiss,
+    TrackEvent { event: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ButtonContent {
+    pub id: String,
+    pub text: String,
+    pub action: ButtonAction,
+}
+
+/// A popup, localised for the device, as the presenter receives it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfferContent {
+    pub offer_id: String,
+    pub campaign_id: String,
+    pub variant: String,
+    pub template: Template,
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub image_url: Option<String>,
+    pub buttons: Vec<ButtonContent>,
+    pub payload: Vec<(String, Value)>,
+}
+
+impl OfferContent {
+    /// Renders a campaign's popup for `locale`, falling back along the
+    /// locale's parents to the pack's default text.
+    pub fn render(
+        campaign: &Campaign,
+        offer_id: &str,
+        variant: &str,
+        locale: &Locale,
+    ) -> OfferContent {
+        let p = &campaign.popup;
+        OfferContent {
+            offer_id: offer_id.to_owned(),
+            campaign_id: campaign.id.clone(),
+            variant: variant.to_owned(),
+            template: p.template,
+            title: p.title.as_ref().map(|t| t.resolve(locale).to_owned()),
+            body: p.body.as_ref().map(|t| t.resolve(locale).to_owned()),
+            image_url: p.image_url.clone(),
+            buttons: p
+                .buttons
+                .iter()
+                .map(|b| ButtonContent {
+                    id: b.id.clone(),
+                    text: b.text.resolve(locale).to_owned(),
+                    action: match &b.action {
+                        Action::DeepLink { url } => ButtonAction::DeepLink { url: url.clone() },
+                        Action::Dismiss => ButtonAction::Dismiss,
+                        Action::TrackEvent { event, .. } => ButtonAction::TrackEvent {
+                            event: event.clone(),
+                        },
+                    },
+                })
+                .collect(),
+            payload: p
+                .payload
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// The host's answer to an offer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    ShowNow,
+    /// Re-offer after this delay, or at the next foreground when `None`.
+    Later {
+        delay_ms: Option<u64>,
+    },
+    /// Not now, not later: nothing is counted.
+    Discard,
+}
+
+/// What the host reports about a popup it showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Report {
+    Shown,
+    Clicked { button_id: String },
+    Dismissed,
+}
+
+/// Implemented by the host (through the facade) or by tests.
+pub trait Presenter: Send + Sync {
+    fn offer(&self, content: &OfferContent) -> Answer;
+}
+
+/// Where the one offer in flight stands. Persisted (as JSON in `meta`) with
+/// every change, in the same commit as the decision that made it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum OfferState {
+    /// Handed to the presenter; no answer yet.
+    Offered { at_ms: i64 },
+    /// The host answered "show now"; waiting for its `shown` report.
+    Showing { since_ms: i64 },
+    /// Counted as an impression; waiting for click or dismiss.
+    Shown { at_ms: i64 },
+    /// The host answered "later".
+    Deferred {
+        offered_ms: i64,
+        until_ms: Option<i64>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct InFlight {
+    pub offer_id: String,
+    pub campaign_id: String,
+    pub variant: String,
+    pub state: OfferState,
+}
+
+/// What the timer says about the offer in flight at `now_ms`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    Nothing,
+    /// No answer or no report in time: count it as shown.
+    CountAsShown,
+    /// The slot is free again (shown long enough ago).
+    Release,
+    /// A deferred offer is due again.
+    Reoffer,
+    /// A deferred offer is too old.
+    Expire,
+}
+
+impl InFlight {
+    pub fn due(&self, now_ms: i64, foreground: bool) -> Due {
+        match self.state {
+            OfferState::Offered { at_ms } if now_ms - at_ms >= REPORT_TIMEOUT_MS => {
+                Due::CountAsShown
+            }
+            OfferState::Showing { since_ms } if now_ms - since_ms >= REPORT_TIMEOUT_MS => {
+                Due::CountAsShown
+            }
+            OfferState::Shown { at_ms } if now_ms - at_ms >= SHOWN_SLOT_MS => Due::Release,
+            OfferState::Deferred { offered_ms, .. } if now_ms - offered_ms >= DEFERRED_TTL_MS => {
+                Due::Expire
+            }
+            OfferState::Deferred {
+                until_ms: Some(until),
+                ..
+            } if now_ms >= until && foreground => Due::Reoffer,
+            _ => Due::Nothing,
+        }
+    }
+
+    /// The next time `due` may change, for the worker's timer.
+    pub fn next_deadline(&self) -> Option<i64> {
+        match self.state {
+            OfferState::Offered { at_ms } => Some(at_ms + REPORT_TIMEOUT_MS),
+            OfferState::Showing { since_ms } => Some(since_ms + REPORT_TIMEOUT_MS),
+            OfferState::Shown { at_ms } => Some(at_ms + SHOWN_SLOT_MS),
+            OfferState::Deferred {
+                offered_ms,
+                until_ms,
+            } => Some(until_ms.map_or(offered_ms + DEFERRED_TTL_MS, |u| {
+                u.min(offered_ms + DEFERRED_TTL_MS)
+            })),
+        }
+    }
+}
+
+/// The presenter thread: takes offers from the worker, asks the host, and
+/// sends the answer back as a worker command built by `answer_to_command`.
+pub struct PresenterThread {
+    offers: Sender<OfferContent>,
+}
+
+impl PresenterThread {
+    pub fn spawn<C, F>(
+        presenter: Arc<dyn Presenter>,
+        back: Sender<C>,
+        answer_to_command: F,
+    ) -> std::io::Result<PresenterThread>
+    where
+        C: Send + 'static,
+        F: Fn(String, Answer) -> C + Send + 'static,
+    {
+        let (offers, rx): (Sender<OfferContent>, Receiver<OfferContent>) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("reach-presenter".into())
+            .spawn(move || {
+                for content in rx {
+                    // A host presenter that panics is a discard, not a crash.
+                    let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        presenter.offer(&content)
+                    }))
+                    .unwrap_or(Answer::Discard);
+                    if back
+                        .send(answer_to_command(content.offer_id, answer))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            })?;
+        Ok(PresenterThread { offers })
+    }
+
+    /// Hands an offer over; false when the thread is gone.
+    pub fn offer(&self, content: OfferContent) -> bool {
+        self.offers.send(content).is_ok()
+    }
+}

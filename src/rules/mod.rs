@@ -1,0 +1,79 @@
+//! Rule packs: the versioned JSON documents that tell Reach which popups to
+//! offer, for which events, to whom, when and how often.
+//!
+//! This module turns pack text into a validated [`RulePack`] and answers the
+//! questions that need no state: does a predicate match these properties, is
+//! this person in the audience, is the schedule open at this local time. It
+//! never touches the store, the clock or the network; the trigger engine owns
+//! state (counters, impressions) and passes facts in. The format itself is
+//! documented in `docs/rule-pack.md`, with a JSON Schema in
+//! `schema/rule-pack.schema.json`.
+//!
+//! Parsing is all or nothing: a pack with any error is refused whole, with
+//! errors naming the path of each offending field
+//! (`campaigns[3].trigger.where[1].op: unknown operator "gtx"`).
+//!
+//! The unknown-key rule: every object of the format has a closed set of keys,
+//! plus descriptive keys that are ignored whatever they hold — `label`,
+//! `description`, `notes`, `meta` and any key starting with `x-`
+//! ([`DESCRIPTIVE_KEYS`], [`DESCRIPTIVE_PREFIX`]). Any other key is an error,
+//! because a silently dropped condition would widen a campaign's audience.
+//! Maps whose keys are data (a popup's `payload`, translations, a tracked
+//! event's `properties`) accept any key.
+
+mod audience;
+mod behaviour;
+mod campaign;
+mod condition;
+mod duration;
+mod error;
+mod format;
+mod frequency;
+mod index;
+mod instant;
+pub mod json;
+mod limits;
+mod local_time;
+mod locale;
+mod names;
+mod pack;
+mod popup;
+mod predicate;
+mod reader;
+mod schedule;
+mod version;
+
+use std::sync::LazyLock;
+
+pub use audience::{Audience, AudienceContext, Platform, TagTest};
+pub use behaviour::{
+    Behaviour, BehaviourTest, Check, Measure, Observation, Relation, MAX_WINDOW, MIN_WINDOW,
+};
+pub use campaign::{Campaign, InactiveCampaign, Trigger};
+pub use condition::{Condition, MAX_CONDITION_DEPTH};
+pub use duration::{Duration, MAX_DURATION};
+pub use error::{FieldError, PackError, MAX_REPORTED_ERRORS};
+pub use format::{FormatVersion, FORMAT_MAJOR, FORMAT_MINOR};
+pub use frequency::{Frequency, Period, PeriodCap, Reeligibility};
+pub use index::TriggerIndex;
+pub use limits::GlobalLimits;
+pub use local_time::{DailyWindow, LocalTime, TimeOfDay, Weekdays};
+pub use locale::Locale;
+pub use names::{MAX_ID_LEN, MAX_NAME_LEN};
+pub use pack::{RulePack, MAX_CAMPAIGNS, MAX_PACK_BYTES};
+pub use popup::{Action, Button, Popup, Template, Text, MAX_BUTTONS};
+pub use predicate::{
+    Comparison, Number, Ordered, Predicate, PropertyLookup, PropertyTest, Scalar, ScalarSet, Test,
+    MAX_SET_LEN,
+};
+pub use reader::{is_descriptive_key, DESCRIPTIVE_KEYS, DESCRIPTIVE_PREFIX};
+pub use schedule::Schedule;
+pub use version::{Version, VersionRange};
+
+/// This SDK's version, against which campaigns' `min_sdk` is compared.
+pub fn sdk_version() -> &'static Version {
+    static SDK_VERSION: LazyLock<Version> = LazyLock::new(|| {
+        Version::parse(env!("CARGO_PKG_VERSION")).expect("the crate version is SemVer")
+    });
+    &SDK_VERSION
+}

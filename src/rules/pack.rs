@@ -1,0 +1,415 @@
+//! A rule pack: the campaigns and global limits an app runs, parsed from JSON
+//! and checked whole. A pack with any error is refused whole, so a refused pack
+//! never replaces the active one.
+
+use std::collections::HashMap;
+
+use super::behaviour::Measure;
+use super::campaign::{read_campaign, Campaign, CampaignEntry, InactiveCampaign};
+use super::error::{FieldError, PackError};
+use super::format::FormatVersion;
+use super::index::TriggerIndex;
+use super::json::Document;
+use super::limits::GlobalLimits;
+use super::locale::Locale;
+use super::reader::{Node, Object};
+use super::version::Version;
+
+/// Largest pack accepted, in bytes of JSON. A 1,000-campaign pack written
+/// generously is about 1.5 MB; 8 MiB leaves room while refusing a runaway
+/// generator before it costs a phone memory.
+pub const MAX_PACK_BYTES: usize = 8 * 1024 * 1024;
+
+/// Most campaigns in one pack. The engine's memory and latency budgets are set
+/// for 1,000 campaigns; five times that still fits them on a low-end phone.
+pub const MAX_CAMPAIGNS: usize = 5_000;
+
+/// A validated rule pack.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RulePack {
+    pub format: FormatVersion,
+    /// The pack's own label for its version, for logs and diagnostics.
+    pub revision: Option<String>,
+    /// The locale whose texts a device falls back to.
+    pub default_locale: Option<Locale>,
+    pub limits: GlobalLimits,
+    campaigns: Vec<Campaign>,
+    needs_newer_sdk: Vec<InactiveCampaign>,
+    by_id: HashMap<String, usize>,
+    index: TriggerIndex,
+}
+
+impl RulePack {
+    /// Parses and validates a pack for this SDK ([`super::sdk_version`]).
+    pub fn parse(json: &str) -> Result<RulePack, PackError> {
+        RulePack::parse_for_sdk(json, super::sdk_version())
+    }
+
+    /// Parses and validates a pack as an SDK of version `sdk` would (for tools
+    /// that check a pack for several SDK versions, and for tests).
+    pub fn parse_for_sdk(json: &str, sdk: &Version) -> Result<RulePack, PackError> {
+        if json.len() > MAX_PACK_BYTES {
+            return Err(FieldError {
+                path: String::new(),
+                message: format!(
+                    "the pack is {} bytes, more than the {MAX_PACK_BYTES} allowed",
+                    json.len()
+                ),
+            }
+            .into());
+        }
+        let document = Document::parse(json).map_err(|e| FieldError {
+            path: String::new(),
+            message: format!("not valid JSON: {e}"),
+        })?;
+        read_pack(Node::root(&document), sdk)
+    }
+
+    /// A pack with no campaigns and no limits: what runs before any pack.
+    pub fn empty() -> RulePack {
+        RulePack {
+            format: FormatVersion::CURRENT,
+            revision: None,
+            default_locale: None,
+            limits: GlobalLimits::default(),
+            campaigns: Vec::new(),
+            needs_newer_sdk: Vec::new(),
+            by_id: HashMap::new(),
+            index: TriggerIndex::default(),
+        }
+    }
+
+    /// The campaigns this SDK runs (enabled or not), in pack order.
+    pub fn campaigns(&self) -> &[Campaign] {
+        &self.campaigns
+    }
+
+    /// The campaign at an index from [`RulePack::candidates`].
+    pub fn campaign(&self, index: usize) -> &Campaign {
+        &self.campaigns[index]
+    }
+
+    pub fn campaign_by_id(&self, id: &str) -> Option<&Campaign> {
+        self.by_id.get(id).map(|&i| &self.campaigns[i])
+    }
+
+    /// Campaigns set aside because their `min_sdk` is above this SDK.
+    pub fn needs_newer_sdk(&self) -> &[InactiveCampaign] {
+        &self.needs_newer_sdk
+    }
+
+    /// Indexes of the enabled campaigns that `event` triggers, highest
+    /// priority first (ties in pack order); empty, at the cost of one hash
+    /// lookup, when none.
+    pub fn candidates(&self, event: &str) -> &[usize] {
+        self.index.candidates(event)
+    }
+
+    pub fn index(&self) -> &TriggerIndex {
+        &self.index
+    }
+
+    /// Every behaviour measure of every campaign this SDK runs, for the engine
+    /// to know which counters to keep (see [`Measure::series_key`]).
+    pub fn measures(&self) -> impl Iterator<Item = &Measure> {
+        self.campaigns.iter().flat_map(|c| {
+            let mut out = Vec::new();
+            if let Some(b) = &c.behaviour {
+                b.for_each_leaf(&mut |t| out.push(&t.measure));
+            }
+            out
+        })
+    }
+}
+
+const PACK_KEYS: [&str; 5] = [
+    "format",
+    "revision",
+    "default_locale",
+    "limits",
+    "campaigns",
+];
+
+fn read_pack(root: Node, sdk: &Version) -> Result<RulePack, PackError> {
+    let outline = root.map()?;
+    // The version decides how to read the rest, so it is checked first and
+    // alone: a newer major is refused without judging fields it may define.
+    let format = FormatVersion::read(&outline.required("format")?)?;
+    let object = root.object(&PACK_KEYS)?;
+    let mut errors = Vec::new();
+    let revision = keep(
+        &mut errors,
+        object.optional("revision", |n| n.non_empty_str().map(str::to_owned)),
+    );
+    let default_locale = keep(
+        &mut errors,
+        object.optional("default_locale", |n| Locale::read(&n)),
+    );
+    let limits =
+        keep(&mut errors, object.optional("limits", GlobalLimits::read)).unwrap_or_default();
+    let entries = read_campaigns(&object, sdk, default_locale.as_ref(), &mut errors);
+    if !errors.is_empty() {
+        return Err(PackError::new(errors));
+    }
+
+    let mut campaigns = Vec::new();
+    let mut needs_newer_sdk = Vec::new();
+    for entry in entries {
+        match entry {
+            CampaignEntry::Active(c) => campaigns.push(*c),
+            CampaignEntry::NeedsNewerSdk(c) => needs_newer_sdk.push(c),
+        }
+    }
+    let by_id = campaigns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.clone(), i))
+        .collect();
+    let index = TriggerIndex::build(&campaigns);
+    Ok(RulePack {
+        format,
+        revision,
+        default_locale,
+        limits,
+        campaigns,
+        needs_newer_sdk,
+        by_id,
+        index,
+    })
+}
+
+/// The value of an optional field, or `None` after noting its error.
+fn keep<T>(errors: &mut Vec<FieldError>, result: Result<Option<T>, FieldError>) -> Option<T> {
+    result.unwrap_or_else(|e| {
+        errors.push(e);
+        None
+    })
+}
+
+/// Reads every campaign, collecting one error per broken campaign so that a
+/// refusal lists them all.
+fn read_campaigns(
+    pack: &Object,
+    sdk: &Version,
+    default_locale: Option<&Locale>,
+    errors: &mut Vec<FieldError>,
+) -> Vec<CampaignEntry> {
+    let node = match pack.required("campaigns") {
+        Ok(node) => node,
+        Err(e) => {
+            errors.push(e);
+            return Vec::new();
+        }
+    };
+    let items = match node.elements() {
+        Ok(items) if items.len() > MAX_CAMPAIGNS => {
+            errors.push(node.error(format!("at most {MAX_CAMPAIGNS} campaigns")));
+            return Vec::new();
+        }
+        Ok(items) => items,
+        Err(e) => {
+            errors.push(e);
+            return Vec::new();
+        }
+    };
+    let mut entries: Vec<CampaignEntry> = Vec::with_capacity(items.len());
+    let mut first_seen: HashMap<String, usize> = HashMap::with_capacity(items.len());
+    for (i, item) in items.enumerate() {
+        match read_campaign(item, sdk, default_locale) {
+            Ok(entry) => {
+                if let Some(earlier) = first_seen.get(entry.id()) {
+                    let id_node = item.map().and_then(|o| o.required("id").map(|n| n.path()));
+                    errors.push(FieldError {
+                        path: id_node.unwrap_or_else(|_| item.path()),
+                        message: format!(
+                            "duplicate campaign id \"{}\" (also campaigns[{earlier}])",
+                            entry.id()
+                        ),
+                    });
+                    continue;
+                }
+                first_seen.insert(entry.id().to_owned(), i);
+                entries.push(entry);
+            }
+            Err(e) => errors.push(e),
+        }
+    }
+    entries
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::Value;
+    use serde_json::json;
+
+    fn campaign(id: &str, event: &str, priority: i32) -> serde_json::Value {
+        json!({"id": id, "priority": priority, "trigger": {"event": event},
+               "popup": {"template": "modal", "title": id}})
+    }
+
+    fn pack(campaigns: Vec<serde_json::Value>) -> String {
+        json!({"format": "1.0", "campaigns": campaigns}).to_string()
+    }
+
+    fn refusal(json: &str) -> String {
+        RulePack::parse(json).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn errors_name_the_path_of_the_offending_field() {
+        let mut c = campaign("d", "share", 0);
+        c["trigger"]["where"] = json!([{"prop": "channel", "op": "eq", "value": "qzone"},
+                                       {"prop": "amount", "op": "gtx", "value": 3}]);
+        let json = pack(vec![
+            campaign("a", "x", 0),
+            campaign("b", "x", 0),
+            campaign("c", "x", 0),
+            c,
+        ]);
+        assert_eq!(
+            refusal(&json),
+            "campaigns[3].trigger.where[1].op: unknown operator \"gtx\""
+        );
+    }
+
+    #[test]
+    fn every_broken_campaign_is_reported() {
+        let mut a = campaign("a", "x", 0);
+        a["priority"] = json!("high");
+        let mut c = campaign("c", "", 0);
+        c["label"] = json!("a label is fine");
+        let e = RulePack::parse(&pack(vec![a, campaign("b", "x", 0), c])).unwrap_err();
+        let paths: Vec<_> = e.errors().iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["campaigns[0].priority", "campaigns[2].trigger.event"]
+        );
+        assert!(e.to_string().ends_with("(and 1 more)"));
+    }
+
+    #[test]
+    fn duplicate_campaign_ids_are_refused() {
+        assert_eq!(
+            refusal(&pack(vec![
+                campaign("a", "x", 0),
+                campaign("b", "x", 0),
+                campaign("a", "y", 0)
+            ])),
+            "campaigns[2].id: duplicate campaign id \"a\" (also campaigns[0])"
+        );
+    }
+
+    #[test]
+    fn a_newer_major_is_refused_before_reading_anything_else() {
+        let json = json!({"format": "2.0", "campaigns": "whatever 2.0 means"}).to_string();
+        assert_eq!(
+            refusal(&json),
+            "format: pack format 2.0 is newer than this SDK reads (1.x); update the SDK"
+        );
+        assert_eq!(
+            refusal(r#"{"campaigns": []}"#),
+            "missing required key \"format\""
+        );
+    }
+
+    #[test]
+    fn a_newer_minor_is_read_and_campaigns_for_newer_sdks_are_set_aside() {
+        let mut future = campaign("later", "cart", 0);
+        future["min_sdk"] = json!("9.0.0");
+        future["delay"] = json!({"after": "30m"});
+        let json = json!({"format": "1.3", "campaigns": [campaign("now", "cart", 0), future]});
+        let p = RulePack::parse(&json.to_string()).unwrap();
+        assert_eq!(p.campaigns().len(), 1);
+        assert_eq!(p.needs_newer_sdk()[0].id, "later");
+        assert_eq!(p.candidates("cart"), [0]);
+        // The same pack with the new field but no min_sdk is refused whole.
+        let mut bare = campaign("later", "cart", 0);
+        bare["delay"] = json!({"after": "30m"});
+        let json = json!({"format": "1.3", "campaigns": [bare]}).to_string();
+        assert!(
+            refusal(&json).starts_with("campaigns[0]: \"delay\" belongs to a later format version")
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_and_descriptive_ones_ignored() {
+        let json = json!({"format": "1.0", "campaigns": [], "label": "Golden week",
+                          "notes": ["reviewed"], "meta": {"owner": "growth"},
+                          "x-editor": {"version": 3}, "description": "…"});
+        assert!(RulePack::parse(&json.to_string()).is_ok());
+        let json = json!({"format": "1.0", "campaigns": [], "limit": {}});
+        assert!(refusal(&json.to_string()).starts_with("unknown key \"limit\""));
+    }
+
+    #[test]
+    fn the_index_lists_enabled_candidates_best_first() {
+        let mut off = campaign("off", "app_open", 99);
+        off["enabled"] = json!(false);
+        let json = pack(vec![
+            campaign("c", "app_open", 1),
+            campaign("a", "app_open", 10),
+            off,
+            campaign("b", "app_open", 5),
+            campaign("b2", "app_open", 5),
+            campaign("d", "view_item", 20),
+        ]);
+        let p = RulePack::parse(&json).unwrap();
+        let ids: Vec<_> = p
+            .candidates("app_open")
+            .iter()
+            .map(|&i| p.campaign(i).id.as_str())
+            .collect();
+        assert_eq!(ids, ["a", "b", "b2", "c"]);
+        assert!(p.candidates("purchase").is_empty());
+        assert_eq!(p.campaign_by_id("off").map(|c| c.enabled), Some(false));
+        let mut events: Vec<_> = p.index().events().collect();
+        events.sort();
+        assert_eq!(events, ["app_open", "view_item"]);
+    }
+
+    #[test]
+    fn a_parsed_trigger_filters_event_properties() {
+        let mut c = campaign("share-reward", "share", 0);
+        c["trigger"]["where"] =
+            json!([{"prop": "channel", "op": "in", "value": ["wechat_moments", "qzone"]}]);
+        let p = RulePack::parse(&pack(vec![c])).unwrap();
+        let trigger = &p.campaign(p.candidates("share")[0]).trigger;
+        let event = |channel: &str| vec![("channel".to_string(), Value::String(channel.into()))];
+        assert!(trigger.matches(&event("qzone")));
+        assert!(!trigger.matches(&event("sms")));
+    }
+
+    #[test]
+    fn measures_list_what_counters_the_pack_needs() {
+        let mut c = campaign("streak", "login", 0);
+        c["behaviour"] = json!([{"count": "login", "within": "7d", "op": "gte", "value": 3},
+                                {"or": [{"days_since": "register", "op": "lte", "value": 7},
+                                        {"last_seen": "purchase", "op": "not_exists"}]}]);
+        let p = RulePack::parse(&pack(vec![c])).unwrap();
+        let keys: Vec<_> = p.measures().map(|m| m.series_key()).collect();
+        assert_eq!(keys, ["\"login\"", "\"register\"", "\"purchase\""]);
+    }
+
+    #[test]
+    fn non_json_and_oversized_packs_are_refused() {
+        assert!(refusal("{").starts_with("not valid JSON"));
+        assert!(refusal("[]").starts_with("expected an object"));
+        let huge = " ".repeat(MAX_PACK_BYTES + 1);
+        assert!(refusal(&huge).contains("more than the"));
+    }
+
+    #[test]
+    fn the_empty_pack_triggers_nothing() {
+        assert!(RulePack::empty().candidates("app_open").is_empty());
+        assert_eq!(RulePack::parse(&pack(vec![])).unwrap(), RulePack::empty());
+    }
+
+    #[test]
+    fn the_sdk_version_is_the_crate_version() {
+        assert_eq!(
+            crate::rules::sdk_version().to_string(),
+            env!("CARGO_PKG_VERSION")
+        );
+    }
+}

@@ -1,0 +1,444 @@
+//! What a campaign shows: a template, texts in several languages, an image,
+//! buttons with actions, and a key/value payload for the host's own layouts.
+//!
+//! Reach never draws anything; the host's `PopupPresenter` renders this. A
+//! text is either a plain string or a map from locale to string; a map must
+//! hold the default locale (the popup's `default_locale`, else the pack's),
+//! which is what a device whose locale has no translation sees.
+
+use super::error::FieldError;
+use super::locale::Locale;
+use super::names::{read_id, read_name};
+use super::reader::Node;
+use crate::value::Properties;
+
+/// Most buttons a popup may have: no template lays out more, and the cap
+/// catches a pack that repeats its buttons by mistake.
+pub const MAX_BUTTONS: usize = 4;
+
+/// Most entries in a payload or a tracked event's properties. Hosts read a
+/// handful of keys; every device holds every campaign's payload in memory.
+pub const MAX_PAYLOAD_ENTRIES: usize = 100;
+
+/// Longest URL: what browsers and app-link handlers reliably accept.
+pub const MAX_URL_LEN: usize = 2_048;
+
+/// A popup's content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Popup {
+    pub template: Template,
+    pub title: Option<Text>,
+    pub body: Option<Text>,
+    pub image_url: Option<String>,
+    pub buttons: Vec<Button>,
+    /// Free key/value data for the host (the whole content of a `custom` popup).
+    pub payload: Properties,
+}
+
+/// How the host lays the popup out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    Modal,
+    Banner,
+    Fullscreen,
+    /// The host draws it from `payload` alone.
+    Custom,
+}
+
+impl Template {
+    pub fn name(self) -> &'static str {
+        match self {
+            Template::Modal => "modal",
+            Template::Banner => "banner",
+            Template::Fullscreen => "fullscreen",
+            Template::Custom => "custom",
+        }
+    }
+}
+
+/// A button and what tapping it does. Every tap closes the popup.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Button {
+    /// Stable across translations; reported as `button_id`.
+    pub id: String,
+    pub text: Text,
+    pub action: Action,
+}
+
+/// What a button does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Opens a link in the app (or a universal link). A click.
+    DeepLink { url: String },
+    /// Closes the popup. Reported and counted as a dismiss, not a click.
+    Dismiss,
+    /// Records an event, then closes. A click.
+    TrackEvent {
+        event: String,
+        properties: Properties,
+    },
+}
+
+/// A text with its translations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    /// The text in the default locale (or the only text).
+    pub default: String,
+    /// Other locales' texts, sorted by locale.
+    pub translations: Vec<(Locale, String)>,
+}
+
+impl Text {
+    /// The text to show on a device in `locale`: its most specific translation
+    /// (`zh-Hant-TW`, then `zh-Hant`, then `zh`), else the default.
+    pub fn resolve(&self, locale: &Locale) -> &str {
+        for tag in locale.fallbacks() {
+            if let Ok(i) = self
+                .translations
+                .binary_search_by(|(l, _)| l.as_str().cmp(tag))
+            {
+                return &self.translations[i].1;
+            }
+        }
+        &self.default
+    }
+
+    fn read(node: &Node, default_locale: Option<&Locale>) -> Result<Text, FieldError> {
+        if node.json.is_string() {
+            return Ok(Text {
+                default: node.non_empty_str()?.to_owned(),
+                translations: Vec::new(),
+            });
+        }
+        let map = node.map().map_err(|_| {
+            node.error(format!(
+                "expected a string or an object of translations, found {}",
+                node.json.kind()
+            ))
+        })?;
+        let Some(default_locale) = default_locale else {
+            return Err(
+                node.error("translations need a \"default_locale\" (on the popup or the pack)")
+            );
+        };
+        let mut default = None;
+        let mut translations: Vec<(Locale, String)> = Vec::with_capacity(map.len());
+        for (key, value) in map.entries() {
+            let locale = Locale::parse(key).map_err(|m| value.error(m))?;
+            let text = value.non_empty_str()?.to_owned();
+            if translations.iter().any(|(l, _)| *l == locale) {
+                return Err(value.error(format!(
+                    "locale \"{key}\" appears twice (case and _ do not count)"
+                )));
+            }
+            if locale == *default_locale {
+                default = Some(text.clone());
+            }
+            translations.push((locale, text));
+        }
+        let default = default.ok_or_else(|| {
+            node.error(format!(
+                "no text for the default locale \"{default_locale}\""
+            ))
+        })?;
+        translations.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(Text {
+            default,
+            translations,
+        })
+    }
+}
+
+impl Popup {
+    /// Reads a popup; `pack_default_locale` is the pack's `default_locale`.
+    pub(crate) fn read(
+        node: Node,
+        pack_default_locale: Option<&Locale>,
+    ) -> Result<Popup, FieldError> {
+        let object = node.object(&[
+            "template",
+            "title",
+            "body",
+            "image_url",
+            "buttons",
+            "payload",
+            "default_locale",
+        ])?;
+        let own_locale = object.optional("default_locale", |n| Locale::read(&n))?;
+        let default_locale = own_locale.as_ref().or(pack_default_locale);
+        let template_node = object.required("template")?;
+        let template = match template_node.str()? {
+            "modal" => Template::Modal,
+            "banner" => Template::Banner,
+            "fullscreen" => Template::Fullscreen,
+            "custom" => Template::Custom,
+            other => {
+                return Err(template_node.error(format!(
+                "unknown template \"{other}\" (expected one of: modal, banner, fullscreen, custom)"
+            )))
+            }
+        };
+        let text = |key: &str| object.optional(key, |n| Text::read(&n, default_locale));
+        let popup = Popup {
+            template,
+            title: text("title")?,
+            body: text("body")?,
+            image_url: object.optional("image_url", |n| read_url(&n))?,
+            buttons: object
+                .optional("buttons", |n| read_buttons(&n, default_locale))?
+                .unwrap_or_default(),
+            payload: object
+                .optional("payload", |n| read_properties(&n))?
+                .unwrap_or_default(),
+        };
+        match template {
+            Template::Custom if popup.payload.is_empty() => {
+                Err(node.error("a custom popup needs a non-empty \"payload\""))
+            }
+            Template::Modal | Template::Banner | Template::Fullscreen
+                if popup.title.is_none() && popup.body.is_none() =>
+            {
+                Err(node.error(format!(
+                    "a {} popup needs a \"title\" or a \"body\"",
+                    template.name()
+                )))
+            }
+            _ => Ok(popup),
+        }
+    }
+}
+
+fn read_buttons(node: &Node, default_locale: Option<&Locale>) -> Result<Vec<Button>, FieldError> {
+    let items = node.elements()?;
+    if items.len() > MAX_BUTTONS {
+        return Err(node.error(format!("a popup has at most {MAX_BUTTONS} buttons")));
+    }
+    let mut buttons: Vec<Button> = Vec::with_capacity(items.len());
+    for item in items {
+        let object = item.object(&["id", "text", "action"])?;
+        let id_node = object.required("id")?;
+        let id = read_id(&id_node)?;
+        if buttons.iter().any(|b| b.id == id) {
+            return Err(id_node.error(format!("duplicate button id \"{id}\"")));
+        }
+        buttons.push(Button {
+            id: id.to_owned(),
+            text: Text::read(&object.required("text")?, default_locale)?,
+            action: read_action(object.required("action")?)?,
+        });
+    }
+    Ok(buttons)
+}
+
+fn read_action(node: Node) -> Result<Action, FieldError> {
+    let outline = node.map()?;
+    let kind_node = outline.required("type")?;
+    match kind_node.str()? {
+        "deep_link" => {
+            let object = node.object(&["type", "url"])?;
+            Ok(Action::DeepLink {
+                url: read_url(&object.required("url")?)?,
+            })
+        }
+        "dismiss" => {
+            node.object(&["type"])?;
+            Ok(Action::Dismiss)
+        }
+        "track_event" => {
+            let object = node.object(&["type", "event", "properties"])?;
+            Ok(Action::TrackEvent {
+                event: read_name(&object.required("event")?)?.to_owned(),
+                properties: object
+                    .optional("properties", |n| read_properties(&n))?
+                    .unwrap_or_default(),
+            })
+        }
+        other => Err(kind_node.error(format!(
+            "unknown action \"{other}\" (expected one of: deep_link, dismiss, track_event)"
+        ))),
+    }
+}
+
+/// An absolute URL: a scheme, a colon, then no blanks.
+fn read_url(node: &Node) -> Result<String, FieldError> {
+    let url = node.str()?;
+    let scheme_ok = url.split_once(':').is_some_and(|(scheme, rest)| {
+        !rest.is_empty()
+            && scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+    });
+    if !scheme_ok || url.chars().any(char::is_whitespace) || url.len() > MAX_URL_LEN {
+        return Err(node.error(format!(
+            "invalid URL \"{url}\": expected an absolute URL like \"https://…\" or \"app://…\", without blanks"
+        )));
+    }
+    Ok(url.to_owned())
+}
+
+/// Key/value data: strings, numbers, booleans or lists of strings.
+fn read_properties(node: &Node) -> Result<Properties, FieldError> {
+    let map = node.map()?;
+    if map.len() > MAX_PAYLOAD_ENTRIES {
+        return Err(node.error(format!("at most {MAX_PAYLOAD_ENTRIES} entries")));
+    }
+    let mut out = Properties::new();
+    for (key, value) in map.entries() {
+        if key.is_empty() {
+            return Err(value.error("keys must not be empty"));
+        }
+        let v = value.to_value().ok_or_else(|| {
+            value.error(format!(
+                "expected a string, number, boolean or list of strings, found {}",
+                value.json.kind()
+            ))
+        })?;
+        out.insert(key.to_owned(), v);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::json::Document;
+    use crate::value::Value;
+    use serde_json::json;
+
+    fn popup(json: serde_json::Value) -> Result<Popup, String> {
+        Popup::read(Node::root(&Document::from(json)), None).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn lottery_popup_from_scenario_01() {
+        let p = popup(json!({
+            "template": "modal",
+            "title": "New member lottery",
+            "buttons": [
+                {"id": "draw", "text": "Draw now", "action": {"type": "deep_link", "url": "app://lottery"}},
+                {"id": "later", "text": "Later", "action": {"type": "dismiss"}}
+            ]
+        }))
+        .unwrap();
+        assert_eq!(p.template, Template::Modal);
+        assert_eq!(
+            p.buttons[0].action,
+            Action::DeepLink {
+                url: "app://lottery".into()
+            }
+        );
+        assert_eq!(p.buttons[1].action, Action::Dismiss);
+    }
+
+    #[test]
+    fn translations_fall_back_to_the_default_locale() {
+        let p = popup(json!({
+            "template": "banner",
+            "default_locale": "en",
+            "title": {"en": "Lottery", "zh": "抽奖", "zh-Hant": "抽獎"},
+        }))
+        .unwrap();
+        let title = p.title.unwrap();
+        let shown = |device: &str| title.resolve(&Locale::from_device(device)).to_owned();
+        assert_eq!(shown("zh_CN"), "抽奖");
+        assert_eq!(shown("zh-Hant-TW"), "抽獎");
+        assert_eq!(shown("en_US"), "Lottery");
+        assert_eq!(shown("fr"), "Lottery");
+        assert_eq!(shown(""), "Lottery");
+    }
+
+    #[test]
+    fn the_pack_default_locale_applies_unless_the_popup_names_one() {
+        let json = json!({"template": "modal", "title": {"zh-CN": "抽奖"}});
+        let zh = Locale::parse("zh-CN").unwrap();
+        assert!(Popup::read(Node::root(&Document::from(json.clone())), Some(&zh)).is_ok());
+        let en = Locale::parse("en").unwrap();
+        let e = Popup::read(Node::root(&Document::from(json.clone())), Some(&en)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "title: no text for the default locale \"en\""
+        );
+        assert!(popup(json)
+            .unwrap_err()
+            .contains("need a \"default_locale\""));
+    }
+
+    #[test]
+    fn custom_popups_carry_a_payload() {
+        let p = popup(
+            json!({"template": "custom", "payload": {"layout": "wheel", "slots": 8,
+                                                               "prizes": ["a", "b"]}}),
+        )
+        .unwrap();
+        assert_eq!(p.payload.get("slots"), Some(&Value::Int(8)));
+        assert!(popup(json!({"template": "custom"}))
+            .unwrap_err()
+            .contains("payload"));
+        assert!(popup(json!({"template": "custom", "payload": {"a": null}})).is_err());
+        assert!(popup(json!({"template": "custom", "payload": {"a": {"b": 1}}})).is_err());
+    }
+
+    #[test]
+    fn bad_popups_are_refused() {
+        let button = |action: serde_json::Value| {
+            json!({"template": "modal", "title": "t",
+            "buttons": [{"id": "b", "text": "B", "action": action}]})
+        };
+        for (json, expected) in [
+            (
+                json!({"template": "sheet", "title": "t"}),
+                "unknown template \"sheet\"",
+            ),
+            (
+                json!({"template": "modal"}),
+                "needs a \"title\" or a \"body\"",
+            ),
+            (
+                json!({"template": "modal", "title": ""}),
+                "title: must not be empty",
+            ),
+            (
+                json!({"template": "modal", "title": "t", "image_url": "images/a.png"}),
+                "invalid URL",
+            ),
+            (
+                button(json!({"type": "share"})),
+                "buttons[0].action.type: unknown action \"share\"",
+            ),
+            (
+                button(json!({"type": "deep_link"})),
+                "missing required key \"url\"",
+            ),
+            (
+                button(json!({"type": "dismiss", "url": "app://x"})),
+                "unknown key \"url\"",
+            ),
+            (
+                button(json!({"type": "track_event", "event": " x"})),
+                "blanks around it",
+            ),
+            (
+                json!({"template": "modal", "title": "t", "buttons": [
+                {"id": "b", "text": "B", "action": {"type": "dismiss"}},
+                {"id": "b", "text": "C", "action": {"type": "dismiss"}}]}),
+                "buttons[1].id: duplicate button id \"b\"",
+            ),
+            (
+                json!({"template": "modal", "default_locale": "en", "title": {"en": "a", "EN": "b"}}),
+                "appears twice",
+            ),
+            (
+                json!({"template": "modal", "default_locale": "en", "title": {"english": "a"}}),
+                "invalid locale",
+            ),
+        ] {
+            let e = popup(json.clone()).unwrap_err();
+            assert!(e.contains(expected), "{json}: {e}");
+        }
+        let five: Vec<_> = (0..5)
+            .map(|i| json!({"id": format!("b{i}"), "text": "x", "action": {"type": "dismiss"}}))
+            .collect();
+        assert!(popup(json!({"template": "modal", "title": "t", "buttons": five})).is_err());
+    }
+}
