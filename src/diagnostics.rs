@@ -19,6 +19,8 @@ pub struct Counters {
     pub dropped_overflow: AtomicU64,
     /// Events lost because the database refused a write.
     pub dropped_storage_error: AtomicU64,
+    /// Popups handed to the host's presenter.
+    pub popups_offered: AtomicU64,
 }
 
 impl Counters {
@@ -49,6 +51,7 @@ pub struct Diagnostics {
     pub rejected_by_reason: BTreeMap<String, u64>,
     pub dropped_overflow: u64,
     pub dropped_storage_error: u64,
+    pub popups_offered: u64,
     /// The database file plus its write-ahead log, in bytes.
     pub database_bytes: u64,
     /// False when the store fell back to memory (see the log for why).
@@ -66,6 +69,7 @@ impl Diagnostics {
             rejected_by_reason,
             dropped_overflow: c.dropped_overflow.load(Relaxed),
             dropped_storage_error: c.dropped_storage_error.load(Relaxed),
+            popups_offered: c.popups_offered.load(Relaxed),
             database_bytes,
             persistent,
         }

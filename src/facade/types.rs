@@ -161,6 +161,8 @@ pub struct Diagnostics {
     pub dropped_overflow: u64,
     /// Lost since open because the database refused a write.
     pub dropped_storage_error: u64,
+    /// Popups handed to the presenter since open.
+    pub popups_offered: u64,
     /// The database and its write-ahead log.
     pub database_bytes: u64,
     /// False when the database could not be opened and events live in memory.
@@ -177,6 +179,7 @@ impl From<diagnostics::Diagnostics> for Diagnostics {
             rejected_by_reason: d.rejected_by_reason.into_iter().collect(),
             dropped_overflow: d.dropped_overflow,
             dropped_storage_error: d.dropped_storage_error,
+            popups_offered: d.popups_offered,
             database_bytes: d.database_bytes,
             persistent: d.persistent,
         }

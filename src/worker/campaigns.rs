@@ -2,6 +2,7 @@
 //! persisting its state, and the life of the one offer in flight (offer,
 //! answer, report, timers). Runs on the worker thread only.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -207,7 +208,12 @@ impl Worker {
     pub(super) fn dispatch_offers(&mut self) {
         for content in self.outbox.drain(..) {
             let delivered = self.presenter.as_ref().is_some_and(|p| p.offer(content));
-            if !delivered {
+            if delivered {
+                self.shared
+                    .counters
+                    .popups_offered
+                    .fetch_add(1, Ordering::Relaxed);
+            } else {
                 self.shared.logger.log(
                     Level::Warn,
                     "the presenter thread is gone; the offer is dropped",
