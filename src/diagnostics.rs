@@ -21,6 +21,8 @@ pub struct Counters {
     pub dropped_storage_error: AtomicU64,
     /// Popups handed to the host's presenter.
     pub popups_offered: AtomicU64,
+    /// Presenter answers the worker has applied (tests wait on it).
+    pub popups_answered: AtomicU64,
 }
 
 impl Counters {
@@ -52,6 +54,7 @@ pub struct Diagnostics {
     pub dropped_overflow: u64,
     pub dropped_storage_error: u64,
     pub popups_offered: u64,
+    pub popups_answered: u64,
     /// The database file plus its write-ahead log, in bytes.
     pub database_bytes: u64,
     /// False when the store fell back to memory (see the log for why).
@@ -70,6 +73,7 @@ impl Diagnostics {
             dropped_overflow: c.dropped_overflow.load(Relaxed),
             dropped_storage_error: c.dropped_storage_error.load(Relaxed),
             popups_offered: c.popups_offered.load(Relaxed),
+            popups_answered: c.popups_answered.load(Relaxed),
             database_bytes,
             persistent,
         }

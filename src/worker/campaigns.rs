@@ -230,6 +230,10 @@ impl Worker {
     }
 
     pub(super) fn offer_answered(&mut self, offer_id: &str, answer: Answer) {
+        self.shared
+            .counters
+            .popups_answered
+            .fetch_add(1, Ordering::Relaxed);
         let Some(mut f) = self.matching(offer_id) else {
             return;
         };

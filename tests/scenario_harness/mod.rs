@@ -69,12 +69,15 @@ pub struct Phone {
 impl Phone {
     /// A fresh device in `zone` that has synced `pack_name` once.
     pub fn new(zone: &str, pack_name: &str, start_ms: i64) -> Phone {
+        Phone::with_pack(zone, &pack(pack_name), start_ms)
+    }
+
+    /// A fresh device that has loaded the pack `json`.
+    pub fn with_pack(zone: &str, json: &str, start_ms: i64) -> Phone {
         let dir = tempfile::tempdir().unwrap();
         let mut p = Phone::open_at(dir.path().to_owned(), zone, "5.2.0", start_ms);
         p._keep = Some(dir);
-        p.tracker()
-            .load_rule_pack(&pack(pack_name))
-            .expect("the scenario's pack is valid");
+        p.tracker().load_rule_pack(json).expect("the pack is valid");
         p
     }
 
@@ -179,11 +182,22 @@ impl Phone {
             "one offer per call at most"
         );
         self.offered_before = offered;
-        Some(
-            self.offers
-                .recv_timeout(Duration::from_secs(10))
-                .expect("the presenter was called"),
-        )
+        let offer = self
+            .offers
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the presenter was called");
+        // Wait until the worker has applied the presenter's answer, so the
+        // next step on the virtual clock sees it (in real time it takes ms).
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while self.tracker().diagnostics().popups_answered < offered {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the answer reached the worker"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+            self.tracker().flush();
+        }
+        Some(offer)
     }
 
     pub fn shown(&self, offer: &OfferContent) {
