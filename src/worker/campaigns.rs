@@ -151,7 +151,9 @@ impl Worker {
 
     /// Feeds a stored track event to the engine and acts on its decision.
     pub(super) fn evaluate(&mut self, name: &str, props: &[(String, Value)], ts: i64) {
-        let now = self.shared.clock.now_ms();
+        // Decide at the moment the person acted, not when the worker got to
+        // it: a queued event sees the same caps and windows it would have.
+        let now = ts;
         let person = Person {
             user_properties: &self.user_properties,
             identified: self.identity.user_id.is_some(),
@@ -352,12 +354,12 @@ impl Worker {
         }
     }
 
-    /// Applies the offer's timers at the clock's current time.
-    pub(super) fn check_offer_timers(&mut self) {
+    /// Applies the offer's timers at `now` (a command's timestamp, so that
+    /// commands queued before a deadline are applied before it).
+    pub(super) fn check_offer_timers(&mut self, now: i64) {
         let Some(f) = self.in_flight.clone() else {
             return;
         };
-        let now = self.shared.clock.now_ms();
         match f.due(now, self.foreground) {
             Due::Nothing => {}
             Due::CountAsShown => {

@@ -94,6 +94,23 @@ pub enum Command {
     Close(SyncSender<()>),
 }
 
+impl Command {
+    /// When the caller issued it, for commands that carry the time.
+    fn timestamp_ms(&self) -> Option<i64> {
+        match self {
+            Command::Event(e) => Some(e.timestamp_ms),
+            Command::Identify { timestamp_ms, .. }
+            | Command::SetUserProperties { timestamp_ms, .. }
+            | Command::Reset { timestamp_ms }
+            | Command::DeleteLocalData { timestamp_ms }
+            | Command::Foreground { timestamp_ms }
+            | Command::Background { timestamp_ms }
+            | Command::PopupReport { timestamp_ms, .. } => Some(*timestamp_ms),
+            _ => None,
+        }
+    }
+}
+
 /// What the tracker shares with its worker.
 pub struct Shared {
     pub counters: Arc<Counters>,
@@ -321,7 +338,9 @@ impl Worker {
                 },
             };
             self.begin();
-            self.check_offer_timers();
+            if first.is_none() {
+                self.check_offer_timers(self.shared.clock.now_ms());
+            }
             let Some(first) = first else {
                 self.commit();
                 continue;
@@ -351,6 +370,12 @@ impl Worker {
 
     /// Applies one command; returns the acknowledgement channel of a `Close`.
     fn handle(&mut self, cmd: Command) -> Option<SyncSender<()>> {
+        if self.in_flight.is_some() {
+            let at = cmd
+                .timestamp_ms()
+                .unwrap_or_else(|| self.shared.clock.now_ms());
+            self.check_offer_timers(at);
+        }
         match cmd {
             Command::Event(ev) => {
                 self.handled_in_batch += 1;
