@@ -295,3 +295,147 @@ pub fn global_allows(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::{Duration, PeriodCap};
+    use proptest::prelude::*;
+
+    const HOUR: i64 = 3_600_000;
+
+    /// The naive model: civil dates and ISO weeks from jiff's own calendar
+    /// (not the day numbers the engine uses), plain comparisons.
+    fn reference_allows(freq: &Frequency, impressions: &[i64], now: i64, zone: &TimeZone) -> bool {
+        let civil = |t: i64| {
+            zone.to_datetime(jiff::Timestamp::from_millisecond(t).unwrap())
+                .date()
+        };
+        if freq
+            .max_total
+            .is_some_and(|m| impressions.len() as u32 >= m)
+        {
+            return false;
+        }
+        if let Some(i) = freq.min_interval {
+            if impressions.iter().any(|&t| now - t < i.as_millis()) {
+                return false;
+            }
+        }
+        for cap in &freq.caps {
+            let seen = impressions
+                .iter()
+                .filter(|&&t| match cap.period {
+                    Period::LocalDay => civil(t) >= civil(now),
+                    Period::LocalWeek => {
+                        let (a, b) = (civil(t).iso_week_date(), civil(now).iso_week_date());
+                        (a.year(), a.week()) >= (b.year(), b.week())
+                    }
+                    Period::Rolling(d) => t > now - d.as_millis(),
+                })
+                .count() as u32;
+            if seen >= cap.max {
+                return false;
+            }
+        }
+        true
+    }
+
+    fn period() -> impl Strategy<Value = Period> {
+        prop_oneof![
+            Just(Period::LocalDay),
+            Just(Period::LocalWeek),
+            (1u64..200).prop_map(|h| Period::Rolling(Duration::from_hours(h))),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        #[test]
+        fn campaign_caps_match_the_reference_model_over_random_traces(
+            max_total in proptest::option::of(1u32..8),
+            caps in proptest::collection::vec((1u32..4, period()), 0..3),
+            min_interval_h in proptest::option::of(1u64..48),
+            // Steps in hours; negative ones are the clock set backwards.
+            steps in proptest::collection::vec(-30i64..40, 1..80),
+            zone_name in prop_oneof![Just("Asia/Shanghai"), Just("Europe/Berlin"), Just("America/New_York")],
+        ) {
+            let zone = TimeZone::get(zone_name).unwrap();
+            let freq = Frequency {
+                max_total,
+                caps: caps.into_iter().map(|(max, period)| PeriodCap { max, period }).collect(),
+                min_interval: min_interval_h.map(Duration::from_hours),
+                ..Frequency::default()
+            };
+            let mut h = CampaignHistory::default();
+            let mut all = Vec::new();
+            let mut now = 1_790_000_000_000i64;
+            for step in steps {
+                now += step * HOUR + 17 * 60_000;
+                let engine = campaign_allows(&freq, &h, now, &zone).is_ok();
+                prop_assert_eq!(engine, reference_allows(&freq, &all, now, &zone), "at {}", now);
+                if engine {
+                    h.prune(now);
+                    h.record_impression(now);
+                    all.push(now);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dismiss_and_click_rules_apply_and_clicks_end_the_campaign_by_default() {
+        let zone = TimeZone::UTC;
+        let freq = Frequency {
+            after_dismiss: Reeligibility::After(Duration::from_days(1)),
+            ..Frequency::default()
+        };
+        let h = CampaignHistory {
+            last_dismissed_ms: Some(0),
+            ..Default::default()
+        };
+        assert!(matches!(
+            campaign_allows(&freq, &h, 23 * HOUR, &zone),
+            Err(Blocked::DismissedRecently { .. })
+        ));
+        assert!(campaign_allows(&freq, &h, 24 * HOUR, &zone).is_ok());
+        let clicked = CampaignHistory {
+            last_clicked_ms: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(
+            campaign_allows(&freq, &clicked, 1000 * HOUR, &zone),
+            Err(Blocked::Clicked)
+        );
+    }
+
+    #[test]
+    fn global_limits_count_every_campaign_and_quiet_hours_come_first() {
+        let zone = TimeZone::get("Asia/Shanghai").unwrap();
+        let limits = GlobalLimits {
+            max_per_session: Some(2),
+            max_per_day: Some(3),
+            min_gap: Some(Duration::from_secs(60)),
+            quiet_hours: Vec::new(),
+        };
+        let mut g = GlobalHistory::default();
+        let t0 = 1_790_000_000_000i64;
+        assert!(global_allows(&limits, &g, "s1", t0, &zone).is_ok());
+        g.record_impression(t0, "s1");
+        assert!(matches!(
+            global_allows(&limits, &g, "s1", t0 + 59_000, &zone),
+            Err(Blocked::MinGap { .. })
+        ));
+        // A clock set back still sees the gap.
+        assert!(matches!(
+            global_allows(&limits, &g, "s1", t0 - HOUR, &zone),
+            Err(Blocked::MinGap { .. })
+        ));
+        g.record_impression(t0 + 60_000, "s1");
+        assert_eq!(
+            global_allows(&limits, &g, "s1", t0 + 200_000, &zone),
+            Err(Blocked::SessionCap { max: 2 })
+        );
+        assert!(global_allows(&limits, &g, "s2", t0 + 200_000, &zone).is_ok());
+    }
+}
