@@ -185,8 +185,10 @@ impl InFlight {
         }
     }
 
-    /// The next time `due` may change, for the worker's timer.
-    pub fn next_deadline(&self) -> Option<i64> {
+    /// The next time `due` may change, for the worker's timer. A deferred
+    /// offer is only re-offered in the foreground, so in the background only
+    /// its expiry is a deadline (the `Foreground` command wakes the worker).
+    pub fn next_deadline(&self, foreground: bool) -> Option<i64> {
         match self.state {
             OfferState::Offered { at_ms } => Some(at_ms + REPORT_TIMEOUT_MS),
             OfferState::Showing { since_ms } => Some(since_ms + REPORT_TIMEOUT_MS),
@@ -194,9 +196,13 @@ impl InFlight {
             OfferState::Deferred {
                 offered_ms,
                 until_ms,
-            } => Some(until_ms.map_or(offered_ms + DEFERRED_TTL_MS, |u| {
-                u.min(offered_ms + DEFERRED_TTL_MS)
-            })),
+            } => {
+                let expiry = offered_ms + DEFERRED_TTL_MS;
+                Some(match until_ms {
+                    Some(u) if foreground => u.min(expiry),
+                    _ => expiry,
+                })
+            }
         }
     }
 }
@@ -241,5 +247,44 @@ impl PresenterThread {
     /// Hands an offer over; false when the thread is gone.
     pub fn offer(&self, content: OfferContent) -> bool {
         self.offers.send(content).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deferred(until_ms: Option<i64>) -> InFlight {
+        InFlight {
+            offer_id: "o".into(),
+            campaign_id: "c".into(),
+            variant: DEFAULT_VARIANT.into(),
+            state: OfferState::Deferred {
+                offered_ms: 0,
+                until_ms,
+            },
+        }
+    }
+
+    #[test]
+    fn a_deferred_offer_in_the_background_only_wakes_the_worker_for_its_expiry() {
+        // A past `until` in the background must not be a deadline, or the
+        // worker would spin until the next foreground.
+        let f = deferred(Some(200));
+        assert_eq!(f.next_deadline(false), Some(DEFERRED_TTL_MS));
+        assert_eq!(f.next_deadline(true), Some(200));
+        assert_eq!(f.due(1_000, false), Due::Nothing);
+        assert_eq!(f.due(1_000, true), Due::Reoffer);
+        assert_eq!(f.due(DEFERRED_TTL_MS, false), Due::Expire);
+    }
+
+    #[test]
+    fn offers_without_answers_or_reports_count_as_shown_after_the_timeout() {
+        let mut f = deferred(None);
+        f.state = OfferState::Offered { at_ms: 0 };
+        assert_eq!(f.due(REPORT_TIMEOUT_MS - 1, true), Due::Nothing);
+        assert_eq!(f.due(REPORT_TIMEOUT_MS, true), Due::CountAsShown);
+        f.state = OfferState::Shown { at_ms: 0 };
+        assert_eq!(f.due(SHOWN_SLOT_MS, false), Due::Release);
     }
 }

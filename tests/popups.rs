@@ -264,3 +264,19 @@ fn a_bundled_pack_serves_until_one_is_loaded() {
         "lottery"
     );
 }
+
+#[test]
+fn a_delayed_offer_waits_for_its_delay_even_across_a_foreground() {
+    let mut phone = Phone::with_pack(SH, &lottery(5), day(0, "10:00"));
+    phone.set_answer(Answer::Later {
+        delay_ms: Some(600_000),
+    });
+    phone
+        .event(day(0, "10:00"), "register", &[])
+        .expect("offered");
+    phone.set_answer(Answer::ShowNow);
+    phone.clock.set_ms(day(0, "10:01"));
+    assert!(phone.tracker().on_background());
+    expect(&phone.foreground(day(0, "10:02")), None);
+    expect(&phone.foreground(day(0, "10:11")), Some("lottery"));
+}

@@ -248,7 +248,8 @@ impl Worker {
             Answer::Later { delay_ms } => {
                 f.state = OfferState::Deferred {
                     offered_ms: now,
-                    until_ms: delay_ms.map(|d| now.saturating_add(d as i64)),
+                    until_ms: delay_ms
+                        .map(|d| now.saturating_add(i64::try_from(d).unwrap_or(i64::MAX))),
                 };
             }
             Answer::Discard => {
@@ -388,10 +389,13 @@ impl Worker {
     }
 
     /// At foreground, a popup the host deferred is offered again.
+    /// (Only one without a delay, or whose delay has passed.)
     pub(super) fn reoffer_deferred(&mut self, now: i64) {
         if let Some(f) = self.in_flight.clone() {
-            if matches!(f.state, OfferState::Deferred { .. }) && f.due(now, true) != Due::Expire {
-                self.reoffer(f, now);
+            if let OfferState::Deferred { until_ms, .. } = f.state {
+                if until_ms.is_none_or(|u| now >= u) && f.due(now, true) != Due::Expire {
+                    self.reoffer(f, now);
+                }
             }
         }
     }
@@ -420,7 +424,7 @@ impl Worker {
 
     /// How long the worker may sleep before an offer timer is due.
     pub(super) fn timer_wait(&self) -> Option<Duration> {
-        let deadline = self.in_flight.as_ref()?.next_deadline()?;
+        let deadline = self.in_flight.as_ref()?.next_deadline(self.foreground)?;
         let left = (deadline - self.shared.clock.now_ms()).max(0) as u64;
         Some(Duration::from_millis(left).min(MAX_TIMER_WAIT))
     }
