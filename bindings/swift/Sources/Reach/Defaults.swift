@@ -2,7 +2,8 @@
 // typical setup is two lines:
 //
 //     let config = ReachConfig(dataDir: try Reach.defaultDataDirectory(),
-//                              app: .current(), consent: .pending)
+//                              app: .current(), consent: .pending,
+//                              bundledRulePack: try Reach.bundledRulePack())
 //     let reach = try Reach(config: config) { level, line in os_log("%{public}@", "\(line)") }
 //
 // Foundation only, so it compiles (and is tested) on Linux as well.
@@ -79,5 +80,26 @@ extension Reach {
             try mutableDir.setResourceValues(values)
         #endif
         return dir.path
+    }
+}
+
+extension Reach {
+    /// The rule pack shipped in the app, for `ReachConfig.bundledRulePack`: its
+    /// campaigns are active from the first launch, offline, until a pack is
+    /// loaded with `loadRulePack(_:)` (which then replaces it for good).
+    ///
+    /// - Parameters:
+    ///   - name: the resource's name without the `.json` extension.
+    ///   - bundle: where the resource is; `.main` in an app.
+    /// - Returns: the file's text, or `nil` when the bundle has no such resource
+    ///   (an app that ships no pack). The pack itself is checked when Reach
+    ///   opens: a bundled pack that is refused is reported to the log handler
+    ///   and no campaign is active.
+    /// - Throws: when the resource exists but cannot be read as UTF-8 text.
+    public static func bundledRulePack(
+        named name: String = "reach-rules", bundle: Bundle = .main
+    ) throws -> String? {
+        guard let url = bundle.url(forResource: name, withExtension: "json") else { return nil }
+        return try String(contentsOf: url, encoding: .utf8)
     }
 }

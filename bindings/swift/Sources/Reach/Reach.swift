@@ -19,14 +19,33 @@ public typealias ReachConfig = ReachFFI.ReachConfig
 public typealias AppInfo = ReachFFI.AppInfo
 public typealias Consent = ReachFFI.Consent
 public typealias Diagnostics = ReachFFI.Diagnostics
-/// Thrown by `Reach(config:logSink:)` (`alreadyOpen`, `storage`) and, in strict
-/// mode only, by the recording calls (`invalidInput` with the diagnostics reason
-/// code, `closed`). Outside strict mode recording calls never throw: bad input
+/// Thrown by `Reach(config:logSink:)` (`AlreadyOpen`, `Storage`), by
+/// `loadRulePack(_:)` (`InvalidRulePack`, in every mode) and, in strict mode
+/// only, by the recording calls (`InvalidInput` with the diagnostics reason
+/// code, `Closed`). Outside strict mode recording calls never throw: bad input
 /// is logged and counted in `diagnostics()` so that analytics can never crash
 /// or interrupt the app.
 public typealias ReachError = ReachFFI.ReachError
 public typealias LogLevel = ReachFFI.LogLevel
 public typealias PropertyValue = ReachFFI.PropertyValue
+/// A popup to show, already localised for the device. Pass its `offerId` back
+/// with `popupShown(_:)`, `popupClicked(_:button:)` and `popupDismissed(_:)`.
+public typealias Popup = ReachFFI.Popup
+/// One button of a `Popup`: report its `id` with `popupClicked(_:button:)`.
+public typealias PopupButton = ReachFFI.PopupButton
+/// `.modal`, `.banner`, `.fullscreen`, or `.custom` (draw it from `payload`).
+public typealias PopupTemplate = ReachFFI.PopupTemplate
+/// What a button does: `.deepLink(url:)` (open it), `.dismiss` (close the
+/// popup) or `.trackEvent(event:)` (Reach records it when the click is
+/// reported). Report every tap with `popupClicked(_:button:)`, whatever the action.
+public typealias ButtonAction = ReachFFI.ButtonAction
+/// The answer to an offer: `.showNow` (then report `popupShown(_:)`),
+/// `.later(delayMs:)` (offered again, same `offerId`, after the delay, or at the
+/// next `onForeground()` when `nil`; nothing counted meanwhile) or `.discard`
+/// (nothing counted). A deferred popup is only offered again while Reach knows
+/// the app is in the foreground, i.e. after `onForeground()`: call it at launch
+/// too, not only when returning from the background.
+public typealias PresenterDecision = ReachFFI.PresenterDecision
 
 /// Receives Reach's own log lines (refused events, storage trouble).
 ///
@@ -34,6 +53,49 @@ public typealias PropertyValue = ReachFFI.PropertyValue
 /// slow handler (os_log, a file) never slows `track()` down; it must therefore
 /// be thread-safe, which `@Sendable` makes the compiler check.
 public typealias LogHandler = @Sendable (LogLevel, String) -> Void
+
+/// Decides about, and shows, the popups of the active rule pack: the closure
+/// form of `PopupPresenter`.
+///
+/// Called on Reach's presenter thread, **never on the main thread**: answer
+/// quickly and hop to the main queue to draw. See `PopupPresenter`.
+public typealias PopupHandler = @Sendable (Popup) -> PresenterDecision
+
+/// Shows Reach's popups. Set it with `Reach.setPopupPresenter(_:)`; without a
+/// presenter, eligible campaigns are logged and nothing is offered or counted.
+///
+/// When an event triggers an eligible campaign of the active rule pack, Reach
+/// records the offer on disk and then calls `offer(_:)`. It is called on
+/// Reach's own presenter thread, **never on the main thread** (nor on the
+/// thread that called `track`), one offer at a time. It must therefore be
+/// thread-safe (`Sendable`), return quickly, and draw on the main queue:
+///
+///     final class Popups: PopupPresenter, @unchecked Sendable {  // reach: set once, first
+///         weak var reach: Reach?        // weak: Reach holds its presenter
+///         func offer(_ popup: Popup) -> PresenterDecision {
+///             DispatchQueue.main.async { [self] in
+///                 // draw popup.title, popup.buttons...
+///                 try? reach?.popupShown(popup.offerId)
+///                 // on a tap: reach?.popupClicked(popup.offerId, button: button.id)
+///                 // on close: reach?.popupDismissed(popup.offerId)
+///             }
+///             return .showNow
+///         }
+///     }
+///
+/// Reach holds the presenter until it is replaced or removed, or until
+/// `close()`: a presenter that keeps a strong reference to its `Reach` forms a
+/// cycle that only `close()` breaks.
+///
+/// Caps (`frequency` in the pack) count impressions: a popup counts once
+/// `popupShown(_:)` is reported, or, if the host answered `.showNow` and
+/// reported nothing, after Reach's report timeout (30 s), so a host that forgets
+/// to report never causes a repeat.
+public protocol PopupPresenter: Sendable {
+    /// Reach offers `popup`; answer `.showNow`, `.later(delayMs:)` or `.discard`.
+    /// Called off the main thread; see the protocol's documentation.
+    func offer(_ popup: Popup) -> PresenterDecision
+}
 
 /// One Reach instance per data directory.
 ///
@@ -194,17 +256,97 @@ public final class Reach: Sendable {
         core.setLogSink(sink: sink.map(ClosureLogSink.init))
     }
 
+    // MARK: Rule packs and popups
+
+    /// Validates `json` as a rule pack and makes it the active one (persisted,
+    /// so it keeps serving offline and after a restart; it replaces
+    /// `ReachConfig.bundledRulePack` for good).
+    ///
+    /// Unlike the recording calls, this throws in every mode, not only in
+    /// strict mode: a refused pack is an error the caller must see (it came
+    /// from the network or a file and nothing else would tell). The active pack
+    /// keeps serving when it throws.
+    ///
+    /// - Throws: `ReachError.InvalidRulePack(path:message:)`, where `path`
+    ///   names the first offending field, e.g. `campaigns[0].trigger.where[0].op`.
+    ///   In strict mode also `ReachError.Closed` after `close()`.
+    public func loadRulePack(_ json: String) throws {
+        try guarded(alwaysThrowing: Reach.isInvalidRulePack) { try core.loadRulePack(json: json) }
+    }
+
+    /// Sets the object that shows popups, replacing any earlier presenter. See
+    /// `PopupPresenter`: it is called on Reach's presenter thread, never on the
+    /// main thread. Remove it with `setPopupPresenter(nil)`.
+    ///
+    /// - Throws: only in strict mode, `ReachError.Closed` after `close()`.
+    public func setPopupPresenter(_ presenter: any PopupPresenter) throws {
+        try setPopupPresenter { popup in presenter.offer(popup) }
+    }
+
+    /// Sets (or with `nil` removes) the closure that shows popups, replacing
+    /// any earlier presenter:
+    ///
+    ///     try reach.setPopupPresenter { popup in
+    ///         DispatchQueue.main.async { show(popup) }   // then popupShown(...)
+    ///         return .showNow
+    ///     }
+    ///
+    /// The closure is called on Reach's presenter thread, **never on the main
+    /// thread**; see `PopupPresenter`. Without a presenter nothing is offered.
+    ///
+    /// - Throws: only in strict mode, `ReachError.Closed` after `close()`.
+    public func setPopupPresenter(_ present: PopupHandler?) throws {
+        try guarded { try core.setPopupPresenter(presenter: present.map(ClosurePresenter.init)) }
+    }
+
+    /// The popup of `offerId` is on screen: records `reach.popup.shown` and
+    /// counts an impression (caps count these). Reporting it twice counts once.
+    ///
+    /// - Throws: only in strict mode (`ReachError.Closed`). An unknown or stale
+    ///   `offerId` is ignored.
+    public func popupShown(_ offerId: String) throws {
+        try guarded { try core.popupShown(offerId: offerId) }
+    }
+
+    /// The person tapped `button` (a `PopupButton.id`) of the popup of `offerId`:
+    /// records `reach.popup.clicked` with `button_id` (or `reach.popup.dismissed`
+    /// for a button whose action is `.dismiss`) and frees Reach for the next
+    /// popup. Counts the impression too if `popupShown(_:)` was not reported.
+    ///
+    /// - Throws: only in strict mode (`ReachError.Closed`).
+    public func popupClicked(_ offerId: String, button: String) throws {
+        try guarded { try core.popupClicked(offerId: offerId, buttonId: button) }
+    }
+
+    /// The person closed the popup of `offerId` without acting: records
+    /// `reach.popup.dismissed` and frees Reach for the next popup.
+    ///
+    /// - Throws: only in strict mode (`ReachError.Closed`).
+    public func popupDismissed(_ offerId: String) throws {
+        try guarded { try core.popupDismissed(offerId: offerId) }
+    }
+
+    private static func isInvalidRulePack(_ error: Error) -> Bool {
+        if case .InvalidRulePack? = error as? ReachError { return true }
+        return false
+    }
+
     /// Runs a throwing call into the core. In strict mode every error
     /// propagates: debug builds should fail loudly. Otherwise the core throws
     /// nothing by design (it logs and counts instead), so anything caught here
     /// is an internal failure, e.g. a Rust panic surfacing as a uniffi error:
     /// it is reported to the log handler and the call returns normally, because
     /// an analytics call must never take the app down with it.
-    private func guarded(_ call: () throws -> Void) throws {
+    ///
+    /// `alwaysThrowing` picks out the errors that are part of a call's contract
+    /// in every mode (a refused rule pack) and always propagate.
+    private func guarded(
+        alwaysThrowing: (Error) -> Bool = { _ in false }, _ call: () throws -> Void
+    ) throws {
         do {
             try call()
         } catch {
-            if strict { throw error }
+            if strict || alwaysThrowing(error) { throw error }
             // The one line sent from the caller's thread: there is no worker to
             // hand it to when the call into the core itself failed.
             sink.get()?(.error, "Reach call failed internally and was ignored: \(error)")
@@ -245,5 +387,19 @@ final class ClosureLogSink: ReachFFI.LogSink {
 
     func log(level: LogLevel, message: String) {
         handler(level, message)
+    }
+}
+
+/// Adapts a closure to the generated foreign-trait protocol, so apps never see
+/// the uniffi protocol. Immutable, hence safe to call from the presenter thread.
+final class ClosurePresenter: ReachFFI.PopupPresenter {
+    private let present: PopupHandler
+
+    init(_ present: @escaping PopupHandler) {
+        self.present = present
+    }
+
+    func offer(popup: Popup) -> PresenterDecision {
+        present(popup)
     }
 }
