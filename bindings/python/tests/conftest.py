@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import sqlite3
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,87 @@ class CollectingSink(reach.LogSink):
         return [m for (lv, m, _, _) in self.snapshot() if level is None or lv == level]
 
 
+def presenter_threads():
+    """Ids of this process's `reach-presenter` threads (Linux: read from /proc)."""
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except FileNotFoundError:  # pragma: no cover - not Linux
+        return []
+    found = []
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                if f.read().strip() == "reach-presenter":
+                    found.append(int(tid))
+        except OSError:  # the thread ended meanwhile
+            pass
+    return found
+
+
+def wait_for(condition, what, timeout=5.0):
+    """Polls `condition` until it is true; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.01)
+
+
+# --- rule packs and popups ---------------------------------------------------------------------
+
+# Scenario 01, the same file the Rust scenario tests use: one lottery popup per new member.
+LOTTERY_PACK = (REPO / "tests" / "fixtures" / "packs" / "01-registration-lottery.json").read_text()
+
+
+def lottery_pack(**frequency) -> str:
+    """The scenario-01 pack with its frequency rules changed (e.g. max_total=2)."""
+    pack = json.loads(LOTTERY_PACK)
+    pack["campaigns"][0]["frequency"].update(frequency)
+    return json.dumps(pack)
+
+
+def invalid_lottery_pack() -> str:
+    """The scenario-01 pack with an unknown operator, refused at INVALID_PACK_PATH."""
+    pack = json.loads(LOTTERY_PACK)
+    pack["campaigns"][0]["trigger"]["where"] = [{"prop": "method", "op": "gtx", "value": 1}]
+    return json.dumps(pack)
+
+
+INVALID_PACK_PATH = "campaigns[0].trigger.where[0].op"
+
+
+class RecordingPresenter(reach.PopupPresenter):
+    """A PopupPresenter that keeps every popup with the thread it arrived on, and answers with
+    the given decisions in order, then SHOW_NOW."""
+
+    def __init__(self, *answers):
+        self._lock = threading.Lock()
+        self._answers = list(answers)
+        self._offers = queue.Queue()
+        self.calls = 0
+
+    def offer(self, popup):
+        with self._lock:
+            answer = self._answers.pop(0) if self._answers else reach.PresenterDecision.SHOW_NOW()
+            self.calls += 1
+        self._offers.put((popup, threading.get_ident(), threading.current_thread().name))
+        return answer
+
+    def next(self, what="a popup", timeout=5.0):
+        """(popup, thread id, thread name) of the next offer; fails after `timeout` seconds."""
+        try:
+            return self._offers.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+
+    def poll(self, timeout):
+        """The next popup if one arrives within `timeout` seconds, else None."""
+        try:
+            return self._offers.get(timeout=timeout)[0]
+        except queue.Empty:
+            return None
+
+
 @pytest.fixture
 def data_dir(tmp_path):
     d = tmp_path / "reach-data"
@@ -99,6 +182,12 @@ def open_reach():
     yield _open
     for r in opened:
         r.close()
+    # close() returns before Reach's presenter thread has released the Python presenter (a Rust
+    # bug, see test_close_stops_calling_the_presenter): if the interpreter exits while that
+    # thread calls into Python, the process aborts ("FATAL: exception not rethrown"). Wait for it.
+    deadline = time.monotonic() + 5.0
+    while presenter_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 # --- reading the database behind Reach's back --------------------------------------------------

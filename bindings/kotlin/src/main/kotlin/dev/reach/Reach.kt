@@ -13,10 +13,12 @@ import dev.reach.ffi.Reach as FfiReach
  * What it adds over the generated class:
  * - properties as `Map<String, Any?>` (see [track] for the conversions);
  * - the log sink as a plain lambda;
+ * - the popup presenter as a [PopupPresenter] `fun interface` (a lambda works);
  * - no exception escapes a call unless `ReachConfig.strict` is true. The core already refuses
  *   bad input by logging and counting it; the wrapper extends that promise to the JVM side
  *   (e.g. a Rust panic surfacing as `InternalException`), because an analytics call must never
- *   crash the app that makes it.
+ *   crash the app that makes it. The one deliberate exception is [loadRulePack], which throws
+ *   [InvalidRulePackException] in every mode (see there).
  *
  * No call does disk or network work on the calling thread: events go to Reach's worker thread.
  * Only [flush], [onBackground], [shutdown] and [close] wait for it, at most
@@ -151,6 +153,74 @@ class Reach(
         ffi.setLogSink(logSink?.let(::LambdaLogSink))
     }
 
+    // -----------------------------------------------------------------------------------------
+    // Campaigns and popups.
+
+    /**
+     * Validates [json] as a rule pack and makes it the active pack. Validation runs on the
+     * calling thread (CPU only, no disk); the worker then persists the pack, so it stays active
+     * across restarts and replaces `ReachConfig.bundledRulePack` from then on.
+     *
+     * @throws InvalidRulePackException when the pack is refused, **in strict and non-strict mode
+     *   alike**: unlike bad event input, a refused pack is a developer or operator error (a bad
+     *   build, a bad server push) that the caller must see and can act on, e.g. by reporting it
+     *   to its backend. `path` names the first offending field (e.g.
+     *   `campaigns[0].trigger.where[0].op`) and `detail` explains it. The active pack keeps
+     *   serving; nothing else changes.
+     * @throws ClosedException in strict mode, after [close]. Other failures follow the usual rule:
+     *   thrown only in strict mode.
+     */
+    fun loadRulePack(json: String) {
+        try {
+            ffi.loadRulePack(json)
+        } catch (e: InvalidRulePackException) {
+            throw e
+        } catch (e: Exception) {
+            if (strict) throw e
+            reportInternalFailure(e)
+        }
+    }
+
+    /**
+     * Sets the [PopupPresenter] that shows Reach's popups, replacing the previous one, or removes
+     * it with `null`. Without a presenter nothing is offered: eligible campaigns are only logged,
+     * and nothing is counted.
+     *
+     * The presenter is called on Reach's presenter thread, **never on the UI thread**: hop to the
+     * UI thread to draw (see [PopupPresenter]). What it throws is treated as [DiscardDecision]
+     * and reported to the log sink.
+     */
+    fun setPopupPresenter(presenter: PopupPresenter?): Unit = guard {
+        ffi.setPopupPresenter(presenter?.let { p -> PresenterAdapter(p, ::reportPresenterFailure) })
+    }
+
+    /**
+     * The popup of [offerId] (from [Popup.offerId]) is on screen: Reach records
+     * `reach.popup.shown` and counts an impression against the campaign's frequency caps.
+     * Unknown or stale offer ids are ignored. Any thread.
+     */
+    fun popupShown(offerId: String): Unit = guard { ffi.popupShown(offerId) }
+
+    /**
+     * The person tapped the button [buttonId] (from [PopupButton.id]) of the popup [offerId]:
+     * Reach records `reach.popup.clicked` with `button_id` (and a [TrackEventAction]'s event), or
+     * `reach.popup.dismissed` when the button's action is [DismissAction]. Counts the impression
+     * too if [popupShown] was not reported. The popup is done after this call.
+     */
+    fun popupClicked(offerId: String, buttonId: String): Unit = guard {
+        ffi.popupClicked(offerId, buttonId)
+    }
+
+    /**
+     * The person closed the popup [offerId] without using a button (back, swipe, outside tap):
+     * Reach records `reach.popup.dismissed`. The popup is done after this call.
+     */
+    fun popupDismissed(offerId: String): Unit = guard { ffi.popupDismissed(offerId) }
+
+    private fun reportPresenterFailure(e: Throwable) {
+        sink?.invoke(LogLevel.ERROR, "the PopupPresenter threw, the popup is discarded: $e")
+    }
+
     private inline fun guard(block: () -> Unit) = guard({}, block)
 
     /**
@@ -182,7 +252,7 @@ class Reach(
     private fun emptyDiagnostics() = Diagnostics(
         queued = 0uL, stored = 0uL, storedBytes = 0uL, rejectedTotal = 0uL,
         rejectedByReason = emptyMap(), droppedOverflow = 0uL, droppedStorageError = 0uL,
-        databaseBytes = 0uL, persistent = false,
+        popupsOffered = 0uL, databaseBytes = 0uL, persistent = false,
     )
 }
 

@@ -7,7 +7,12 @@
  */
 package dev.reach
 
-/** How Reach is opened: data directory, app info, initial consent and limits. */
+/**
+ * How Reach is opened: data directory, app info, initial consent and limits, and
+ * `bundledRulePack`: the JSON of a rule pack shipped inside the app, active until a pack is loaded
+ * with [Reach.loadRulePack] (a loaded pack is persisted and wins at every later open). A bundled
+ * pack that fails validation is logged at ERROR and no campaign is active; it does not throw.
+ */
 typealias ReachConfig = dev.reach.ffi.ReachConfig
 
 /** The app and device, copied into every event's context. */
@@ -19,7 +24,10 @@ typealias Consent = dev.reach.ffi.Consent
 /** Level of a line sent to the log sink. */
 typealias LogLevel = dev.reach.ffi.LogLevel
 
-/** Counters from [Reach.diagnostics]: queue sizes, and what was refused or dropped and why. */
+/**
+ * Counters from [Reach.diagnostics]: queue sizes, what was refused or dropped and why, and
+ * `popupsOffered` (popups handed to the presenter since open).
+ */
 typealias Diagnostics = dev.reach.ffi.Diagnostics
 
 /**
@@ -39,3 +47,56 @@ typealias StorageException = dev.reach.ffi.ReachException.Storage
 
 /** Strict mode only: the instance was closed. */
 typealias ClosedException = dev.reach.ffi.ReachException.Closed
+
+/**
+ * Thrown by [Reach.loadRulePack] in every mode, strict or not: the pack was refused and the
+ * active pack keeps serving. `path` names the first offending field
+ * (e.g. `campaigns[0].trigger.where[0].op`), `detail` says what is wrong with it.
+ */
+typealias InvalidRulePackException = dev.reach.ffi.ReachException.InvalidRulePack
+
+// ---------------------------------------------------------------------------------------------
+// Popups. Variants of the sealed classes get flat aliases (see the file comment); match the
+// objects with `is` (`is DismissAction ->`) so that a `when` stays exhaustive.
+
+/**
+ * A popup to show, already localised for the device: `offerId` (pass it back to
+ * [Reach.popupShown], [Reach.popupClicked], [Reach.popupDismissed]), `campaignId`, `variant`,
+ * `template`, optional `title`, `body`, `imageUrl`, the `buttons`, and a free `payload`.
+ */
+typealias Popup = dev.reach.ffi.Popup
+
+/** A popup button: report its `id` with [Reach.popupClicked]; `text` is localised. */
+typealias PopupButton = dev.reach.ffi.PopupButton
+
+/** How to draw a popup: `MODAL`, `BANNER`, `FULLSCREEN`, or `CUSTOM` (drawn from `payload`). */
+typealias PopupTemplate = dev.reach.ffi.PopupTemplate
+
+/** What a button does: [DeepLinkAction], [DismissAction] or [TrackEventAction]. */
+typealias ButtonAction = dev.reach.ffi.ButtonAction
+
+/** Open `url` in the app, then report [Reach.popupClicked]. */
+typealias DeepLinkAction = dev.reach.ffi.ButtonAction.DeepLink
+
+/** Close the popup, then report [Reach.popupClicked]: Reach counts it as a dismiss. */
+typealias DismissAction = dev.reach.ffi.ButtonAction.Dismiss
+
+/** Report [Reach.popupClicked]: Reach records `event` itself; the host does nothing else. */
+typealias TrackEventAction = dev.reach.ffi.ButtonAction.TrackEvent
+
+/** The host's answer to an offer: [ShowNowDecision], [LaterDecision] or [DiscardDecision]. */
+typealias PresenterDecision = dev.reach.ffi.PresenterDecision
+
+/** Show it now (hop to the UI thread), then report [Reach.popupShown] and later a click or dismiss. */
+typealias ShowNowDecision = dev.reach.ffi.PresenterDecision.ShowNow
+
+/**
+ * Not now (e.g. during checkout): Reach offers the same popup (same `offerId`) again once
+ * `delayMs` has passed and the app is in the foreground (at once if it is, otherwise at the next
+ * [Reach.onForeground]); with `delayMs = null`, at the next [Reach.onForeground]. Nothing is
+ * counted meanwhile; an offer deferred for a day expires. Meanwhile no other popup is offered.
+ */
+typealias LaterDecision = dev.reach.ffi.PresenterDecision.Later
+
+/** Do not show it: nothing is counted (the campaign may be offered again), the decision is logged. */
+typealias DiscardDecision = dev.reach.ffi.PresenterDecision.Discard

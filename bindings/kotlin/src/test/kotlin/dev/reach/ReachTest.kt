@@ -18,7 +18,9 @@ import java.util.Collections
 import java.util.Date
 import java.util.UUID
 import java.util.concurrent.CountDownLatch
+import java.util.concurrent.LinkedBlockingQueue
 import java.util.concurrent.TimeUnit
+import java.util.concurrent.atomic.AtomicInteger
 import kotlin.system.exitProcess
 
 // ---------------------------------------------------------------------------------------------
@@ -68,10 +70,12 @@ private fun config(
     recordAppOpen: Boolean = true,
     maxQueuedEvents: ULong = 50_000uL,
     flushTimeoutMs: ULong = 10_000uL,
+    bundledRulePack: String? = null,
 ) = ReachConfig(
     dataDir = File(dir, "reach").path, app = app, consent = consent,
     maxQueuedEvents = maxQueuedEvents, maxQueuedBytes = 64uL * 1024uL * 1024uL, strict = strict,
     recordAppOpen = recordAppOpen, flushTimeoutMs = flushTimeoutMs,
+    bundledRulePack = bundledRulePack,
 )
 
 /** Flushes (so the counts are settled) and returns the stored event count. */
@@ -106,6 +110,49 @@ private class LogCollector {
 
 private fun CountDownLatch.awaitOrFail(what: String) =
     check(await(10, TimeUnit.SECONDS)) { "timed out waiting for $what" }
+
+/** Scenario 01 (tests/fixtures/packs/01-registration-lottery.json): one lottery popup per person. */
+private const val LOTTERY_PACK = """
+{"format":"1.0","campaigns":[{"id":"new-user-lottery","trigger":{"event":"register"},
+ "frequency":{"max_total":1},
+ "popup":{"template":"modal","title":"New member lottery","buttons":[
+   {"id":"draw","text":"Draw now","action":{"type":"deep_link","url":"app://lottery"}},
+   {"id":"later","text":"Later","action":{"type":"dismiss"}}]}}]}
+"""
+
+/** The same pack with an unknown operator: refused at `campaigns[0].trigger.where[0].op`. */
+private val INVALID_PACK = LOTTERY_PACK.replace(
+    """"trigger":{"event":"register"}""",
+    """"trigger":{"event":"register","where":[{"prop":"method","op":"gtx","value":1}]}""",
+).also { check(it != LOTTERY_PACK) { "INVALID_PACK did not change the pack" } }
+
+private const val INVALID_PACK_PATH = "campaigns[0].trigger.where[0].op"
+
+/**
+ * A [PopupPresenter] written in Kotlin: records every popup with the thread it arrived on, and
+ * answers with [answers] in order, then [ShowNowDecision].
+ */
+private class RecordingPresenter(vararg answers: PresenterDecision) : PopupPresenter {
+    private val answers = ArrayDeque(answers.toList())
+    private val offers = LinkedBlockingQueue<Pair<Popup, Thread>>()
+    private val count = AtomicInteger()
+
+    override fun offer(popup: Popup): PresenterDecision {
+        val answer = synchronized(answers) { answers.removeFirstOrNull() } ?: ShowNowDecision
+        count.incrementAndGet()
+        offers.put(popup to Thread.currentThread())
+        return answer
+    }
+
+    /** The next popup offered, waiting at most 5 s for it. */
+    fun next(what: String): Pair<Popup, Thread> =
+        offers.poll(5, TimeUnit.SECONDS) ?: throw TestFailure("timed out waiting for $what")
+
+    /** The next popup if one comes within [ms]. */
+    fun poll(ms: Long): Popup? = offers.poll(ms, TimeUnit.MILLISECONDS)?.first
+
+    val offered: Int get() = count.get()
+}
 
 // ---------------------------------------------------------------------------------------------
 // Property conversion (unit level: the exact values and type names).
@@ -288,11 +335,16 @@ test("calls after close do not throw, are counted as closed, and flush returns f
     reach.deleteLocalData()
     reach.onForeground()
     reach.setLogSink(null)
+    reach.loadRulePack(LOTTERY_PACK)
+    reach.setPopupPresenter(null)
+    reach.popupShown("offer")
+    reach.popupClicked("offer", "draw")
+    reach.popupDismissed("offer")
     check(!reach.flush()) { "flush() after close returns false" }
     check(!reach.onBackground()) { "onBackground() after close returns false" }
     reach.consent
     val d = reach.diagnostics()
-    check(d.rejected("closed") >= 11) { "late calls counted as closed: ${d.rejectedByReason}" }
+    check(d.rejected("closed") >= 16) { "late calls counted as closed: ${d.rejectedByReason}" }
     Reach(config(dir)).use { again -> assertEq(1L, again.storedAfterFlush(), "only the event before close") }
 }
 
@@ -303,6 +355,11 @@ test("strict mode: calls after close throw Closed") { dir ->
     assertThrows<ClosedException>("screen after close") { reach.screen("late") }
     assertThrows<ClosedException>("identify after close") { reach.identify("u") }
     assertThrows<ClosedException>("reset after close") { reach.reset() }
+    assertThrows<ClosedException>("loadRulePack after close") { reach.loadRulePack(LOTTERY_PACK) }
+    assertThrows<ClosedException>("setPopupPresenter after close") { reach.setPopupPresenter(null) }
+    assertThrows<ClosedException>("popupShown after close") { reach.popupShown("offer") }
+    assertThrows<ClosedException>("popupClicked after close") { reach.popupClicked("offer", "draw") }
+    assertThrows<ClosedException>("popupDismissed after close") { reach.popupDismissed("offer") }
     check(!reach.flush()) { "flush() after close returns false in strict mode too" }
     reach.close()
 }
@@ -431,6 +488,209 @@ test("setLogSink replaces the sink, null silences it, and a throwing sink is har
         calls.awaitOrFail("both lines reaching the throwing sink")
         reach.track("still_works")
         assertEq(1L, reach.storedAfterFlush(), "Reach works after the sink threw")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rule packs and popups.
+
+test("a Kotlin PopupPresenter receives the registration popup; shown and clicked are recorded, max_total holds") { dir ->
+    Reach(config(dir)).use { reach ->
+        val presenter = RecordingPresenter()
+        reach.loadRulePack(LOTTERY_PACK)
+        reach.setPopupPresenter(presenter)
+        reach.track("register", mapOf("method" to "sms"))
+        val (popup, thread) = presenter.next("the registration popup")
+        check(thread !== Thread.currentThread()) { "the presenter was called on the caller's thread" }
+        check(!thread.name.contains("main")) { "the presenter was called on ${thread.name}" }
+        assertEq("new-user-lottery", popup.campaignId, "campaignId")
+        assertEq("New member lottery", popup.title, "title")
+        assertEq(PopupTemplate.MODAL, popup.template, "template")
+        assertEq(null, popup.body, "body")
+        check(popup.offerId.isNotEmpty()) { "offerId is empty" }
+        check(popup.variant.isNotEmpty()) { "variant is empty" }
+        assertEq(listOf("draw", "later"), popup.buttons.map { it.id }, "button ids")
+        assertEq(listOf("Draw now", "Later"), popup.buttons.map { it.text }, "button texts")
+        assertEq(DeepLinkAction("app://lottery"), popup.buttons[0].action, "draw action")
+        check(popup.buttons[1].action is DismissAction) { "later action: ${popup.buttons[1].action}" }
+        // What a host does with the actions: an exhaustive `when` through the aliases.
+        val described = popup.buttons.map {
+            when (val a = it.action) {
+                is DeepLinkAction -> "open ${a.url}"
+                is DismissAction -> "close"
+                is TrackEventAction -> "track ${a.event}"
+            }
+        }
+        assertEq(listOf("open app://lottery", "close"), described, "actions")
+
+        reach.popupShown(popup.offerId)
+        reach.popupClicked(popup.offerId, "draw")
+        // register, reach.popup.shown, reach.popup.clicked
+        assertEq(3L, reach.storedAfterFlush(), "stored after the click")
+        assertEq(1uL, reach.diagnostics().popupsOffered, "popupsOffered")
+
+        reach.track("register", mapOf("method" to "sms"))
+        assertEq(4L, reach.storedAfterFlush(), "stored after the second register")
+        assertEq(1uL, reach.diagnostics().popupsOffered, "popupsOffered after the second register (max_total 1)")
+        assertEq(null, presenter.poll(200), "a second popup")
+        assertEq(1, presenter.offered, "offers the presenter received")
+    }
+}
+
+test("a dismiss-action button counts as a dismiss; popupDismissed ends a popup too") { dir ->
+    val log = LogCollector()
+    Reach(config(dir), log.sink).use { reach ->
+        // max_total 1 counts impressions: after one, the campaign is done.
+        reach.loadRulePack(LOTTERY_PACK.replace(""""max_total":1""", """"max_total":2"""))
+        val presenter = RecordingPresenter()
+        reach.setPopupPresenter(presenter)
+        reach.track("register")
+        val first = presenter.next("the first popup").first
+        reach.popupShown(first.offerId)
+        reach.popupClicked(first.offerId, "later")
+        reach.track("register")
+        val second = presenter.next("the second popup").first
+        check(second.offerId != first.offerId) { "a new offer has a new id" }
+        reach.popupDismissed(second.offerId)
+        // 2 register, 2 shown (the second one implied by the dismiss), 2 dismissed
+        assertEq(6L, reach.storedAfterFlush(), "stored")
+        assertEq(2uL, reach.diagnostics().popupsOffered, "popupsOffered")
+        reach.track("register")
+        assertEq(7L, reach.storedAfterFlush(), "stored after the third register")
+        assertEq(null, presenter.poll(200), "a third popup (max_total 2)")
+    }
+}
+
+test("an invalid rule pack throws InvalidRulePack with the path, in non-strict and strict mode") { dir ->
+    val log = LogCollector()
+    Reach(config(dir, strict = false), log.sink).use { reach ->
+        reach.loadRulePack(LOTTERY_PACK)
+        val e = assertThrows<InvalidRulePackException>("invalid pack, non-strict") { reach.loadRulePack(INVALID_PACK) }
+        assertEq(INVALID_PACK_PATH, e.path, "path")
+        check(e.detail.isNotEmpty()) { "detail is empty" }
+        check(e.detail.contains("gtx")) { "detail names the bad operator: ${e.detail}" }
+        val notJson = assertThrows<InvalidRulePackException>("not JSON") { reach.loadRulePack("{") }
+        check(notJson.detail.isNotEmpty()) { "detail is empty for bad JSON" }
+        // The active pack keeps serving.
+        val presenter = RecordingPresenter()
+        reach.setPopupPresenter(presenter)
+        reach.track("register")
+        assertEq("new-user-lottery", presenter.next("the popup of the still-active pack").first.campaignId, "campaign")
+        reach.flush()
+        check(log.snapshot().any { it.first == LogLevel.ERROR && it.second.contains(INVALID_PACK_PATH) }) {
+            "an ERROR log line names the path: ${log.snapshot()}"
+        }
+    }
+    Reach(config(dir, strict = true)).use { reach ->
+        val e = assertThrows<InvalidRulePackException>("invalid pack, strict") { reach.loadRulePack(INVALID_PACK) }
+        assertEq(INVALID_PACK_PATH, e.path, "path")
+    }
+}
+
+test("Later and Discard answers do not crash: Later offers the same popup again, Discard counts nothing") { dir ->
+    val log = LogCollector()
+    Reach(config(dir, recordAppOpen = false), log.sink).use { reach ->
+        reach.onForeground()
+        reach.loadRulePack(LOTTERY_PACK)
+        val presenter = RecordingPresenter(
+            LaterDecision(delayMs = 100uL), LaterDecision(delayMs = null), DiscardDecision,
+        )
+        reach.setPopupPresenter(presenter)
+        reach.track("register")
+        val first = presenter.next("the first offer (answered later in 100 ms)").first
+        // Due again 100 ms later: the app is in the foreground.
+        val second = presenter.next("the offer again after the delay (answered later, no delay)").first
+        assertEq(first.offerId, second.offerId, "a deferred popup keeps its offer id")
+        // Without a delay it comes back at the next foreground. The answer reaches Reach's worker
+        // after `offer` returns, so poll: a foreground before it is a no-op.
+        var third: Popup? = null
+        for (i in 0 until 50) {
+            reach.onBackground()
+            reach.onForeground()
+            third = presenter.poll(100)
+            if (third != null) break
+        }
+        assertEq(first.offerId, third?.offerId, "the deferred popup at the next foreground")
+        // Discarded: nothing counted, so the next register is offered again, with a new id.
+        val discarded = log.expect("discarded popup ${first.offerId}")
+        discarded.awaitOrFail("the discard log line")
+        reach.track("register")
+        val fourth = presenter.next("a new offer after the discard").first
+        check(fourth.offerId != first.offerId) { "a new offer has a new id" }
+        reach.popupShown(fourth.offerId)
+        reach.popupDismissed(fourth.offerId)
+        // 2 register, shown, dismissed: the deferred and discarded offers recorded nothing.
+        assertEq(4L, reach.storedAfterFlush(), "stored")
+        assertEq(4uL, reach.diagnostics().popupsOffered, "popupsOffered")
+    }
+}
+
+test("a presenter that throws is a discard: logged, and Reach carries on") { dir ->
+    val log = LogCollector()
+    Reach(config(dir), log.sink).use { reach ->
+        reach.loadRulePack(LOTTERY_PACK)
+        val threw = log.expect("PopupPresenter threw")
+        val discarded = log.expect("discarded popup")
+        reach.setPopupPresenter { throw IllegalStateException("host presenter broke") }
+        reach.track("register")
+        threw.awaitOrFail("the presenter failure log line")
+        discarded.awaitOrFail("the discard log line")
+        check(log.contains("host presenter broke")) { "the log line carries the exception: ${log.snapshot()}" }
+        val presenter = RecordingPresenter()
+        reach.setPopupPresenter(presenter)
+        reach.track("register")
+        assertEq("new-user-lottery", presenter.next("the popup after the failure").first.campaignId, "campaign")
+        assertEq(2L, reach.storedAfterFlush(), "stored")
+    }
+}
+
+test("without a presenter nothing is offered or counted; setting one later works") { dir ->
+    Reach(config(dir)).use { reach ->
+        reach.loadRulePack(LOTTERY_PACK)
+        reach.track("register")
+        assertEq(1L, reach.storedAfterFlush(), "stored")
+        assertEq(0uL, reach.diagnostics().popupsOffered, "popupsOffered without a presenter")
+        val presenter = RecordingPresenter()
+        reach.setPopupPresenter(presenter)
+        reach.setPopupPresenter(null)
+        reach.track("register")
+        assertEq(2L, reach.storedAfterFlush(), "stored")
+        assertEq(0uL, reach.diagnostics().popupsOffered, "popupsOffered after removing the presenter")
+        reach.setPopupPresenter(presenter)
+        reach.track("register")
+        presenter.next("the popup once a presenter is set")
+        assertEq(1, presenter.offered, "offers")
+    }
+}
+
+test("a bundled rule pack works without loadRulePack; a loaded pack replaces it and persists") { dir ->
+    Reach(config(dir, bundledRulePack = LOTTERY_PACK)).use { reach ->
+        val presenter = RecordingPresenter(DiscardDecision)
+        reach.setPopupPresenter(presenter)
+        reach.track("register", mapOf("method" to "sms"))
+        val popup = presenter.next("the popup of the bundled pack").first
+        assertEq("new-user-lottery", popup.campaignId, "campaign")
+        assertEq(listOf("Draw now", "Later"), popup.buttons.map { it.text }, "button texts")
+        reach.loadRulePack(LOTTERY_PACK.replace("New member lottery", "Loaded lottery"))
+    }
+    // The loaded pack was persisted and wins over the bundled one.
+    Reach(config(dir, bundledRulePack = LOTTERY_PACK)).use { reach ->
+        val presenter = RecordingPresenter()
+        reach.setPopupPresenter(presenter)
+        reach.track("register")
+        assertEq("Loaded lottery", presenter.next("the popup of the loaded pack").first.title, "title")
+    }
+}
+
+test("an invalid bundled pack does not throw at open: logged, no campaign active") { dir ->
+    val log = LogCollector()
+    val refused = log.expect("bundled rule pack is refused")
+    Reach(config(dir, bundledRulePack = INVALID_PACK), log.sink).use { reach ->
+        reach.setPopupPresenter(RecordingPresenter())
+        reach.track("register")
+        assertEq(1L, reach.storedAfterFlush(), "stored")
+        assertEq(0uL, reach.diagnostics().popupsOffered, "popupsOffered")
+        refused.awaitOrFail("the refused bundled pack log line")
     }
 }
 
