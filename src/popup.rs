@@ -120,9 +120,10 @@ pub enum Report {
     Dismissed,
 }
 
-/// Implemented by the host (through the facade) or by tests.
+/// Implemented by the host (through the facade) or by tests. An error (the
+/// host's code threw) is logged and treated as a discard.
 pub trait Presenter: Send + Sync {
-    fn offer(&self, content: &OfferContent) -> Answer;
+    fn offer(&self, content: &OfferContent) -> Result<Answer, String>;
 }
 
 /// Where the one offer in flight stands. Persisted (as JSON in `meta`) with
@@ -210,8 +211,13 @@ impl InFlight {
 /// The presenter thread: takes offers from the worker, asks the host, and
 /// sends the answer back as a worker command built by `answer_to_command`.
 pub struct PresenterThread {
-    offers: Sender<OfferContent>,
+    offers: Option<Sender<OfferContent>>,
+    handle: Option<std::thread::JoinHandle<()>>,
 }
+
+/// How long closing waits for a host presenter still running: the host's
+/// `offer()` should return at once (it only schedules UI work).
+const PRESENTER_JOIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl PresenterThread {
     pub fn spawn<C, F>(
@@ -221,10 +227,10 @@ impl PresenterThread {
     ) -> std::io::Result<PresenterThread>
     where
         C: Send + 'static,
-        F: Fn(String, Answer) -> C + Send + 'static,
+        F: Fn(String, Result<Answer, String>) -> C + Send + 'static,
     {
         let (offers, rx): (Sender<OfferContent>, Receiver<OfferContent>) = mpsc::channel();
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name("reach-presenter".into())
             .spawn(move || {
                 for content in rx {
@@ -232,7 +238,7 @@ impl PresenterThread {
                     let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         presenter.offer(&content)
                     }))
-                    .unwrap_or(Answer::Discard);
+                    .unwrap_or_else(|_| Err("the presenter panicked".into()));
                     if back
                         .send(answer_to_command(content.offer_id, answer))
                         .is_err()
@@ -241,12 +247,34 @@ impl PresenterThread {
                     }
                 }
             })?;
-        Ok(PresenterThread { offers })
+        Ok(PresenterThread {
+            offers: Some(offers),
+            handle: Some(handle),
+        })
     }
 
     /// Hands an offer over; false when the thread is gone.
     pub fn offer(&self, content: OfferContent) -> bool {
-        self.offers.send(content).is_ok()
+        self.offers
+            .as_ref()
+            .is_some_and(|o| o.send(content).is_ok())
+    }
+}
+
+impl Drop for PresenterThread {
+    /// Stops the thread and waits (bounded) for it, so that Reach never calls
+    /// into the host after `close()` returns.
+    fn drop(&mut self) {
+        self.offers = None;
+        if let Some(handle) = self.handle.take() {
+            let deadline = std::time::Instant::now() + PRESENTER_JOIN_TIMEOUT;
+            while !handle.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+        }
     }
 }
 

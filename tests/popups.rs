@@ -249,9 +249,9 @@ fn a_bundled_pack_serves_until_one_is_loaded() {
     let (tx, rx) = std::sync::mpsc::channel();
     struct Chan(std::sync::Mutex<std::sync::mpsc::Sender<String>>);
     impl reach::popup::Presenter for Chan {
-        fn offer(&self, c: &reach::popup::OfferContent) -> Answer {
+        fn offer(&self, c: &reach::popup::OfferContent) -> Result<Answer, String> {
             let _ = self.0.lock().unwrap().send(c.campaign_id.clone());
-            Answer::Discard
+            Ok(Answer::Discard)
         }
     }
     let t = reach::Tracker::open(cfg, std::sync::Arc::new(reach::SystemClock), None).unwrap();

@@ -60,6 +60,8 @@ pub struct Behaviours {
     derived_series: HashMap<String, Series>,
     /// The derived series to feed, by the event name they follow.
     derived: HashMap<String, Vec<Derived>>,
+    /// Event names the active pack measures plainly: always counted.
+    measured: HashSet<String>,
     /// Changes since the last `take_dirty`: plain series by event name,
     /// derived ones by key.
     dirty_plain: Dirty,
@@ -88,6 +90,7 @@ impl Behaviours {
     /// Follows the measures of `pack` from now on. Series already kept stay.
     pub fn follow(&mut self, pack: &RulePack) {
         self.derived.clear();
+        self.measured.clear();
         let mut seen = HashSet::new();
         for m in pack.measures() {
             let (filter, sum_of) = match m {
@@ -98,10 +101,8 @@ impl Behaviours {
                     property, filter, ..
                 } => (filter.clone(), Some(property.clone())),
                 _ => {
-                    // A plain measure on a name past the bound still gets counted.
-                    if !self.plain.contains_key(m.event()) && self.plain.len() >= MAX_PLAIN_SERIES {
-                        self.plain.insert(m.event().to_owned(), Series::default());
-                    }
+                    // A name a pack measures is counted even past the bound.
+                    self.measured.insert(m.event().to_owned());
                     continue;
                 }
             };
@@ -121,7 +122,7 @@ impl Behaviours {
 
     /// Counts one event.
     pub fn record(&mut self, name: &str, props: &[(String, Value)], ts_ms: i64) {
-        let room = self.plain.len() < MAX_PLAIN_SERIES;
+        let room = self.plain.len() < MAX_PLAIN_SERIES || self.measured.contains(name);
         let series = if self.plain.contains_key(name) {
             self.plain.get_mut(name)
         } else if room {
@@ -275,5 +276,32 @@ impl Behaviours {
             .chain(self.derived_series.values())
             .map(Series::bucket_count)
             .sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_a_pack_measures_are_counted_even_past_the_bound() {
+        let pack = RulePack::parse(
+            r#"{"format": "1.0", "campaigns": [{"id": "c", "trigger": {"event": "x"},
+                "behaviour": [{"count": "late", "within": "1d", "op": "gte", "value": 1}],
+                "popup": {"template": "modal", "title": "t"}}]}"#,
+        )
+        .unwrap();
+        let mut b = Behaviours::default();
+        b.follow(&pack);
+        for i in 0..MAX_PLAIN_SERIES {
+            b.record(&format!("noise{i}"), &[], 0);
+        }
+        b.record("unmeasured", &[], 0);
+        b.record("late", &[], 0);
+        assert!(
+            b.plain("unmeasured").is_none(),
+            "past the bound, names are not counted"
+        );
+        assert_eq!(b.plain("late").map(|s| s.count(0, 60_000)), Some(1));
     }
 }

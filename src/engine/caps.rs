@@ -22,6 +22,14 @@ use crate::rules::{Frequency, GlobalLimits, LocalTime, Period, Reeligibility};
 /// kept as a number.
 pub const HISTORY_HORIZON_MS: i64 = 366 * 24 * 3_600_000;
 
+/// A campaign never shown to the current person.
+pub static NO_HISTORY: CampaignHistory = CampaignHistory {
+    impressions: Vec::new(),
+    total: 0,
+    last_dismissed_ms: None,
+    last_clicked_ms: None,
+};
+
 /// What the engine remembers about one campaign for the current person.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CampaignHistory {
@@ -76,7 +84,7 @@ impl GlobalHistory {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Blocked {
     TotalCap { max: u32 },
-    PeriodCap { max: u32, period: String, seen: u32 },
+    PeriodCap { max: u32, period: Period, seen: u32 },
     MinInterval { last_ms: i64, interval_ms: i64 },
     DismissedRecently { dismissed_ms: i64, wait_ms: i64 },
     DismissedForever,
@@ -96,7 +104,11 @@ impl fmt::Display for Blocked {
                 write!(f, "shown {max} times in total, the campaign's limit")
             }
             Blocked::PeriodCap { max, period, seen } => {
-                write!(f, "shown {seen} times this {period}, the limit is {max}")
+                write!(
+                    f,
+                    "shown {seen} times this {}, the limit is {max}",
+                    period_name(*period)
+                )
             }
             Blocked::MinInterval {
                 last_ms,
@@ -142,27 +154,51 @@ impl fmt::Display for Blocked {
     }
 }
 
-/// ISO weeks start on Monday; 1970-01-01 (day 0) was a Thursday.
-fn week_of(day: i32) -> i32 {
-    (day + 3).div_euclid(7)
+/// Impressions that fall in the current `period` (or later: see module docs).
+fn seen_in(period: Period, impressions: &[i64], cal: &Calendar) -> u32 {
+    // Local dates never go backwards as instants go forwards, so "on today's
+    // local date or later" is "at or after today's local midnight": one
+    // comparison per impression, no timezone work.
+    let from = match period {
+        Period::LocalDay => cal.day_start_ms,
+        Period::LocalWeek => cal.week_start_ms,
+        Period::Rolling(d) => cal.now_ms - d.as_millis() + 1,
+    };
+    impressions.iter().filter(|&&t| t >= from).count() as u32
 }
 
-/// Impressions that fall in the current `period` (or later: see module docs).
-fn seen_in(period: Period, impressions: &[i64], now_ms: i64, zone: &TimeZone) -> u32 {
-    let count =
-        |keep: &dyn Fn(i64) -> bool| impressions.iter().filter(|&&t| keep(t)).count() as u32;
-    match period {
-        Period::LocalDay => {
-            let today = LocalTime::at(now_ms, zone).day;
-            count(&|t| LocalTime::at(t, zone).day >= today)
-        }
-        Period::LocalWeek => {
-            let week = week_of(LocalTime::at(now_ms, zone).day);
-            count(&|t| week_of(LocalTime::at(t, zone).day) >= week)
-        }
-        Period::Rolling(d) => {
-            let from = now_ms - d.as_millis();
-            count(&|t| t > from)
+/// The local calendar around a decision's "now", computed once per event.
+#[derive(Debug, Clone, Copy)]
+pub struct Calendar {
+    pub now_ms: i64,
+    pub local: LocalTime,
+    /// Today's local midnight.
+    pub day_start_ms: i64,
+    /// This ISO week's Monday, local midnight.
+    pub week_start_ms: i64,
+}
+
+impl Calendar {
+    pub fn at(now_ms: i64, zone: &TimeZone) -> Calendar {
+        let local = LocalTime::at(now_ms, zone);
+        let instant =
+            jiff::Timestamp::from_millisecond(now_ms).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let date = zone.to_datetime(instant).date();
+        let midnight = |d: jiff::civil::Date| {
+            zone.to_ambiguous_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
+                .compatible()
+                .map(|t| t.as_millisecond())
+                .unwrap_or(i64::MIN)
+        };
+        let back = i64::from(date.weekday().to_monday_zero_offset());
+        let monday = date
+            .checked_sub(jiff::Span::new().days(back))
+            .unwrap_or(date);
+        Calendar {
+            now_ms,
+            local,
+            day_start_ms: midnight(date),
+            week_start_ms: midnight(monday),
         }
     }
 }
@@ -200,9 +236,9 @@ fn reeligible(
 pub fn campaign_allows(
     freq: &Frequency,
     h: &CampaignHistory,
-    now_ms: i64,
-    zone: &TimeZone,
+    cal: &Calendar,
 ) -> Result<(), Blocked> {
+    let now_ms = cal.now_ms;
     reeligible(
         freq.after_click,
         h.last_clicked_ms,
@@ -240,11 +276,11 @@ pub fn campaign_allows(
         }
     }
     for cap in &freq.caps {
-        let seen = seen_in(cap.period, &h.impressions, now_ms, zone);
+        let seen = seen_in(cap.period, &h.impressions, cal);
         if seen >= cap.max {
             return Err(Blocked::PeriodCap {
                 max: cap.max,
-                period: period_name(cap.period),
+                period: cap.period,
                 seen,
             });
         }
@@ -257,10 +293,9 @@ pub fn global_allows(
     limits: &GlobalLimits,
     g: &GlobalHistory,
     session_id: &str,
-    now_ms: i64,
-    zone: &TimeZone,
+    cal: &Calendar,
 ) -> Result<(), Blocked> {
-    let local = LocalTime::at(now_ms, zone);
+    let (now_ms, local) = (cal.now_ms, cal.local);
     if let Some(w) = limits
         .quiet_hours
         .iter()
@@ -281,7 +316,7 @@ pub fn global_allows(
         }
     }
     if let Some(max) = limits.max_per_day {
-        if seen_in(Period::LocalDay, &g.impressions, now_ms, zone) >= max {
+        if seen_in(Period::LocalDay, &g.impressions, cal) >= max {
             return Err(Blocked::DayCap { max });
         }
     }
@@ -372,7 +407,7 @@ mod tests {
             let mut now = 1_790_000_000_000i64;
             for step in steps {
                 now += step * HOUR + 17 * 60_000;
-                let engine = campaign_allows(&freq, &h, now, &zone).is_ok();
+                let engine = campaign_allows(&freq, &h, &Calendar::at(now, &zone)).is_ok();
                 prop_assert_eq!(engine, reference_allows(&freq, &all, now, &zone), "at {}", now);
                 if engine {
                     h.prune(now);
@@ -395,16 +430,16 @@ mod tests {
             ..Default::default()
         };
         assert!(matches!(
-            campaign_allows(&freq, &h, 23 * HOUR, &zone),
+            campaign_allows(&freq, &h, &Calendar::at(23 * HOUR, &zone)),
             Err(Blocked::DismissedRecently { .. })
         ));
-        assert!(campaign_allows(&freq, &h, 24 * HOUR, &zone).is_ok());
+        assert!(campaign_allows(&freq, &h, &Calendar::at(24 * HOUR, &zone)).is_ok());
         let clicked = CampaignHistory {
             last_clicked_ms: Some(0),
             ..Default::default()
         };
         assert_eq!(
-            campaign_allows(&freq, &clicked, 1000 * HOUR, &zone),
+            campaign_allows(&freq, &clicked, &Calendar::at(1000 * HOUR, &zone)),
             Err(Blocked::Clicked)
         );
     }
@@ -420,22 +455,22 @@ mod tests {
         };
         let mut g = GlobalHistory::default();
         let t0 = 1_790_000_000_000i64;
-        assert!(global_allows(&limits, &g, "s1", t0, &zone).is_ok());
+        assert!(global_allows(&limits, &g, "s1", &Calendar::at(t0, &zone)).is_ok());
         g.record_impression(t0, "s1");
         assert!(matches!(
-            global_allows(&limits, &g, "s1", t0 + 59_000, &zone),
+            global_allows(&limits, &g, "s1", &Calendar::at(t0 + 59_000, &zone)),
             Err(Blocked::MinGap { .. })
         ));
         // A clock set back still sees the gap.
         assert!(matches!(
-            global_allows(&limits, &g, "s1", t0 - HOUR, &zone),
+            global_allows(&limits, &g, "s1", &Calendar::at(t0 - HOUR, &zone)),
             Err(Blocked::MinGap { .. })
         ));
         g.record_impression(t0 + 60_000, "s1");
         assert_eq!(
-            global_allows(&limits, &g, "s1", t0 + 200_000, &zone),
+            global_allows(&limits, &g, "s1", &Calendar::at(t0 + 200_000, &zone)),
             Err(Blocked::SessionCap { max: 2 })
         );
-        assert!(global_allows(&limits, &g, "s2", t0 + 200_000, &zone).is_ok());
+        assert!(global_allows(&limits, &g, "s2", &Calendar::at(t0 + 200_000, &zone)).is_ok());
     }
 }

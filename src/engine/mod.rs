@@ -21,10 +21,10 @@ use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 
-use crate::rules::{AudienceContext, Campaign, LocalTime, Locale, Platform, RulePack, Version};
+use crate::rules::{AudienceContext, Campaign, Locale, Platform, RulePack, Version};
 use crate::value::{Properties, Value};
 use behaviour::Behaviours;
-use caps::{Blocked, CampaignHistory, GlobalHistory};
+use caps::{Blocked, Calendar, CampaignHistory, GlobalHistory};
 
 /// The device facts an audience is checked against; fixed for a process.
 pub struct Device {
@@ -94,7 +94,10 @@ pub enum Skip {
     Behaviour(String),
     Cap(Blocked),
     OfferInFlight,
-    OutranKed { by: String },
+    /// Another campaign (index into the pack) was offered.
+    Outranked {
+        by: usize,
+    },
 }
 
 impl fmt::Display for Skip {
@@ -110,7 +113,7 @@ impl fmt::Display for Skip {
             Skip::Behaviour(test) => write!(f, "behaviour condition not met: {test}"),
             Skip::Cap(b) => write!(f, "{b}"),
             Skip::OfferInFlight => f.write_str("another popup is being offered"),
-            Skip::OutranKed { by } => write!(f, "campaign {by} has a higher priority"),
+            Skip::Outranked { .. } => f.write_str("a campaign with a higher priority was offered"),
         }
     }
 }
@@ -120,8 +123,8 @@ impl fmt::Display for Skip {
 pub struct Decision {
     /// The campaign to offer (index into the pack).
     pub offer: Option<usize>,
-    /// Triggered campaigns not offered, and why.
-    pub skipped: Vec<(String, Skip)>,
+    /// Triggered campaigns not offered (indexes into the pack), and why.
+    pub skipped: Vec<(usize, Skip)>,
 }
 
 pub struct TriggerEngine {
@@ -182,33 +185,26 @@ impl TriggerEngine {
             return decision;
         }
         let pack = self.pack.clone();
-        let local = LocalTime::at(now_ms, &self.device.zone);
-        let global = caps::global_allows(
-            &pack.limits,
-            &self.global,
-            person.session_id,
-            now_ms,
-            &self.device.zone,
-        );
+        let cal = Calendar::at(now_ms, &self.device.zone);
+        let global = caps::global_allows(&pack.limits, &self.global, person.session_id, &cal);
+        let tags = tags_of(person.user_properties);
         for &idx in candidates {
             let c = pack.campaign(idx);
             let verdict = if let Some(winner) = decision.offer {
-                Err(Skip::OutranKed {
-                    by: pack.campaign(winner).id.clone(),
-                })
+                Err(Skip::Outranked { by: winner })
             } else {
                 let busy = if offer_in_flight {
                     Err(Skip::OfferInFlight)
                 } else {
                     Ok(())
                 };
-                self.eligible(c, props, now_ms, &local, person)
+                self.eligible(c, props, &cal, person, &tags)
                     .and(global.clone().map_err(Skip::Cap))
                     .and(busy)
             };
             match verdict {
                 Ok(()) => decision.offer = Some(idx),
-                Err(skip) => decision.skipped.push((c.id.clone(), skip)),
+                Err(skip) => decision.skipped.push((idx, skip)),
             }
         }
         decision
@@ -218,10 +214,11 @@ impl TriggerEngine {
         &self,
         c: &Campaign,
         props: &[(String, Value)],
-        now_ms: i64,
-        local: &LocalTime,
+        cal: &Calendar,
         person: &Person,
+        tags: &std::collections::BTreeSet<String>,
     ) -> Result<(), Skip> {
+        let (now_ms, local) = (cal.now_ms, &cal.local);
         if !c.trigger.matches(props) {
             return Err(Skip::PropertyFilter);
         }
@@ -234,13 +231,12 @@ impl TriggerEngine {
         if !c.schedule.is_open(now_ms, local) {
             return Err(Skip::OutsideLocalHours);
         }
-        let tags = tags_of(person.user_properties);
         if self.device.platform.is_none() && !c.audience.platforms.is_empty() {
             return Err(Skip::Audience);
         }
         let ctx = AudienceContext {
             user_properties: person.user_properties,
-            tags: &tags,
+            tags,
             app_version: self.device.app_version.as_ref(),
             // Only read when the audience names platforms (checked above).
             platform: self.device.platform.unwrap_or(Platform::Android),
@@ -267,8 +263,8 @@ impl TriggerEngine {
                 return Err(Skip::Behaviour(failed.unwrap_or_default()));
             }
         }
-        let history = self.histories.get(&c.id).cloned().unwrap_or_default();
-        caps::campaign_allows(&c.frequency, &history, now_ms, &self.device.zone).map_err(Skip::Cap)
+        let history = self.histories.get(&c.id).unwrap_or(&caps::NO_HISTORY);
+        caps::campaign_allows(&c.frequency, history, cal).map_err(Skip::Cap)
     }
 
     /// The host reported the popup shown (or the offer timed out, which

@@ -66,7 +66,7 @@ pub enum PresenterDecision {
 /// thread, never on the UI thread; hop to the UI thread to draw.
 #[uniffi::export(with_foreign)]
 pub trait PopupPresenter: Send + Sync {
-    fn offer(&self, popup: Popup) -> PresenterDecision;
+    fn offer(&self, popup: Popup) -> Result<PresenterDecision, super::CallbackError>;
 }
 
 pub(super) struct ForeignPresenter(pub Arc<dyn PopupPresenter>);
@@ -125,11 +125,12 @@ impl From<&OfferContent> for Popup {
 }
 
 impl popup::Presenter for ForeignPresenter {
-    fn offer(&self, content: &OfferContent) -> Answer {
+    fn offer(&self, content: &OfferContent) -> Result<Answer, String> {
         match self.0.offer(content.into()) {
-            PresenterDecision::ShowNow => Answer::ShowNow,
-            PresenterDecision::Later { delay_ms } => Answer::Later { delay_ms },
-            PresenterDecision::Discard => Answer::Discard,
+            Ok(PresenterDecision::ShowNow) => Ok(Answer::ShowNow),
+            Ok(PresenterDecision::Later { delay_ms }) => Ok(Answer::Later { delay_ms }),
+            Ok(PresenterDecision::Discard) => Ok(Answer::Discard),
+            Err(e) => Err(e.to_string()),
         }
     }
 }

@@ -246,10 +246,16 @@ impl From<error::Error> for ReachError {
             error::Error::AlreadyOpen(_) => ReachError::AlreadyOpen { message },
             error::Error::Io { .. } => ReachError::Storage { message },
             error::Error::Closed => ReachError::Closed { message },
-            error::Error::InvalidRulePack(e) => ReachError::InvalidRulePack {
-                path: e.first().path.clone(),
-                message: e.to_string(),
-            },
+            error::Error::InvalidRulePack(e) => {
+                let path = e.first().path.clone();
+                // Display puts the path first; the record carries it apart.
+                let text = e.to_string();
+                let message = text
+                    .strip_prefix(&format!("{path}: "))
+                    .unwrap_or(&text)
+                    .to_owned();
+                ReachError::InvalidRulePack { path, message }
+            }
         }
     }
 }

@@ -23,6 +23,9 @@ const META_RULE_PACK: &str = "rule_pack";
 const META_GLOBAL_HISTORY: &str = "global_history";
 const META_IN_FLIGHT: &str = "offer_in_flight";
 
+/// Skip reasons logged per event (the rest are counted in one line).
+const MAX_LOGGED_SKIPS: usize = 5;
+
 /// Counter buckets past every horizon are deleted at most this often (in the
 /// clock's time): pruning is a range delete, cheap, but not per event.
 const PRUNE_EVERY_MS: i64 = 3_600_000;
@@ -131,6 +134,7 @@ impl Worker {
     }
 
     pub(super) fn set_presenter(&mut self, presenter: Option<Arc<dyn Presenter>>) {
+        self.presenter = None;
         self.presenter = presenter.and_then(|p| {
             let spawned =
                 PresenterThread::spawn(p, self.shared.inbox.clone(), |offer_id, answer| {
@@ -147,6 +151,9 @@ impl Worker {
                 }
             }
         });
+        if self.presenter.is_some() && self.foreground {
+            self.reoffer_deferred(self.shared.clock.now_ms());
+        }
     }
 
     /// Feeds a stored track event to the engine and acts on its decision.
@@ -161,10 +168,23 @@ impl Worker {
         };
         let busy = self.in_flight.is_some();
         let decision = self.engine.on_event(name, props, ts, now, &person, busy);
-        for (id, why) in &decision.skipped {
+        // Say why for the first few; a thousand lines per event would cost
+        // more than the decision.
+        let pack = self.engine.pack().clone();
+        for (idx, why) in decision.skipped.iter().take(MAX_LOGGED_SKIPS) {
+            let id = &pack.campaign(*idx).id;
             self.shared.logger.log(
                 Level::Debug,
                 &format!("campaign {id} not offered for \"{name}\": {why}"),
+            );
+        }
+        if decision.skipped.len() > MAX_LOGGED_SKIPS {
+            self.shared.logger.log(
+                Level::Debug,
+                &format!(
+                    "... and {} more campaigns not offered for \"{name}\"",
+                    decision.skipped.len() - MAX_LOGGED_SKIPS
+                ),
             );
         }
         if let Some(idx) = decision.offer {
@@ -231,7 +251,14 @@ impl Worker {
             .cloned()
     }
 
-    pub(super) fn offer_answered(&mut self, offer_id: &str, answer: Answer) {
+    pub(super) fn offer_answered(&mut self, offer_id: &str, answer: Result<Answer, String>) {
+        let answer = answer.unwrap_or_else(|why| {
+            self.shared.logger.log(
+                Level::Error,
+                &format!("the presenter failed on popup {offer_id} ({why}); treated as a discard"),
+            );
+            Answer::Discard
+        });
         self.shared
             .counters
             .popups_answered
@@ -424,7 +451,10 @@ impl Worker {
 
     /// How long the worker may sleep before an offer timer is due.
     pub(super) fn timer_wait(&self) -> Option<Duration> {
-        let deadline = self.in_flight.as_ref()?.next_deadline(self.foreground)?;
+        // Without a presenter a due deferred offer cannot be re-offered: only
+        // its expiry is a deadline, or the worker would spin.
+        let can_offer = self.foreground && self.presenter.is_some();
+        let deadline = self.in_flight.as_ref()?.next_deadline(can_offer)?;
         let left = (deadline - self.shared.clock.now_ms()).max(0) as u64;
         Some(Duration::from_millis(left).min(MAX_TIMER_WAIT))
     }

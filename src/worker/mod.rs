@@ -80,7 +80,7 @@ pub enum Command {
     /// The presenter thread's answer to an offer.
     OfferAnswer {
         offer_id: String,
-        answer: Answer,
+        answer: Result<Answer, String>,
     },
     /// The host's report about a popup.
     PopupReport {
@@ -362,6 +362,9 @@ impl Worker {
             }
             self.commit();
             if let Some(ack) = close {
+                // Stop (and wait for) the presenter thread first: after
+                // close() returns, Reach never calls into the host again.
+                self.presenter = None;
                 let _ = ack.send(());
                 return;
             }

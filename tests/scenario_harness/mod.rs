@@ -20,9 +20,9 @@ pub struct TestPresenter {
 }
 
 impl Presenter for TestPresenter {
-    fn offer(&self, content: &OfferContent) -> Answer {
+    fn offer(&self, content: &OfferContent) -> Result<Answer, String> {
         let _ = self.offers.lock().unwrap().send(content.clone());
-        *self.answer.lock().unwrap()
+        Ok(*self.answer.lock().unwrap())
     }
 }
 
