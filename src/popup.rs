@@ -215,8 +215,8 @@ pub struct PresenterThread {
     handle: Option<std::thread::JoinHandle<()>>,
 }
 
-/// How long closing waits for a host presenter still running: the host's
-/// `offer()` should return at once (it only schedules UI work).
+/// How long replacing a presenter waits for the old one still running: the
+/// host's `offer()` should return at once (it only schedules UI work).
 const PRESENTER_JOIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl PresenterThread {
@@ -261,20 +261,34 @@ impl PresenterThread {
     }
 }
 
-impl Drop for PresenterThread {
-    /// Stops the thread and waits (bounded) for it, so that Reach never calls
-    /// into the host after `close()` returns.
-    fn drop(&mut self) {
+impl PresenterThread {
+    /// Stops the thread and waits up to `timeout` for a host `offer()` still
+    /// running, so that Reach never calls into the host after `close()`
+    /// returns in time. Returns whether the thread ended.
+    pub fn shutdown(mut self, timeout: std::time::Duration) -> bool {
+        self.stop(timeout)
+    }
+
+    fn stop(&mut self, timeout: std::time::Duration) -> bool {
         self.offers = None;
-        if let Some(handle) = self.handle.take() {
-            let deadline = std::time::Instant::now() + PRESENTER_JOIN_TIMEOUT;
-            while !handle.is_finished() && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            if handle.is_finished() {
-                let _ = handle.join();
-            }
+        let Some(handle) = self.handle.take() else {
+            return true;
+        };
+        let deadline = std::time::Instant::now() + timeout;
+        while !handle.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(1));
         }
+        let finished = handle.is_finished();
+        if finished {
+            let _ = handle.join();
+        }
+        finished
+    }
+}
+
+impl Drop for PresenterThread {
+    fn drop(&mut self) {
+        self.stop(PRESENTER_JOIN_TIMEOUT);
     }
 }
 

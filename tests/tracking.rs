@@ -371,8 +371,7 @@ fn a_new_session_starts_after_more_than_the_timeout_in_the_background() {
     o.clock.advance_ms(120 * min);
     assert!(o.tracker.on_background());
     o.tracker.close();
-    let o = open_with(config(dir.path()));
-    o.clock.set_ms(T0 + 300 * min);
+    let o = open_at(config(dir.path()), T0 + 300 * min);
     o.tracker.track("later".into(), vec![]).unwrap();
     o.tracker.close();
     let ev = stored_events(dir.path());

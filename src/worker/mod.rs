@@ -364,7 +364,12 @@ impl Worker {
             if let Some(ack) = close {
                 // Stop (and wait for) the presenter thread first: after
                 // close() returns, Reach never calls into the host again.
-                self.presenter = None;
+                if let Some(p) = self.presenter.take() {
+                    if !p.shutdown(self.config.flush_timeout) {
+                        // No ack: close() reports that it did not complete.
+                        return;
+                    }
+                }
                 let _ = ack.send(());
                 return;
             }

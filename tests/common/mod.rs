@@ -29,7 +29,13 @@ pub struct Opened {
 pub const T0: i64 = 1_790_000_000_000;
 
 pub fn open_with(config: Config) -> Opened {
-    let clock = Arc::new(ManualClock::new(T0));
+    open_at(config, T0)
+}
+
+/// Opens with the virtual clock already at `now_ms` (the worker reads it
+/// while opening, on its own thread).
+pub fn open_at(config: Config, now_ms: i64) -> Opened {
+    let clock = Arc::new(ManualClock::new(now_ms));
     let log = Arc::new(MemoryLog::default());
     let tracker = Tracker::open(
         config,

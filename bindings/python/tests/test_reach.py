@@ -917,13 +917,7 @@ def test_a_later_answer_with_a_huge_delay_is_not_offered_again_at_once(open_reac
     "foreground, remove_presenter",
     [
         pytest.param(False, False, id="background"),
-        pytest.param(True, True, id="foreground-presenter-removed", marks=pytest.mark.xfail(
-            strict=False,  # measured in CPU time: a heavily loaded machine could hide the spin
-            reason="Rust bug: when a deferred offer is due in the foreground but no presenter "
-            "is set, Worker::reoffer() returns without changing the offer, so "
-            "InFlight::next_deadline() stays in the past and the worker loop wakes at once, "
-            "forever, committing empty transactions",
-        )),
+        pytest.param(True, True, id="foreground-presenter-removed"),
     ],
 )
 def test_a_due_deferred_popup_that_cannot_be_offered_does_not_spin_the_worker(
@@ -947,12 +941,6 @@ def test_a_due_deferred_popup_that_cannot_be_offered_does_not_spin_the_worker(
     assert busy < 0.2, f"{busy:.2f} CPU seconds used in one idle second"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Rust bug: close() returns while Reach's presenter thread is still inside the host's "
-    "offer() and before it has released the host presenter; the thread calls into the host "
-    "after close(), and a Python process exiting then aborts",
-)
 def test_close_stops_calling_the_presenter(open_reach, data_dir):
     release = threading.Event()
     entered = threading.Event()
