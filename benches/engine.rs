@@ -78,11 +78,13 @@ fn pack(hot: usize) -> String {
 }
 
 fn device() -> Device {
-    let mut app = reach::AppInfo::default();
-    app.app_version = "5.2.0".into();
-    app.platform = "android".into();
-    app.locale = "zh-CN".into();
-    app.timezone = "Asia/Shanghai".into();
+    let app = reach::AppInfo {
+        app_version: "5.2.0".into(),
+        platform: "android".into(),
+        locale: "zh-CN".into(),
+        timezone: "Asia/Shanghai".into(),
+        ..Default::default()
+    };
     Device::from_app(&app).0
 }
 
