@@ -9,6 +9,9 @@
 //! waits (untimed) for the worker to commit them, so memory stays bounded
 //! and each chunk starts with an idle worker.
 //!
+//! Criterion reports a per-iteration *mean* (chunk time / calls), so the tail
+//! is in it; `benches/track_latency.rs` gives p50/p99/p99.9 per call.
+//!
 //!     cargo bench --bench track
 
 use std::hint::black_box;
@@ -61,7 +64,9 @@ fn bench_track(c: &mut Criterion) {
     });
     g.bench_function("0_props_caller_side", |b| {
         b.iter_custom(|iters| {
-            timed_chunks(&tracker, iters, &|| (common::EVENT_NAME.to_owned(), Vec::new()))
+            timed_chunks(&tracker, iters, &|| {
+                (common::EVENT_NAME.to_owned(), Vec::new())
+            })
         })
     });
     g.finish();

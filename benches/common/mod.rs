@@ -17,8 +17,14 @@ pub const EVENT_NAME: &str = "add_to_cart";
 /// 90 bytes of JSON: the event a shop app sends most.
 pub fn props5() -> Vec<(String, Value)> {
     vec![
-        ("screen".to_owned(), Value::String("product_detail".to_owned())),
-        ("item_id".to_owned(), Value::String("sku-1234567".to_owned())),
+        (
+            "screen".to_owned(),
+            Value::String("product_detail".to_owned()),
+        ),
+        (
+            "item_id".to_owned(),
+            Value::String("sku-1234567".to_owned()),
+        ),
         ("price".to_owned(), Value::Float(19.99)),
         ("quantity".to_owned(), Value::Int(2)),
         ("in_stock".to_owned(), Value::Bool(true)),
@@ -71,7 +77,9 @@ pub fn median_f(v: &[f64]) -> f64 {
 
 pub fn min_max(v: &[f64]) -> (f64, f64) {
     v.iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| (lo.min(x), hi.max(x)))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        })
 }
 
 /// Formats a value with a sensible number of digits.
@@ -100,10 +108,72 @@ pub fn env_u64(name: &str, default: u64) -> u64 {
 }
 
 pub fn machine_note() {
-    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     eprintln!(
         "[{} CPUs available; temp dir {}]",
         cpus,
         std::env::temp_dir().display()
     );
+}
+
+/// CPU time (ns) consumed so far by this process's thread named `name`
+/// (Linux: /proc/self/task/*/schedstat). CPU time per event is far steadier
+/// than wall time on a shared machine. None elsewhere or if not found.
+pub fn thread_cpu_ns(name: &str) -> Option<u64> {
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = entry.ok()?.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim_end() == name {
+            let stat = std::fs::read_to_string(path.join("schedstat")).ok()?;
+            return stat.split_whitespace().next()?.parse().ok();
+        }
+    }
+    None
+}
+
+/// CPU time (ns) consumed so far by the calling thread (Linux only).
+pub fn own_cpu_ns() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    stat.split_whitespace().next()?.parse().ok()
+}
+
+/// (minor page faults, voluntary, involuntary context switches) of the
+/// calling thread so far (Linux only; zeros elsewhere).
+pub fn own_faults_and_switches() -> (u64, u64, u64) {
+    let minflt = std::fs::read_to_string("/proc/thread-self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name; minflt is field 10.
+            let rest = &s[s.rfind(')')? + 2..];
+            rest.split_whitespace().nth(7)?.parse().ok()
+        })
+        .unwrap_or(0);
+    let status = std::fs::read_to_string("/proc/thread-self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    (
+        minflt,
+        field("voluntary_ctxt_switches:"),
+        field("nonvoluntary_ctxt_switches:"),
+    )
+}
+
+/// Bytes this process has passed to write-type syscalls so far (`wchar` in
+/// /proc/self/io: WAL appends, checkpoint copies; Linux only, else 0).
+pub fn process_written_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("wchar:"))
+                .and_then(|v| v.trim().parse().ok())
+        })
+        .unwrap_or(0)
 }
