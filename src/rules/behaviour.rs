@@ -317,7 +317,7 @@ fn read_test(node: Node) -> Result<BehaviourTest, FieldError> {
                     Check::Elapsed(relation, Duration::read(&value)?)
                 }
                 "sum" => {
-                    let n = value.json.as_f64().filter(|f| f.is_finite());
+                    let n = value.as_f64().filter(|f| f.is_finite());
                     Check::Compare(relation, n.ok_or_else(|| value.error("expected a number"))?)
                 }
                 _ => {

@@ -76,15 +76,6 @@ pub(crate) enum CampaignEntry {
     NeedsNewerSdk(InactiveCampaign),
 }
 
-impl CampaignEntry {
-    pub(crate) fn id(&self) -> &str {
-        match self {
-            CampaignEntry::Active(c) => &c.id,
-            CampaignEntry::NeedsNewerSdk(c) => &c.id,
-        }
-    }
-}
-
 const CAMPAIGN_KEYS: [&str; 10] = [
     "id",
     "priority",

@@ -113,7 +113,7 @@ impl Duration {
 
     /// Reads a duration field.
     pub(crate) fn read(node: &Node) -> Result<Duration, FieldError> {
-        if node.json.is_number() {
+        if node.is_number() {
             return Err(node.error(
                 "a duration is a string with a unit, like \"30m\" or \"7d\", not a bare number",
             ));

@@ -126,7 +126,7 @@ fn read_cap(node: Node) -> Result<PeriodCap, FieldError> {
 
 /// A duration, or `"never"`.
 fn read_reeligibility(node: &Node) -> Result<Reeligibility, FieldError> {
-    if node.json.as_str() == Some("never") {
+    if node.as_str() == Some("never") {
         return Ok(Reeligibility::Never);
     }
     Duration::read(node)

@@ -28,15 +28,21 @@ pub(crate) fn read_instant(
         ))
     };
     let has_offset = shape(text).ok_or_else(shape_error)?;
+    let no_such_time = || {
+        node.error(format!(
+            "invalid date-time \"{text}\": no such date or time"
+        ))
+    };
     let instant = if has_offset {
-        text.parse::<jiff::Timestamp>().map_err(|_| shape_error())?
+        text.parse::<jiff::Timestamp>()
+            .map_err(|_| no_such_time())?
     } else {
         let zone =
             zone.ok_or_else(|| node.error(format!("\"{text}\" has no offset: {no_offset_hint}")))?;
-        let civil: jiff::civil::DateTime = text.parse().map_err(|_| shape_error())?;
+        let civil: jiff::civil::DateTime = text.parse().map_err(|_| no_such_time())?;
         zone.to_ambiguous_timestamp(civil)
             .compatible()
-            .map_err(|_| shape_error())?
+            .map_err(|_| no_such_time())?
     };
     Ok(instant.as_millisecond())
 }
@@ -139,15 +145,19 @@ mod tests {
             "2026-09-20T10:00+0800",
             "2026-9-20",
             "2026-09-20T1000",
-            "2026-02-30T10:00Z",
             "２０２６-09-20",
         ] {
-            assert!(
-                read(bad, Some("UTC"))
-                    .unwrap_err()
-                    .contains("invalid date-time"),
-                "{bad}"
-            );
+            let e = read(bad, Some("UTC")).unwrap_err();
+            assert!(e.contains("expected \"2026-09-20\""), "{bad}: {e}");
+        }
+        for impossible in [
+            "2026-02-30T10:00Z",
+            "2026-02-30",
+            "2026-09-20T24:00",
+            "2026-09-20T10:61:00Z",
+        ] {
+            let e = read(impossible, Some("UTC")).unwrap_err();
+            assert!(e.ends_with("no such date or time"), "{impossible}: {e}");
         }
     }
 }

@@ -1,17 +1,16 @@
-//! The JSON document a pack is read from: one arena of values, strings
-//! borrowed from the text.
+//! The JSON document a pack is read from: one arena of small values whose
+//! strings point into the text.
 //!
 //! Not `serde_json::Value`, for two reasons. A 1,000-campaign pack is about
 //! 2 MB of JSON, and `Value` allocates every key, every string, every array
 //! and every object (as a B-tree); building and freeing that tree alone used
-//! most of the parse budget (≤ 20 ms). Here the values of a document live in
-//! two vectors, an object's or array's children side by side, and strings
-//! borrow from the text unless they contain escapes. And `Value` silently keeps
-//! the last of two equal keys, so a pack with two `where` would lose a
-//! condition; here duplicates are kept and marked, and the reader refuses them
-//! with their path.
+//! most of the parse budget (≤ 20 ms). Here all values of a document live in
+//! one vector of 16-byte cells, a container's children side by side, and a
+//! string is an offset into the text unless it had escapes. And `Value`
+//! silently keeps the last of two equal keys, so a pack with two `where`
+//! would lose a condition; here duplicates are kept and marked, and the reader
+//! refuses them with their path.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
@@ -19,75 +18,104 @@ use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 /// A parsed JSON document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document<'a> {
-    root: Json<'a>,
+    text: &'a str,
+    root: Json,
     /// Children of arrays and objects; each container's are contiguous.
-    values: Vec<Json<'a>>,
-    /// Keys of objects, parallel to their values.
-    keys: Vec<Cow<'a, str>>,
+    values: Vec<Json>,
+    /// The key of each entry of `values` (an empty string for array elements).
+    keys: Vec<Str>,
+    /// Strings that contained escapes, unescaped.
+    unescaped: Vec<String>,
 }
 
-/// One JSON value. Arrays and objects refer to their children in the
-/// [`Document`].
-#[derive(Debug, Clone, PartialEq)]
-pub enum Json<'a> {
+/// One JSON value; arrays, objects and strings refer into the [`Document`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Json {
     Null,
     Bool(bool),
-    Number(Number),
-    String(Cow<'a, str>),
+    /// A number written without fraction or exponent that fits `i64`.
+    Int(i64),
+    Float(f64),
+    String(Str),
     Array(Span),
     Object(ObjectSpan),
 }
 
-/// A JSON number: an integer when it was written as one and fits `i64`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Number {
-    Int(i64),
-    Float(f64),
+/// A string: a range of the text, or (when `len` is `u32::MAX`) an index
+/// into the unescaped strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Str {
+    start: u32,
+    len: u32,
 }
 
-/// Where an array's elements are in [`Document::values`].
+const UNESCAPED: u32 = u32::MAX;
+
+/// Where a container's children are in the document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Span {
     start: u32,
     len: u32,
 }
 
-/// Where an object's values and keys are, and its first repeated key.
+/// An object's entries, and the first of them whose key came before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ObjectSpan {
-    values: Span,
-    keys_start: u32,
-    /// The index (within the object) of the first entry whose key an earlier
-    /// entry already has.
-    pub duplicate: Option<u32>,
+    entries: Span,
+    /// Index within the object; `u32::MAX` when every key is unique.
+    duplicate: u32,
 }
 
+impl ObjectSpan {
+    /// The index (within the object) of the first entry whose key an earlier
+    /// entry already has.
+    pub fn duplicate(&self) -> Option<usize> {
+        (self.duplicate != u32::MAX).then_some(self.duplicate as usize)
+    }
+}
+
+/// The largest text a document indexes with its 32-bit offsets.
+const MAX_TEXT_LEN: usize = (u32::MAX / 2) as usize;
+
 impl<'a> Document<'a> {
-    /// Parses JSON text; strings without escapes borrow from `text`.
-    pub fn parse(text: &'a str) -> Result<Document<'a>, serde_json::Error> {
+    /// Parses JSON text.
+    pub fn parse(text: &'a str) -> Result<Document<'a>, String> {
+        if text.len() > MAX_TEXT_LEN {
+            return Err(format!("more than {MAX_TEXT_LEN} bytes"));
+        }
         let mut builder = Builder::with_capacity_for(text);
         let mut deserializer = serde_json::Deserializer::from_str(text);
-        let root = Seed(&mut builder).deserialize(&mut deserializer)?;
-        deserializer.end()?;
-        Ok(builder.finish(root))
+        let parsed = Seed(&mut builder)
+            .deserialize(&mut deserializer)
+            .and_then(|root| deserializer.end().map(|()| root));
+        match parsed {
+            Ok(root) => Ok(builder.finish(root)),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
-    pub fn root(&self) -> &Json<'a> {
+    pub fn root(&self) -> &Json {
         &self.root
     }
 
+    pub fn str(&self, s: Str) -> &str {
+        if s.len == UNESCAPED {
+            &self.unescaped[s.start as usize]
+        } else {
+            &self.text[s.start as usize..(s.start + s.len) as usize]
+        }
+    }
+
     /// An array's elements.
-    pub fn elements(&self, span: Span) -> &[Json<'a>] {
+    pub fn elements(&self, span: Span) -> &[Json] {
         &self.values[span.start as usize..(span.start + span.len) as usize]
     }
 
     /// An object's keys and values, in document order.
-    pub fn entries(&self, object: ObjectSpan) -> (&[Cow<'a, str>], &[Json<'a>]) {
-        let keys = object.keys_start as usize;
-        (
-            &self.keys[keys..keys + object.values.len as usize],
-            self.elements(object.values),
-        )
+    pub fn entries(&self, object: ObjectSpan) -> (&[Str], &[Json]) {
+        let range =
+            object.entries.start as usize..(object.entries.start + object.entries.len) as usize;
+        (&self.keys[range.clone()], &self.values[range])
     }
 
     /// The property value `json` holds, as `Value::from_json` reads it: a
@@ -95,14 +123,17 @@ impl<'a> Document<'a> {
     pub fn to_value(&self, json: &Json) -> Option<crate::value::Value> {
         use crate::value::Value;
         match json {
-            Json::String(s) => Some(Value::String(s.to_string())),
+            Json::String(s) => Some(Value::String(self.str(*s).to_owned())),
             Json::Bool(b) => Some(Value::Bool(*b)),
-            Json::Number(Number::Int(i)) => Some(Value::Int(*i)),
-            Json::Number(Number::Float(f)) => Some(Value::Float(*f)),
+            Json::Int(i) => Some(Value::Int(*i)),
+            Json::Float(f) => Some(Value::Float(*f)),
             Json::Array(span) => self
                 .elements(*span)
                 .iter()
-                .map(|i| i.as_str().map(str::to_owned))
+                .map(|i| match i {
+                    Json::String(s) => Some(self.str(*s).to_owned()),
+                    _ => None,
+                })
                 .collect::<Option<Vec<_>>>()
                 .map(Value::StringList),
             Json::Null | Json::Object(_) => None,
@@ -110,43 +141,13 @@ impl<'a> Document<'a> {
     }
 }
 
-impl Json<'_> {
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Json::String(s) => Some(s),
-            _ => None,
-        }
-    }
-
-    pub fn as_bool(&self) -> Option<bool> {
-        match self {
-            Json::Bool(b) => Some(*b),
-            _ => None,
-        }
-    }
-
-    pub fn as_f64(&self) -> Option<f64> {
-        match self {
-            Json::Number(Number::Int(i)) => Some(*i as f64),
-            Json::Number(Number::Float(f)) => Some(*f),
-            _ => None,
-        }
-    }
-
-    pub fn is_number(&self) -> bool {
-        matches!(self, Json::Number(_))
-    }
-
-    pub fn is_string(&self) -> bool {
-        matches!(self, Json::String(_))
-    }
-
+impl Json {
     /// The kind of value, for error messages: "a string", "an object", …
     pub fn kind(&self) -> &'static str {
         match self {
             Json::Null => "null",
             Json::Bool(_) => "a boolean",
-            Json::Number(_) => "a number",
+            Json::Int(_) | Json::Float(_) => "a number",
             Json::String(_) => "a string",
             Json::Array(_) => "an array",
             Json::Object(_) => "an object",
@@ -157,232 +158,248 @@ impl Json<'_> {
 /// Builds a document from a `serde_json::Value`, for tests written with `json!`.
 impl From<serde_json::Value> for Document<'static> {
     fn from(value: serde_json::Value) -> Document<'static> {
-        fn add(b: &mut Builder<'static>, value: serde_json::Value) -> Json<'static> {
+        fn add(b: &mut Builder<'static>, value: serde_json::Value) -> Json {
             match value {
                 serde_json::Value::Null => Json::Null,
                 serde_json::Value::Bool(x) => Json::Bool(x),
-                serde_json::Value::Number(n) => Json::Number(match n.as_i64() {
-                    Some(i) => Number::Int(i),
-                    None => Number::Float(n.as_f64().unwrap_or(f64::NAN)),
-                }),
-                serde_json::Value::String(s) => Json::String(Cow::Owned(s)),
+                serde_json::Value::Number(n) => match n.as_i64() {
+                    Some(i) => Json::Int(i),
+                    None => Json::Float(n.as_f64().unwrap_or(f64::NAN)),
+                },
+                serde_json::Value::String(s) => Json::String(b.own(s)),
                 serde_json::Value::Array(items) => {
-                    let mark = b.pending_values.len();
+                    let mark = b.pending.len();
                     for item in items {
                         let json = add(b, item);
-                        b.pending_values.push(json);
+                        b.pending.push((Str::EMPTY, json));
                     }
-                    Json::Array(b.close_array(mark))
+                    Json::Array(b.close(mark))
                 }
                 serde_json::Value::Object(map) => {
-                    let mark = (b.pending_values.len(), b.pending_keys.len());
+                    let mark = b.pending.len();
                     for (k, v) in map {
                         let json = add(b, v);
-                        b.pending_keys.push(Cow::Owned(k));
-                        b.pending_values.push(json);
+                        let key = b.own(k);
+                        b.pending.push((key, json));
                     }
                     Json::Object(b.close_object(mark))
                 }
             }
         }
-        let mut builder = Builder::default();
+        let mut builder = Builder::with_capacity_for("");
         let root = add(&mut builder, value);
         builder.finish(root)
     }
 }
 
-/// Collects values while parsing. A container's children are gathered on the
-/// pending stacks (its own children may be containers, whose children go
-/// first), then moved side by side into the arena when it closes.
-#[derive(Default)]
+impl Str {
+    const EMPTY: Str = Str { start: 0, len: 0 };
+}
+
+/// Collects values while parsing. A container's children gather on the
+/// pending stack (their own children, if containers, close first), then move
+/// side by side into the arena when it closes.
 struct Builder<'a> {
-    values: Vec<Json<'a>>,
-    keys: Vec<Cow<'a, str>>,
-    pending_values: Vec<Json<'a>>,
-    pending_keys: Vec<Cow<'a, str>>,
+    text: &'a str,
+    values: Vec<Json>,
+    keys: Vec<Str>,
+    unescaped: Vec<String>,
+    pending: Vec<(Str, Json)>,
 }
 
 impl<'a> Builder<'a> {
-    /// Sizes the arenas once from a count of the text's punctuation, instead
-    /// of growing them by copying (which, for megabytes of values, cost more
-    /// than the parse). Every element or entry but the first in a container
-    /// follows a `,`, every container opens with `[` or `{`, every key precedes
-    /// a `:`; punctuation inside strings only over-counts.
-    fn with_capacity_for(text: &str) -> Builder<'a> {
-        let (mut separators, mut colons) = (0, 0);
-        for b in text.bytes() {
-            match b {
-                b',' | b'[' | b'{' => separators += 1,
-                b':' => colons += 1,
-                _ => {}
-            }
-        }
+    /// Sizes the arena once from a count of the text's punctuation, instead
+    /// of growing it by copying. Every element or entry but the first in a
+    /// container follows a `,`, and every container opens with `[` or `{`;
+    /// punctuation inside strings only over-counts.
+    fn with_capacity_for(text: &'a str) -> Builder<'a> {
+        let cells = text
+            .bytes()
+            .filter(|b| matches!(b, b',' | b'[' | b'{'))
+            .count();
         Builder {
-            values: Vec::with_capacity(separators),
-            keys: Vec::with_capacity(colons),
-            pending_values: Vec::new(),
-            pending_keys: Vec::new(),
+            text,
+            values: Vec::with_capacity(cells),
+            keys: Vec::with_capacity(cells),
+            unescaped: Vec::new(),
+            pending: Vec::new(),
         }
     }
 
-    fn close_array(&mut self, mark: usize) -> Span {
-        let start = self.values.len();
-        self.values.extend(self.pending_values.drain(mark..));
-        span(start, self.values.len() - start)
+    /// The string as a range of the text when it is one, else stored apart.
+    fn borrowed(&self, s: &'a str) -> Str {
+        let start = s.as_ptr() as usize - self.text.as_ptr() as usize;
+        Str {
+            start: start as u32,
+            len: s.len() as u32,
+        }
     }
 
-    fn close_object(&mut self, (values_mark, keys_mark): (usize, usize)) -> ObjectSpan {
-        let duplicate = first_duplicate(&self.pending_keys[keys_mark..]).map(|i| i as u32);
-        let keys_start = self.keys.len() as u32;
-        self.keys.extend(self.pending_keys.drain(keys_mark..));
+    fn own(&mut self, s: String) -> Str {
+        self.unescaped.push(s);
+        Str {
+            start: (self.unescaped.len() - 1) as u32,
+            len: UNESCAPED,
+        }
+    }
+
+    fn close(&mut self, mark: usize) -> Span {
+        let start = self.values.len();
+        for (key, value) in self.pending.drain(mark..) {
+            self.keys.push(key);
+            self.values.push(value);
+        }
+        Span {
+            start: start as u32,
+            len: (self.values.len() - start) as u32,
+        }
+    }
+
+    fn close_object(&mut self, mark: usize) -> ObjectSpan {
+        let duplicate = self.first_duplicate(mark).map_or(u32::MAX, |i| i as u32);
         ObjectSpan {
-            values: self.close_array(values_mark),
-            keys_start,
+            entries: self.close(mark),
             duplicate,
         }
     }
 
-    fn finish(self, root: Json<'a>) -> Document<'a> {
-        debug_assert!(self.pending_values.is_empty() && self.pending_keys.is_empty());
+    /// The index of the first pending key (from `mark`) that appeared before.
+    /// Sorting for large objects keeps a hostile pack with a huge `meta` from
+    /// costing quadratic time.
+    fn first_duplicate(&self, mark: usize) -> Option<usize> {
+        /// Up to this many keys a pairwise scan is cheaper than sorting.
+        const PAIRWISE_SCAN_MAX: usize = 16;
+        let entries = &self.pending[mark..];
+        let key = |i: usize| {
+            let s = entries[i].0;
+            if s.len == UNESCAPED {
+                self.unescaped[s.start as usize].as_str()
+            } else {
+                &self.text[s.start as usize..(s.start + s.len) as usize]
+            }
+        };
+        if entries.len() <= PAIRWISE_SCAN_MAX {
+            return (1..entries.len()).find(|&i| (0..i).any(|j| key(j) == key(i)));
+        }
+        let mut order: Vec<usize> = (0..entries.len()).collect();
+        order.sort_by(|&a, &b| key(a).cmp(key(b)).then(a.cmp(&b)));
+        order
+            .windows(2)
+            .filter(|w| key(w[0]) == key(w[1]))
+            .map(|w| w[1])
+            .min()
+    }
+
+    fn finish(self, root: Json) -> Document<'a> {
+        debug_assert!(self.pending.is_empty());
         Document {
+            text: self.text,
             root,
             values: self.values,
             keys: self.keys,
+            unescaped: self.unescaped,
         }
     }
-}
-
-fn span(start: usize, len: usize) -> Span {
-    // A document under MAX_PACK_BYTES holds far fewer than 2^32 values.
-    Span {
-        start: start as u32,
-        len: len as u32,
-    }
-}
-
-/// The index of the first key that appeared before. Sorting for large
-/// objects keeps a hostile pack with a huge `meta` from costing quadratic time.
-fn first_duplicate(keys: &[Cow<'_, str>]) -> Option<usize> {
-    /// Up to this many keys a pairwise scan is cheaper than sorting.
-    const PAIRWISE_SCAN_MAX: usize = 16;
-    if keys.len() <= PAIRWISE_SCAN_MAX {
-        // Comparing lengths and first bytes first skips most string compares.
-        let same = |a: &str, b: &str| {
-            a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
-        };
-        return (1..keys.len()).find(|&i| keys[..i].iter().any(|k| same(k, &keys[i])));
-    }
-    let mut order: Vec<usize> = (0..keys.len()).collect();
-    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
-    order
-        .windows(2)
-        .filter(|w| keys[w[0]] == keys[w[1]])
-        .map(|w| w[1])
-        .min()
 }
 
 /// Parses one value into the builder.
 struct Seed<'b, 'a>(&'b mut Builder<'a>);
 
 impl<'de> DeserializeSeed<'de> for Seed<'_, 'de> {
-    type Value = Json<'de>;
+    type Value = Json;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json<'de>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Json, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Seed<'_, 'de> {
-    type Value = Json<'de>;
+    type Value = Json;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
 
-    fn visit_unit<E>(self) -> Result<Json<'de>, E> {
+    fn visit_unit<E>(self) -> Result<Json, E> {
         Ok(Json::Null)
     }
 
-    fn visit_bool<E>(self, b: bool) -> Result<Json<'de>, E> {
+    fn visit_bool<E>(self, b: bool) -> Result<Json, E> {
         Ok(Json::Bool(b))
     }
 
-    fn visit_i64<E>(self, i: i64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(Number::Int(i)))
+    fn visit_i64<E>(self, i: i64) -> Result<Json, E> {
+        Ok(Json::Int(i))
     }
 
-    fn visit_u64<E>(self, u: u64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(match i64::try_from(u) {
-            Ok(i) => Number::Int(i),
-            Err(_) => Number::Float(u as f64),
-        }))
+    fn visit_u64<E>(self, u: u64) -> Result<Json, E> {
+        Ok(i64::try_from(u).map_or(Json::Float(u as f64), Json::Int))
     }
 
-    fn visit_f64<E>(self, f: f64) -> Result<Json<'de>, E> {
-        Ok(Json::Number(Number::Float(f)))
+    fn visit_f64<E>(self, f: f64) -> Result<Json, E> {
+        Ok(Json::Float(f))
     }
 
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Borrowed(s)))
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Json, E> {
+        Ok(Json::String(self.0.borrowed(s)))
     }
 
-    fn visit_str<E>(self, s: &str) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(s.to_owned())))
+    fn visit_str<E>(self, s: &str) -> Result<Json, E> {
+        Ok(Json::String(self.0.own(s.to_owned())))
     }
 
-    fn visit_string<E>(self, s: String) -> Result<Json<'de>, E> {
-        Ok(Json::String(Cow::Owned(s)))
+    fn visit_string<E>(self, s: String) -> Result<Json, E> {
+        Ok(Json::String(self.0.own(s)))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json<'de>, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
         let builder = self.0;
-        let mark = builder.pending_values.len();
+        let mark = builder.pending.len();
         while let Some(item) = seq.next_element_seed(Seed(&mut *builder))? {
-            builder.pending_values.push(item);
+            builder.pending.push((Str::EMPTY, item));
         }
-        Ok(Json::Array(builder.close_array(mark)))
+        Ok(Json::Array(builder.close(mark)))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json<'de>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let builder = self.0;
-        let mark = (builder.pending_values.len(), builder.pending_keys.len());
-        while let Some(key) = map.next_key_seed(KeySeed)? {
+        let mark = builder.pending.len();
+        while let Some(key) = map.next_key_seed(KeySeed(&mut *builder))? {
             let value = map.next_value_seed(Seed(&mut *builder))?;
-            builder.pending_keys.push(key);
-            builder.pending_values.push(value);
+            builder.pending.push((key, value));
         }
         Ok(Json::Object(builder.close_object(mark)))
     }
 }
 
-/// Parses an object key, borrowed when it has no escapes.
-struct KeySeed;
+/// Parses an object key.
+struct KeySeed<'b, 'a>(&'b mut Builder<'a>);
 
-impl<'de> DeserializeSeed<'de> for KeySeed {
-    type Value = Cow<'de, str>;
+impl<'de> DeserializeSeed<'de> for KeySeed<'_, 'de> {
+    type Value = Str;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Cow<'de, str>, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Str, D::Error> {
         deserializer.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for KeySeed {
-    type Value = Cow<'de, str>;
+impl<'de> Visitor<'de> for KeySeed<'_, 'de> {
+    type Value = Str;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("an object key")
     }
 
-    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Borrowed(s))
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Str, E> {
+        Ok(self.0.borrowed(s))
     }
 
-    fn visit_str<E>(self, s: &str) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(s.to_owned()))
+    fn visit_str<E>(self, s: &str) -> Result<Str, E> {
+        Ok(self.0.own(s.to_owned()))
     }
 
-    fn visit_string<E>(self, s: String) -> Result<Cow<'de, str>, E> {
-        Ok(Cow::Owned(s))
+    fn visit_string<E>(self, s: String) -> Result<Str, E> {
+        Ok(self.0.own(s))
     }
 }
 
@@ -390,30 +407,38 @@ impl<'de> Visitor<'de> for KeySeed {
 mod tests {
     use super::*;
 
-    fn object_entries<'d, 'a>(
-        doc: &'d Document<'a>,
-        json: &Json,
-    ) -> (Vec<&'d str>, &'d [Json<'a>], Option<u32>) {
+    fn object<'d>(doc: &'d Document, json: &Json) -> (Vec<&'d str>, &'d [Json], Option<usize>) {
         let Json::Object(o) = json else {
             panic!("not an object")
         };
         let (keys, values) = doc.entries(*o);
         (
-            keys.iter().map(|k| k.as_ref()).collect(),
+            keys.iter().map(|k| doc.str(*k)).collect(),
             values,
-            o.duplicate,
+            o.duplicate(),
         )
     }
 
     #[test]
-    fn borrows_plain_strings_and_keeps_duplicate_keys() {
-        let text = r#"{"a": "plain", "b": "esc\"aped", "a": [1, -2, 2.5, 18446744073709551615, null, true, {"c": []}]}"#;
+    fn cells_are_small() {
+        assert_eq!(size_of::<Json>(), 16);
+    }
+
+    #[test]
+    fn reads_every_kind_and_keeps_duplicate_keys() {
+        let text = r#"{"a": "plain", "b": "esc\"aped", "a": [1, -2, 2.5, 18446744073709551615, null, true, {"c\n": []}]}"#;
         let doc = Document::parse(text).unwrap();
-        let (keys, values, duplicate) = object_entries(&doc, doc.root());
+        let (keys, values, duplicate) = object(&doc, doc.root());
         assert_eq!(keys, ["a", "b", "a"], "both \"a\" kept");
         assert_eq!(duplicate, Some(2));
-        assert!(matches!(&values[0], Json::String(Cow::Borrowed("plain"))));
-        assert!(matches!(&values[1], Json::String(Cow::Owned(s)) if s == "esc\"aped"));
+        let Json::String(plain) = values[0] else {
+            panic!()
+        };
+        assert_eq!(doc.str(plain), "plain");
+        let Json::String(escaped) = values[1] else {
+            panic!()
+        };
+        assert_eq!(doc.str(escaped), "esc\"aped");
         let Json::Array(items) = values[2] else {
             panic!()
         };
@@ -421,16 +446,16 @@ mod tests {
         assert_eq!(
             items[..6],
             [
-                Json::Number(Number::Int(1)),
-                Json::Number(Number::Int(-2)),
-                Json::Number(Number::Float(2.5)),
-                Json::Number(Number::Float(18446744073709551615.0)),
+                Json::Int(1),
+                Json::Int(-2),
+                Json::Float(2.5),
+                Json::Float(18446744073709551615.0),
                 Json::Null,
                 Json::Bool(true),
             ]
         );
-        let (keys, values, _) = object_entries(&doc, &items[6]);
-        assert_eq!(keys, ["c"]);
+        let (keys, values, _) = object(&doc, &items[6]);
+        assert_eq!(keys, ["c\n"]);
         assert!(matches!(values[0], Json::Array(Span { len: 0, .. })));
     }
 
@@ -451,7 +476,7 @@ mod tests {
                 .join(",");
             let text = format!("{{{text}}}");
             let doc = Document::parse(&text).unwrap();
-            object_entries(&doc, doc.root()).2
+            object(&doc, doc.root()).2
         };
         let keys = |n: usize| (0..n).map(|i| format!("k{i}")).collect::<Vec<_>>();
         assert_eq!(duplicate(&keys(10)), None);
@@ -467,18 +492,11 @@ mod tests {
             Some(31),
             "the second k30 comes before the second k1"
         );
-    }
-
-    #[test]
-    fn from_serde_value_builds_the_same_document_as_parsing() {
-        let value = serde_json::json!({"a": [1, "x", {"b": null}], "c": {"d": 2.5}});
-        let text = value.to_string();
-        let parsed = Document::parse(&text).unwrap();
-        let built = Document::from(value);
-        // Same shape; strings are owned in one and borrowed in the other.
+        let escaped = Document::parse(r#"{"a": 1, "\u0061": 2}"#).unwrap();
         assert_eq!(
-            format!("{parsed:?}").replace("Borrowed", "Owned"),
-            format!("{built:?}")
+            object(&escaped, escaped.root()).2,
+            Some(1),
+            "escapes do not hide a repeat"
         );
     }
 
@@ -497,6 +515,9 @@ mod tests {
         ] {
             let doc = Document::from(v.clone());
             assert_eq!(doc.to_value(doc.root()), Value::from_json(&v), "{v}");
+            let text = v.to_string();
+            let parsed = Document::parse(&text).unwrap();
+            assert_eq!(parsed.to_value(parsed.root()), Value::from_json(&v), "{v}");
         }
     }
 }

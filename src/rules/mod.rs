@@ -20,6 +20,26 @@
 //! because a silently dropped condition would widen a campaign's audience.
 //! Maps whose keys are data (a popup's `payload`, translations, a tracked
 //! event's `properties`) accept any key.
+//!
+//! # What the trigger engine calls
+//! - [`RulePack::parse`] on `loadRulePack(json)`; keep the old pack on error.
+//! - [`RulePack::candidates`] per event: the indexes of the enabled campaigns it
+//!   triggers, best first, so the first eligible one is the popup to offer.
+//! - Per candidate, cheapest first: [`Trigger::matches`] (event properties),
+//!   [`Schedule::is_open`] and [`GlobalLimits::is_quiet`] (with a
+//!   [`LocalTime`] from [`LocalTime::at`]), [`Audience::matches`] (with an
+//!   [`AudienceContext`]: [`Version::parse_lenient`], [`Platform::from_name`],
+//!   [`Locale::from_device`]), then [`Campaign::behaviour`] through
+//!   [`Condition::eval`], answering each [`BehaviourTest`] from the counters
+//!   with an [`Observation`] ([`BehaviourTest::holds`]); then
+//!   [`Campaign::frequency`] and [`RulePack::limits`] against its impression
+//!   history.
+//! - [`RulePack::measures`] and [`Measure::series_key`] to know which filtered
+//!   counters a pack needs.
+//! - [`Text::resolve`] to pick a popup's texts for the device's locale.
+//!
+//! The JSON is read through a small arena document of its own (`json`), not
+//! `serde_json::Value`: see that module for why.
 
 mod audience;
 mod behaviour;
@@ -31,7 +51,7 @@ mod format;
 mod frequency;
 mod index;
 mod instant;
-pub mod json;
+mod json;
 mod limits;
 mod local_time;
 mod locale;
@@ -61,7 +81,7 @@ pub use local_time::{DailyWindow, LocalTime, TimeOfDay, Weekdays};
 pub use locale::Locale;
 pub use names::{MAX_ID_LEN, MAX_NAME_LEN};
 pub use pack::{RulePack, MAX_CAMPAIGNS, MAX_PACK_BYTES};
-pub use popup::{Action, Button, Popup, Template, Text, MAX_BUTTONS};
+pub use popup::{Action, Button, Popup, Template, Text, MAX_BUTTONS, RESERVED_EVENT_PREFIX};
 pub use predicate::{
     Comparison, Number, Ordered, Predicate, PropertyLookup, PropertyTest, Scalar, ScalarSet, Test,
     MAX_SET_LEN,

@@ -20,7 +20,12 @@ pub const MAX_BUTTONS: usize = 4;
 /// handful of keys; every device holds every campaign's payload in memory.
 pub const MAX_PAYLOAD_ENTRIES: usize = 100;
 
-/// Longest URL: what browsers and app-link handlers reliably accept.
+/// Events whose names start with this are Reach's own (`reach.popup.shown`);
+/// an app event tracked by a button must not pose as one.
+pub const RESERVED_EVENT_PREFIX: &str = "reach.";
+
+/// Longest URL, in characters: what browsers and app-link handlers reliably
+/// accept.
 pub const MAX_URL_LEN: usize = 2_048;
 
 /// A popup's content.
@@ -79,41 +84,56 @@ pub enum Action {
     },
 }
 
-/// A text with its translations.
+/// A text, plain or with translations.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Text {
-    /// The text in the default locale (or the only text).
-    pub default: String,
-    /// Other locales' texts, sorted by locale.
-    pub translations: Vec<(Locale, String)>,
+pub enum Text {
+    /// The same text for every locale.
+    Plain(String),
+    Translated {
+        /// Every locale's text, sorted by locale.
+        translations: Vec<(Locale, String)>,
+        /// The index of the default locale's text.
+        default: usize,
+    },
 }
 
 impl Text {
     /// The text to show on a device in `locale`: its most specific translation
-    /// (`zh-Hant-TW`, then `zh-Hant`, then `zh`), else the default.
+    /// (`zh-Hant-TW`, then `zh-Hant`, then `zh`), else the default locale's.
     pub fn resolve(&self, locale: &Locale) -> &str {
-        for tag in locale.fallbacks() {
-            if let Ok(i) = self
-                .translations
-                .binary_search_by(|(l, _)| l.as_str().cmp(tag))
-            {
-                return &self.translations[i].1;
-            }
+        let Text::Translated { translations, .. } = self else {
+            return self.default_text();
+        };
+        locale
+            .fallbacks()
+            .find_map(|tag| {
+                let i = translations
+                    .binary_search_by(|(l, _)| l.as_str().cmp(tag))
+                    .ok()?;
+                Some(translations[i].1.as_str())
+            })
+            .unwrap_or_else(|| self.default_text())
+    }
+
+    /// The text in the default locale (or the only text).
+    pub fn default_text(&self) -> &str {
+        match self {
+            Text::Plain(text) => text,
+            Text::Translated {
+                translations,
+                default,
+            } => &translations[*default].1,
         }
-        &self.default
     }
 
     fn read(node: &Node, default_locale: Option<&Locale>) -> Result<Text, FieldError> {
-        if node.json.is_string() {
-            return Ok(Text {
-                default: node.non_empty_str()?.to_owned(),
-                translations: Vec::new(),
-            });
+        if node.is_string() {
+            return Ok(Text::Plain(node.non_empty_str()?.to_owned()));
         }
         let map = node.map().map_err(|_| {
             node.error(format!(
                 "expected a string or an object of translations, found {}",
-                node.json.kind()
+                node.kind()
             ))
         })?;
         let Some(default_locale) = default_locale else {
@@ -121,30 +141,28 @@ impl Text {
                 node.error("translations need a \"default_locale\" (on the popup or the pack)")
             );
         };
-        let mut default = None;
         let mut translations: Vec<(Locale, String)> = Vec::with_capacity(map.len());
         for (key, value) in map.entries() {
             let locale = Locale::parse(key).map_err(|m| value.error(m))?;
-            let text = value.non_empty_str()?.to_owned();
             if translations.iter().any(|(l, _)| *l == locale) {
                 return Err(value.error(format!(
-                    "locale \"{key}\" appears twice (case and _ do not count)"
+                    "locale \"{key}\" appears twice (case does not count)"
                 )));
             }
-            if locale == *default_locale {
-                default = Some(text.clone());
-            }
-            translations.push((locale, text));
+            translations.push((locale, value.non_empty_str()?.to_owned()));
         }
-        let default = default.ok_or_else(|| {
-            node.error(format!(
-                "no text for the default locale \"{default_locale}\""
-            ))
-        })?;
         translations.sort_by(|a, b| a.0.cmp(&b.0));
-        Ok(Text {
-            default,
+        let default = translations
+            .iter()
+            .position(|(l, _)| l == default_locale)
+            .ok_or_else(|| {
+                node.error(format!(
+                    "no text for the default locale \"{default_locale}\""
+                ))
+            })?;
+        Ok(Text::Translated {
             translations,
+            default,
         })
     }
 }
@@ -246,8 +264,15 @@ fn read_action(node: Node) -> Result<Action, FieldError> {
         }
         "track_event" => {
             let object = node.object(&["type", "event", "properties"])?;
+            let event_node = object.required("event")?;
+            let event = read_name(&event_node)?;
+            if event.starts_with(RESERVED_EVENT_PREFIX) {
+                return Err(event_node.error(format!(
+                    "event names starting with \"{RESERVED_EVENT_PREFIX}\" are Reach's own"
+                )));
+            }
             Ok(Action::TrackEvent {
-                event: read_name(&object.required("event")?)?.to_owned(),
+                event: event.to_owned(),
                 properties: object
                     .optional("properties", |n| read_properties(&n))?
                     .unwrap_or_default(),
@@ -269,7 +294,7 @@ fn read_url(node: &Node) -> Result<String, FieldError> {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
     });
-    if !scheme_ok || url.chars().any(char::is_whitespace) || url.len() > MAX_URL_LEN {
+    if !scheme_ok || url.chars().any(char::is_whitespace) || url.chars().count() > MAX_URL_LEN {
         return Err(node.error(format!(
             "invalid URL \"{url}\": expected an absolute URL like \"https://…\" or \"app://…\", without blanks"
         )));
@@ -288,10 +313,10 @@ fn read_properties(node: &Node) -> Result<Properties, FieldError> {
         if key.is_empty() {
             return Err(value.error("keys must not be empty"));
         }
-        let v = value.to_value().ok_or_else(|| {
+        let v = value.property_value().ok_or_else(|| {
             value.error(format!(
                 "expected a string, number, boolean or list of strings, found {}",
-                value.json.kind()
+                value.kind()
             ))
         })?;
         out.insert(key.to_owned(), v);
@@ -417,6 +442,10 @@ mod tests {
             (
                 button(json!({"type": "track_event", "event": " x"})),
                 "blanks around it",
+            ),
+            (
+                button(json!({"type": "track_event", "event": "reach.popup.clicked"})),
+                "are Reach's own",
             ),
             (
                 json!({"template": "modal", "title": "t", "buttons": [

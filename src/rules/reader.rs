@@ -17,9 +17,7 @@
 //! localised texts, a tracked event's `properties`) take every key as data.
 
 use super::error::FieldError;
-use std::borrow::Cow;
-
-use super::json::{Document, Json};
+use super::json::{Document, Json, Str};
 
 /// Keys every object of the format may carry and the SDK ignores.
 pub const DESCRIPTIVE_KEYS: [&str; 4] = ["label", "description", "notes", "meta"];
@@ -56,7 +54,7 @@ enum Segment<'j> {
 #[derive(Clone, Copy, Debug)]
 pub struct Node<'j, 'p> {
     doc: &'j Document<'j>,
-    pub json: &'j Json<'j>,
+    json: &'j Json,
     segment: Segment<'j>,
     parent: Option<&'p Node<'j, 'p>>,
 }
@@ -74,7 +72,7 @@ impl<'j> Node<'j, 'j> {
 }
 
 impl<'j, 'p> Node<'j, 'p> {
-    fn child<'s>(&'s self, segment: Segment<'j>, json: &'j Json<'j>) -> Node<'j, 's> {
+    fn child<'s>(&'s self, segment: Segment<'j>, json: &'j Json) -> Node<'j, 's> {
         Node {
             doc: self.doc,
             json,
@@ -120,8 +118,49 @@ impl<'j, 'p> Node<'j, 'p> {
         self.error(format!("expected {what}, found {}", self.json.kind()))
     }
 
+    /// The value's kind and, for scalars, its content.
+    pub fn shape(&self) -> Shape<'j> {
+        match self.json {
+            Json::Null => Shape::Null,
+            Json::Bool(b) => Shape::Bool(*b),
+            Json::Int(i) => Shape::Int(*i),
+            Json::Float(f) => Shape::Float(*f),
+            Json::String(s) => Shape::String(self.doc.str(*s)),
+            Json::Array(_) => Shape::Array,
+            Json::Object(_) => Shape::Object,
+        }
+    }
+
+    /// "a string", "an object", …, for error messages.
+    pub fn kind(&self) -> &'static str {
+        self.json.kind()
+    }
+
+    pub fn as_str(&self) -> Option<&'j str> {
+        match self.json {
+            Json::String(s) => Some(self.doc.str(*s)),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self.json {
+            Json::Int(i) => Some(*i as f64),
+            Json::Float(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    pub fn is_number(&self) -> bool {
+        matches!(self.json, Json::Int(_) | Json::Float(_))
+    }
+
+    pub fn is_string(&self) -> bool {
+        matches!(self.json, Json::String(_))
+    }
+
     pub fn str(&self) -> Result<&'j str, FieldError> {
-        self.json.as_str().ok_or_else(|| self.expected("a string"))
+        self.as_str().ok_or_else(|| self.expected("a string"))
     }
 
     /// A string that is not empty and not only blanks.
@@ -134,9 +173,10 @@ impl<'j, 'p> Node<'j, 'p> {
     }
 
     pub fn bool(&self) -> Result<bool, FieldError> {
-        self.json
-            .as_bool()
-            .ok_or_else(|| self.expected("true or false"))
+        match self.json {
+            Json::Bool(b) => Ok(*b),
+            _ => Err(self.expected("true or false")),
+        }
     }
 
     /// A whole number ≥ `min` that fits in `u32`.
@@ -152,12 +192,9 @@ impl<'j, 'p> Node<'j, 'p> {
 
     /// A whole number: `3` or `3.0`, not `3.5`.
     pub fn integer(&self) -> Option<i64> {
-        use super::json::Number;
         match self.json {
-            Json::Number(Number::Int(i)) => Some(*i),
-            Json::Number(Number::Float(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                Some(*f as i64)
-            }
+            Json::Int(i) => Some(*i),
+            Json::Float(f) if f.fract() == 0.0 && f.abs() < 9.0e15 => Some(*f as i64),
             _ => None,
         }
     }
@@ -165,8 +202,8 @@ impl<'j, 'p> Node<'j, 'p> {
     /// An object whose keys must be among `allowed` or descriptive.
     pub fn object(self, allowed: &[&str]) -> Result<Object<'j, 'p>, FieldError> {
         let object = self.map()?;
-        for key in object.keys {
-            if !allowed.contains(&key.as_ref()) && !is_descriptive_key(key) {
+        for key in object.keys() {
+            if !allowed.contains(&key) && !is_descriptive_key(key) {
                 return Err(self.error(unknown_key_message(key, allowed)));
             }
         }
@@ -179,8 +216,8 @@ impl<'j, 'p> Node<'j, 'p> {
             return Err(self.expected("an object"));
         };
         let (keys, values) = self.doc.entries(*object);
-        if let Some(i) = object.duplicate {
-            let key = &keys[i as usize];
+        if let Some(i) = object.duplicate() {
+            let key = self.doc.str(keys[i]);
             return Err(self.error(format!("key \"{key}\" appears twice")));
         }
         Ok(Object {
@@ -192,8 +229,7 @@ impl<'j, 'p> Node<'j, 'p> {
 
     /// The property value this node holds (string, number, boolean or list
     /// of strings), or `None`.
-    #[allow(clippy::wrong_self_convention)] // a borrowed view, not a conversion of self
-    pub fn to_value(&self) -> Option<crate::value::Value> {
+    pub fn property_value(&self) -> Option<crate::value::Value> {
         self.doc.to_value(self.json)
     }
 
@@ -224,21 +260,38 @@ impl<'j, 'p> Node<'j, 'p> {
     }
 }
 
+/// What a [`Node`] holds, for reading values of several possible kinds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Shape<'j> {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(&'j str),
+    Array,
+    Object,
+}
+
 /// A JSON object with its path.
 #[derive(Clone, Copy, Debug)]
 pub struct Object<'j, 'p> {
     node: Node<'j, 'p>,
-    keys: &'j [Cow<'j, str>],
-    values: &'j [Json<'j>],
+    keys: &'j [Str],
+    values: &'j [Json],
 }
 
 impl<'j, 'p> Object<'j, 'p> {
+    fn keys(&self) -> impl Iterator<Item = &'j str> + use<'j> {
+        let (doc, keys) = (self.node.doc, self.keys);
+        keys.iter().map(move |k| doc.str(*k))
+    }
+
     pub fn node(&self) -> &Node<'j, 'p> {
         &self.node
     }
 
     pub fn has(&self, key: &str) -> bool {
-        self.keys.iter().any(|k| k == key)
+        self.keys().any(|k| k == key)
     }
 
     pub fn len(&self) -> usize {
@@ -246,11 +299,8 @@ impl<'j, 'p> Object<'j, 'p> {
     }
 
     pub fn get<'s>(&'s self, key: &str) -> Option<Node<'j, 's>> {
-        let i = self.keys.iter().position(|k| k == key)?;
-        Some(
-            self.node
-                .child(Segment::Key(&self.keys[i]), &self.values[i]),
-        )
+        let (i, k) = self.keys().enumerate().find(|(_, k)| *k == key)?;
+        Some(self.node.child(Segment::Key(k), &self.values[i]))
     }
 
     pub fn required<'s>(&'s self, key: &str) -> Result<Node<'j, 's>, FieldError> {
@@ -260,19 +310,15 @@ impl<'j, 'p> Object<'j, 'p> {
 
     /// All entries, each with its path; for maps whose keys are data.
     pub fn entries<'s>(&'s self) -> impl Iterator<Item = (&'j str, Node<'j, 's>)> + 's {
-        self.keys
-            .iter()
+        self.keys()
             .zip(self.values)
-            .map(move |(k, v)| (k.as_ref(), self.node.child(Segment::Key(k), v)))
+            .map(move |(k, v)| (k, self.node.child(Segment::Key(k), v)))
     }
 
     /// The keys that are not descriptive; for objects whose meaning is chosen
     /// by which key they carry (conditions).
     pub fn meaningful_keys(&self) -> impl Iterator<Item = &'j str> {
-        self.keys
-            .iter()
-            .map(|k| k.as_ref())
-            .filter(|k| !is_descriptive_key(k))
+        self.keys().filter(|k| !is_descriptive_key(k))
     }
 
     /// Reads an optional field with `read`, or returns `None` when it is absent.

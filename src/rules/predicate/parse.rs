@@ -5,9 +5,8 @@ use super::{Comparison, Number, Ordered, Predicate, PropertyTest, Scalar, Scalar
 use crate::rules::condition::{read_all, LeafReader};
 use crate::rules::error::FieldError;
 use crate::rules::instant::read_instant;
-use crate::rules::json::{Json, Number as JsonNumber};
 use crate::rules::names::read_name;
-use crate::rules::reader::Node;
+use crate::rules::reader::{Node, Shape};
 
 use super::eval::integral;
 
@@ -84,18 +83,18 @@ fn read_property_test(node: Node) -> Result<PropertyTest, FieldError> {
 
 /// A string, number, boolean or `{"timestamp": "…"}`.
 pub(crate) fn read_scalar(node: &Node) -> Result<Scalar, FieldError> {
-    match node.json {
-        Json::String(s) => Ok(Scalar::String(s.to_string())),
-        Json::Bool(b) => Ok(Scalar::Bool(*b)),
-        Json::Number(_) => Ok(Scalar::Number(read_number(node)?)),
-        Json::Object(_) => Ok(Scalar::Timestamp(read_timestamp(node)?)),
-        Json::Null => {
+    match node.shape() {
+        Shape::String(s) => Ok(Scalar::String(s.to_owned())),
+        Shape::Bool(b) => Ok(Scalar::Bool(b)),
+        Shape::Int(_) | Shape::Float(_) => Ok(Scalar::Number(read_number(node)?)),
+        Shape::Object => Ok(Scalar::Timestamp(read_timestamp(node)?)),
+        Shape::Null => {
             Err(node
                 .error("null is not a value; to test that a property is absent use \"not_exists\""))
         }
-        Json::Array(_) => Err(node.error(format!(
+        Shape::Array => Err(node.error(format!(
             "expected a string, number, boolean or {{\"timestamp\": …}}, found {}",
-            node.json.kind()
+            node.kind()
         ))),
     }
 }
@@ -106,20 +105,18 @@ fn read_ordered(node: &Node, op: &str) -> Result<Ordered, FieldError> {
         Scalar::Timestamp(t) => Ok(Ordered::Timestamp(t)),
         _ => Err(node.error(format!(
             "\"{op}\" compares numbers or timestamps ({{\"timestamp\": …}}), found {}",
-            node.json.kind()
+            node.kind()
         ))),
     }
 }
 
 /// A JSON number, whole numbers as `Int` whichever way they were written.
 pub(crate) fn read_number(node: &Node) -> Result<Number, FieldError> {
-    match node.json {
-        Json::Number(JsonNumber::Int(i)) => Ok(Number::Int(*i)),
-        Json::Number(JsonNumber::Float(f)) if f.is_finite() => {
-            Ok(integral(*f).map_or(Number::Float(*f), Number::Int))
-        }
-        Json::Number(_) => Err(node.error("number out of range")),
-        other => Err(node.error(format!("expected a number, found {}", other.kind()))),
+    match node.shape() {
+        Shape::Int(i) => Ok(Number::Int(i)),
+        Shape::Float(f) if f.is_finite() => Ok(integral(f).map_or(Number::Float(f), Number::Int)),
+        Shape::Float(_) => Err(node.error("number out of range")),
+        _ => Err(node.error(format!("expected a number, found {}", node.kind()))),
     }
 }
 
@@ -144,16 +141,16 @@ fn read_set(node: &Node) -> Result<ScalarSet, FieldError> {
     let mut ints = Vec::new();
     let mut floats = Vec::new();
     for item in items {
-        match item.json {
-            Json::String(s) if ints.is_empty() && floats.is_empty() => strings.push(s.to_string()),
-            Json::Number(_) if strings.is_empty() => match read_number(&item)? {
+        match item.shape() {
+            Shape::String(s) if ints.is_empty() && floats.is_empty() => strings.push(s.to_owned()),
+            Shape::Int(_) | Shape::Float(_) if strings.is_empty() => match read_number(&item)? {
                 Number::Int(i) => ints.push(i),
                 Number::Float(f) => floats.push(f),
             },
             _ => {
                 return Err(item.error(format!(
                     "a list holds only strings or only numbers; found {}",
-                    item.json.kind()
+                    item.kind()
                 )))
             }
         }
