@@ -11,7 +11,7 @@
 //! Series are keyed by `Measure::series_key()`, which depends only on the
 //! measure's content: a pack update that keeps a condition keeps its counts.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use jiff::tz::TimeZone;
 
@@ -91,7 +91,7 @@ impl Behaviours {
     pub fn follow(&mut self, pack: &RulePack) {
         self.derived.clear();
         self.measured.clear();
-        let mut seen = HashSet::new();
+        let mut seen = HashSet::default();
         for m in pack.measures() {
             let (filter, sum_of) = match m {
                 Measure::Count {

@@ -15,7 +15,7 @@ pub mod behaviour;
 pub mod caps;
 pub mod counters;
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -145,8 +145,8 @@ impl TriggerEngine {
             pack,
             device,
             behaviours,
-            histories: HashMap::new(),
-            dirty_histories: HashSet::new(),
+            histories: HashMap::default(),
+            dirty_histories: HashSet::default(),
             global: GlobalHistory::default(),
             global_dirty: false,
         }
@@ -184,6 +184,7 @@ impl TriggerEngine {
         if candidates.is_empty() {
             return decision;
         }
+        decision.skipped.reserve(candidates.len());
         let pack = self.pack.clone();
         let cal = Calendar::at(now_ms, &self.device.zone);
         let global = caps::global_allows(&pack.limits, &self.global, person.session_id, &cal);
