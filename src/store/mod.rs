@@ -9,6 +9,7 @@
 //! fails, the store runs in memory so the host app keeps working.
 
 mod checkpoint;
+mod event_batch;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -77,12 +78,22 @@ pub struct EventRow<'a> {
 
 pub type Result<T> = rusqlite::Result<T>;
 
+/// A batch of event rows could not be written.
+#[derive(Debug)]
+pub struct InsertError {
+    pub lost: u64,
+    pub lost_bytes: u64,
+    pub error: rusqlite::Error,
+}
+
 pub struct Store {
     conn: Connection,
     kind: StorageKind,
     checkpointer: Option<checkpoint::Checkpointer>,
     rows_since_checkpoint: std::cell::Cell<u64>,
     commits_since_checkpoint: std::cell::Cell<u64>,
+    /// Rows waiting for the next multi-row INSERT (never across a commit).
+    pending_rows: std::cell::RefCell<Vec<event_batch::OwnedRow>>,
 }
 
 /// The database file inside a data directory.
@@ -178,6 +189,7 @@ impl Store {
                         checkpointer,
                         rows_since_checkpoint: Default::default(),
                         commits_since_checkpoint: Default::default(),
+                        pending_rows: Default::default(),
                     },
                     report,
                 )
@@ -203,6 +215,7 @@ impl Store {
             checkpointer: None,
             rows_since_checkpoint: Default::default(),
             commits_since_checkpoint: Default::default(),
+            pending_rows: Default::default(),
         }
     }
 
@@ -215,6 +228,7 @@ impl Store {
     }
 
     pub fn commit(&self) -> Result<()> {
+        self.flush_rows().map_err(|e| e.error)?;
         self.conn.execute_batch("COMMIT")?;
         if let Some(c) = &self.checkpointer {
             let commits = self.commits_since_checkpoint.get() + 1;
@@ -232,6 +246,7 @@ impl Store {
     }
 
     pub fn rollback(&self) {
+        self.pending_rows.borrow_mut().clear();
         let _ = self.conn.execute_batch("ROLLBACK");
     }
 
@@ -317,32 +332,41 @@ impl Store {
             .query_row([session_id], |r| r.get(0))
     }
 
-    pub fn insert_event(&self, row: &EventRow<'_>) -> Result<()> {
-        // The hottest statement: bound by position, without the `params!`
-        // slice of trait objects (measured 14–32 % less CPU per row).
-        let mut stmt = self.conn.prepare_cached(
-            "INSERT INTO events (seq, message_id, kind, name, ts, props, session, identity, context, bytes)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        )?;
-        stmt.raw_bind_parameter(1, row.seq)?;
-        stmt.raw_bind_parameter(2, &row.message_id[..])?;
-        stmt.raw_bind_parameter(3, row.kind.code())?;
-        stmt.raw_bind_parameter(4, row.name)?;
-        stmt.raw_bind_parameter(5, row.timestamp_ms)?;
-        stmt.raw_bind_parameter(6, row.properties_json)?;
-        stmt.raw_bind_parameter(7, row.session)?;
-        stmt.raw_bind_parameter(8, row.identity)?;
-        stmt.raw_bind_parameter(9, row.context)?;
-        stmt.raw_bind_parameter(10, row.bytes as i64)?;
-        stmt.raw_execute()?;
+    /// Queues a row for the next multi-row INSERT (see `event_batch`). An
+    /// error means the rows of a whole batch were lost: `InsertError` says
+    /// how many and how many bytes, for the worker's tallies.
+    pub fn insert_event(&self, row: &EventRow<'_>) -> std::result::Result<(), InsertError> {
+        let full = {
+            let mut pending = self.pending_rows.borrow_mut();
+            pending.push(row.into());
+            pending.len() >= event_batch::ROWS_PER_INSERT
+        };
+        if full {
+            self.flush_rows()
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes the queued rows.
+    pub fn flush_rows(&self) -> std::result::Result<(), InsertError> {
+        let rows = std::mem::take(&mut *self.pending_rows.borrow_mut());
+        if rows.is_empty() {
+            return Ok(());
+        }
         self.rows_since_checkpoint
-            .set(self.rows_since_checkpoint.get() + 1);
-        Ok(())
+            .set(self.rows_since_checkpoint.get() + rows.len() as u64);
+        event_batch::insert(&self.conn, &rows).map_err(|error| InsertError {
+            lost: rows.len() as u64,
+            lost_bytes: rows.iter().map(|r| r.bytes).sum(),
+            error,
+        })
     }
 
     /// Deletes the oldest events until at least `count` events and `bytes`
     /// bytes are gone; returns how many events and bytes were deleted.
     pub fn drop_oldest(&self, count: u64, bytes: u64) -> Result<(u64, u64)> {
+        self.flush_rows().map_err(|e| e.error)?;
         let (mut dropped, mut freed, mut last_seq) = (0u64, 0u64, None);
         let mut stmt = self.conn.prepare_cached(
             "SELECT seq, bytes FROM events WHERE seq > ?1 ORDER BY seq LIMIT 512",
@@ -374,11 +398,13 @@ impl Store {
     }
 
     pub fn delete_all_events(&self) -> Result<()> {
+        self.pending_rows.borrow_mut().clear();
         self.conn.execute_batch("DELETE FROM events")
     }
 
     /// Wipes everything the user could be identified by.
     pub fn delete_all(&self) -> Result<()> {
+        self.pending_rows.borrow_mut().clear();
         self.conn.execute_batch(
             "DELETE FROM events; DELETE FROM meta; DELETE FROM identities; DELETE FROM sessions;
              DELETE FROM counter_series; DELETE FROM counter_buckets; DELETE FROM campaign_history;",
@@ -387,6 +413,7 @@ impl Store {
 
     /// Events in sequence order, starting after `after_seq`.
     pub fn read_events(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>> {
+        self.flush_rows().map_err(|e| e.error)?;
         let mut stmt = self.conn.prepare_cached(
             "SELECT e.seq, e.message_id, e.kind, e.name, e.props, e.ts, s.session_id,
                     i.anonymous_id, i.user_id, c.json

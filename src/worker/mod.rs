@@ -483,26 +483,26 @@ impl Worker {
             context: self.context_row,
             bytes,
         };
-        match self.store.insert_event(&row) {
-            Ok(()) => {
-                self.stats.next_seq += 1;
-                self.stats.count += 1;
-                self.stats.bytes += bytes;
-                self.written_in_batch += 1;
-                if kind == EventKind::Track {
-                    self.evaluate(name, props, ts);
-                }
-            }
-            Err(e) => {
-                self.shared
-                    .counters
-                    .dropped_storage_error
-                    .fetch_add(1, Ordering::Relaxed);
-                self.shared.logger.log(
-                    Level::Error,
-                    &format!("could not store event \"{name}\": {e}"),
-                );
-            }
+        // Counted as stored now; a batch that fails to write is taken back.
+        self.stats.next_seq += 1;
+        self.stats.count += 1;
+        self.stats.bytes += bytes;
+        self.written_in_batch += 1;
+        if let Err(e) = self.store.insert_event(&row) {
+            self.stats.count = self.stats.count.saturating_sub(e.lost);
+            self.stats.bytes = self.stats.bytes.saturating_sub(e.lost_bytes);
+            self.written_in_batch = self.written_in_batch.saturating_sub(e.lost);
+            self.shared
+                .counters
+                .dropped_storage_error
+                .fetch_add(e.lost, Ordering::Relaxed);
+            self.shared.logger.log(
+                Level::Error,
+                &format!("could not store {} events: {}", e.lost, e.error),
+            );
+        }
+        if kind == EventKind::Track {
+            self.evaluate(name, props, ts);
         }
     }
 
