@@ -384,6 +384,13 @@ impl Worker {
                         // No ack: close() reports that it did not complete.
                         return;
                     }
+                    // Apply what the presenter (or a racing caller) sent
+                    // meanwhile: a host's last answer must not be lost.
+                    self.begin();
+                    while let Ok(cmd) = rx.try_recv() {
+                        let _ = self.handle(cmd);
+                    }
+                    self.commit();
                 }
                 let _ = ack.send(());
                 return;
