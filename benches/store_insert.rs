@@ -80,13 +80,13 @@ fn variant_a() -> (f64, f64) {
         for _ in 0..BATCH {
             let r = make(&props);
             store
-                .insert_event(&EventRow {
+                .insert_event(EventRow {
                     seq,
                     message_id: &r.id,
                     kind: EventKind::Track,
                     name: common::EVENT_NAME,
                     timestamp_ms: seq,
-                    properties_json: &r.json,
+                    properties_json: r.json,
                     session: 1,
                     identity: 1,
                     context: 1,

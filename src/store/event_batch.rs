@@ -29,15 +29,15 @@ pub struct OwnedRow {
     pub bytes: u64,
 }
 
-impl From<&EventRow<'_>> for OwnedRow {
-    fn from(r: &EventRow<'_>) -> OwnedRow {
+impl From<EventRow<'_>> for OwnedRow {
+    fn from(r: EventRow<'_>) -> OwnedRow {
         OwnedRow {
             seq: r.seq,
             message_id: *r.message_id,
             kind: r.kind.code(),
             name: r.name.to_owned(),
             timestamp_ms: r.timestamp_ms,
-            properties_json: r.properties_json.to_owned(),
+            properties_json: r.properties_json,
             session: r.session,
             identity: r.identity,
             context: r.context,

@@ -69,7 +69,8 @@ pub struct EventRow<'a> {
     pub kind: EventKind,
     pub name: &'a str,
     pub timestamp_ms: i64,
-    pub properties_json: &'a str,
+    /// Moved into the insert batch, not copied: it is built per event.
+    pub properties_json: String,
     pub session: i64,
     pub identity: i64,
     pub context: i64,
@@ -335,7 +336,7 @@ impl Store {
     /// Queues a row for the next multi-row INSERT (see `event_batch`). An
     /// error means the rows of a whole batch were lost: `InsertError` says
     /// how many and how many bytes, for the worker's tallies.
-    pub fn insert_event(&self, row: &EventRow<'_>) -> std::result::Result<(), InsertError> {
+    pub fn insert_event(&self, row: EventRow<'_>) -> std::result::Result<(), InsertError> {
         let full = {
             let mut pending = self.pending_rows.borrow_mut();
             pending.push(row.into());
@@ -596,13 +597,13 @@ mod tests {
         let sess = store.session_row("s", 0).unwrap();
         for seq in 1..=10 {
             store
-                .insert_event(&EventRow {
+                .insert_event(EventRow {
                     seq,
                     message_id: &[seq as u8; 16],
                     kind: EventKind::Track,
                     name: "e",
                     timestamp_ms: seq,
-                    properties_json: "{}",
+                    properties_json: "{}".into(),
                     session: sess,
                     identity: ident,
                     context: ctx,

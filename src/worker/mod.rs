@@ -484,7 +484,7 @@ impl Worker {
             kind,
             name,
             timestamp_ms: ts,
-            properties_json: &json,
+            properties_json: json,
             session: self.session_row,
             identity: self.identity_row,
             context: self.context_row,
@@ -495,7 +495,7 @@ impl Worker {
         self.stats.count += 1;
         self.stats.bytes += bytes;
         self.written_in_batch += 1;
-        if let Err(e) = self.store.insert_event(&row) {
+        if let Err(e) = self.store.insert_event(row) {
             self.stats.count = self.stats.count.saturating_sub(e.lost);
             self.stats.bytes = self.stats.bytes.saturating_sub(e.lost_bytes);
             self.written_in_batch = self.written_in_batch.saturating_sub(e.lost);
