@@ -7,6 +7,7 @@
 
 uniffi::setup_scaffolding!();
 
+pub mod claim;
 pub mod clock;
 pub mod config;
 pub mod diagnostics;
