@@ -31,6 +31,10 @@ pub struct RulePack {
     pub format: FormatVersion,
     /// The pack's own label for its version, for logs and diagnostics.
     pub revision: Option<String>,
+    /// A number that grows with every published pack. Sync refuses a pack
+    /// whose version is lower than the active one (no rollback by replaying
+    /// an old signed pack); `None` in packs loaded by hand.
+    pub version: Option<u64>,
     /// The locale whose texts a device falls back to.
     pub default_locale: Option<Locale>,
     pub limits: GlobalLimits,
@@ -72,6 +76,7 @@ impl RulePack {
         RulePack {
             format: FormatVersion::CURRENT,
             revision: None,
+            version: None,
             default_locale: None,
             limits: GlobalLimits::default(),
             campaigns: Vec::new(),
@@ -127,9 +132,10 @@ impl RulePack {
     }
 }
 
-const PACK_KEYS: [&str; 5] = [
+const PACK_KEYS: [&str; 6] = [
     "format",
     "revision",
+    "version",
     "default_locale",
     "limits",
     "campaigns",
@@ -145,6 +151,15 @@ fn read_pack(root: Node, sdk: &Version) -> Result<RulePack, PackError> {
     let revision = keep(
         &mut errors,
         object.optional("revision", |n| n.non_empty_str().map(str::to_owned)),
+    );
+    let version = keep(
+        &mut errors,
+        object.optional("version", |n| {
+            n.integer()
+                .and_then(|v| u64::try_from(v).ok())
+                .filter(|v| *v >= 1)
+                .ok_or_else(|| n.error("expected a whole number of at least 1"))
+        }),
     );
     let default_locale = keep(
         &mut errors,
@@ -171,6 +186,7 @@ fn read_pack(root: Node, sdk: &Version) -> Result<RulePack, PackError> {
     Ok(RulePack {
         format,
         revision,
+        version,
         default_locale,
         limits,
         campaigns,
