@@ -11,9 +11,12 @@
 //! hash lookup when none does), and walk them from the highest priority down;
 //! the first eligible one is offered and the rest are not queued.
 
+pub mod assignment;
 pub mod behaviour;
 pub mod caps;
 pub mod counters;
+pub mod delays;
+pub mod sequences;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt;
