@@ -8,6 +8,7 @@
 //! inspection, never deleted) and starting a new database; if even that
 //! fails, the store runs in memory so the host app keeps working.
 
+mod campaign_state;
 mod checkpoint;
 mod event_batch;
 mod schema;
@@ -549,7 +550,10 @@ impl Store {
     /// Forgets the person's counters and histories (after `reset()`).
     pub fn clear_engine_state(&self) -> Result<()> {
         self.conn
-            .execute_batch("DELETE FROM counter_series; DELETE FROM counter_buckets; DELETE FROM campaign_history;")
+            .execute_batch(
+                "DELETE FROM counter_series; DELETE FROM counter_buckets; DELETE FROM campaign_history;
+                 DELETE FROM pending_delays; DELETE FROM sequence_progress; DELETE FROM variant_assignments;",
+            )
     }
 }
 

@@ -8,7 +8,11 @@
 use rusqlite::Connection;
 
 /// Steps, in order: `MIGRATIONS[i]` upgrades from version `i` to `i + 1`.
-const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[v1_initial, v2_trigger_engine];
+const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[
+    v1_initial,
+    v2_trigger_engine,
+    v3_campaigns_over_time,
+];
 
 /// The version a fully migrated database has.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -129,6 +133,35 @@ fn v2_trigger_engine(conn: &Connection) -> rusqlite::Result<()> {
         CREATE TABLE campaign_history (
             campaign_id TEXT PRIMARY KEY,
             json        TEXT NOT NULL
+        ) WITHOUT ROWID;
+        ",
+    )
+}
+
+fn v3_campaigns_over_time(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "
+        -- Popups scheduled for later; one per campaign (engine/delays.rs).
+        CREATE TABLE pending_delays (
+            campaign_id TEXT PRIMARY KEY,
+            trigger_ms  INTEGER NOT NULL,
+            due_ms      INTEGER NOT NULL,
+            expires_ms  INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        -- Steps done of sequence triggers (engine/sequences.rs).
+        CREATE TABLE sequence_progress (
+            campaign_id TEXT PRIMARY KEY,
+            done        INTEGER NOT NULL,
+            last_ms     INTEGER NOT NULL
+        ) WITHOUT ROWID;
+
+        -- A/B and holdout arms, fixed at first exposure (engine/assignment.rs).
+        CREATE TABLE variant_assignments (
+            campaign_id TEXT PRIMARY KEY,
+            variant     TEXT NOT NULL,
+            unit_id     TEXT NOT NULL,
+            assigned_ms INTEGER NOT NULL
         ) WITHOUT ROWID;
         ",
     )
