@@ -15,8 +15,9 @@ use super::reader::Node;
 /// The major format version this SDK reads.
 pub const FORMAT_MAJOR: u32 = 1;
 
-/// The newest minor format version this SDK knows.
-pub const FORMAT_MINOR: u32 = 0;
+/// The newest minor format version this SDK knows. 1.1 added delays,
+/// sequence triggers, variants, goals, prize inventory and replay.
+pub const FORMAT_MINOR: u32 = 1;
 
 /// A pack's `format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -99,6 +100,8 @@ mod tests {
         assert_eq!(read(json!("1.7")), Ok(FormatVersion { major: 1, minor: 7 }));
         assert!(!FormatVersion { major: 1, minor: 7 }.is_fully_known());
         assert!(FormatVersion::CURRENT.is_fully_known());
+        assert_eq!(FormatVersion::CURRENT.to_string(), "1.1");
+        assert!(FormatVersion { major: 1, minor: 0 }.is_fully_known());
     }
 
     #[test]

@@ -24,7 +24,11 @@
 //! # What the trigger engine calls
 //! - [`RulePack::parse`] on `loadRulePack(json)`; keep the old pack on error.
 //! - [`RulePack::candidates`] per event: the indexes of the enabled campaigns it
-//!   triggers, best first, so the first eligible one is the popup to offer.
+//!   triggers, best first, so the first eligible one is the popup to offer (a
+//!   sequence campaign is a candidate for each of its steps' events).
+//! - [`RulePack::cancelled_by`] and [`RulePack::goals_for`] per event: the
+//!   campaigns whose pending delay it may cancel, and those it may convert for
+//!   ([`EventMatch::matches`], [`Goal::matches`] test the properties).
 //! - Per candidate, cheapest first: [`Trigger::matches`] (event properties),
 //!   [`Schedule::is_open`] and [`GlobalLimits::is_quiet`] (with a
 //!   [`LocalTime`] from [`LocalTime::at`]), [`Audience::matches`] (with an
@@ -47,10 +51,12 @@ mod campaign;
 mod condition;
 mod duration;
 mod error;
+mod experiment;
 mod format;
 mod frequency;
 mod index;
 mod instant;
+mod inventory;
 mod json;
 mod limits;
 mod local_time;
@@ -61,6 +67,7 @@ mod popup;
 mod predicate;
 mod reader;
 mod schedule;
+mod timing;
 mod version;
 
 use std::sync::LazyLock;
@@ -69,9 +76,13 @@ pub use audience::{Audience, AudienceContext, Platform, TagTest};
 pub use behaviour::{
     Behaviour, BehaviourTest, Check, Measure, Observation, Relation, MAX_WINDOW, MIN_WINDOW,
 };
-pub use campaign::{Campaign, InactiveCampaign, Trigger};
+pub use campaign::{
+    Campaign, Delay, EventMatch, Goal, InactiveCampaign, Inventory, OfflinePolicy, SequenceStep,
+    Trigger, Variant, Variants,
+};
 pub use condition::{Condition, MAX_CONDITION_DEPTH};
 pub use duration::{Duration, MAX_DURATION};
+pub use experiment::{MAX_ARMS, MAX_GOAL_WINDOW, MAX_WEIGHT, MIN_ARMS, MIN_GOAL_WINDOW};
 pub use error::{FieldError, PackError, MAX_REPORTED_ERRORS};
 pub use format::{FormatVersion, FORMAT_MAJOR, FORMAT_MINOR};
 pub use frequency::{Frequency, Period, PeriodCap, Reeligibility};
@@ -88,6 +99,10 @@ pub use predicate::{
 };
 pub use reader::{is_descriptive_key, DESCRIPTIVE_KEYS, DESCRIPTIVE_PREFIX};
 pub use schedule::Schedule;
+pub use timing::{
+    DEFAULT_EXPIRE_AFTER, DEFAULT_REPLAY, MAX_CANCEL_ON, MAX_DELAY, MAX_REPLAY, MAX_SEQUENCE_STEPS,
+    MAX_STEP_WITHIN, MIN_DELAY, MIN_EXPIRE_AFTER, MIN_SEQUENCE_STEPS, MIN_STEP_WITHIN,
+};
 pub use version::{Version, VersionRange};
 
 /// This SDK's version, against which campaigns' `min_sdk` is compared.

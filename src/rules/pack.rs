@@ -115,6 +115,21 @@ impl RulePack {
         self.index.candidates(event)
     }
 
+    /// Indexes of the enabled campaigns with a pending delay that `event` may
+    /// cancel (its name is in their `cancel_on`; test the properties with
+    /// [`super::EventMatch::matches`]), best first; empty, at the cost of one
+    /// hash lookup, when none.
+    pub fn cancelled_by(&self, event: &str) -> &[usize] {
+        self.index.cancelled_by(event)
+    }
+
+    /// Indexes of the campaigns, enabled or not, whose goal event is `event`
+    /// (a conversion for a popup already shown counts even if the campaign
+    /// was disabled since); empty, at the cost of one hash lookup, when none.
+    pub fn goals_for(&self, event: &str) -> &[usize] {
+        self.index.goals_for(event)
+    }
+
     pub fn index(&self) -> &TriggerIndex {
         &self.index
     }
@@ -270,7 +285,7 @@ mod tests {
     }
 
     fn pack(campaigns: Vec<serde_json::Value>) -> String {
-        json!({"format": "1.0", "campaigns": campaigns}).to_string()
+        json!({"format": "1.1", "campaigns": campaigns}).to_string()
     }
 
     fn refusal(json: &str) -> String {
@@ -338,7 +353,7 @@ mod tests {
     fn a_newer_minor_is_read_and_campaigns_for_newer_sdks_are_set_aside() {
         let mut future = campaign("later", "cart", 0);
         future["min_sdk"] = json!("9.0.0");
-        future["delay"] = json!({"after": "30m"});
+        future["journey"] = json!({"steps": 3});
         let json = json!({"format": "1.3", "campaigns": [campaign("now", "cart", 0), future]});
         let p = RulePack::parse(&json.to_string()).unwrap();
         assert_eq!(p.campaigns().len(), 1);
@@ -346,11 +361,71 @@ mod tests {
         assert_eq!(p.candidates("cart"), [0]);
         // The same pack with the new field but no min_sdk is refused whole.
         let mut bare = campaign("later", "cart", 0);
-        bare["delay"] = json!({"after": "30m"});
+        bare["journey"] = json!({"steps": 3});
         let json = json!({"format": "1.3", "campaigns": [bare]}).to_string();
-        assert!(
-            refusal(&json).starts_with("campaigns[0]: \"delay\" belongs to a later format version")
-        );
+        assert!(refusal(&json).starts_with("campaigns[0]: unknown key \"journey\""));
+    }
+
+    #[test]
+    fn a_1_0_pack_may_use_the_fields_1_1_added() {
+        let mut c = campaign("cart-reminder", "add_to_cart", 0);
+        c["delay"] = json!({"after": "30m"});
+        c["cancel_on"] = json!([{"event": "purchase"}]);
+        let json = json!({"format": "1.0", "campaigns": [c]}).to_string();
+        let p = RulePack::parse(&json).unwrap();
+        assert_eq!(p.format.to_string(), "1.0");
+        assert!(p.campaign(0).delay.is_some());
+        assert_eq!(RulePack::empty().format, FormatVersion::CURRENT);
+    }
+
+    #[test]
+    fn a_sequence_is_a_candidate_for_each_of_its_steps_once() {
+        let mut seq = campaign("funnel", "unused", 1);
+        seq["trigger"] = json!({"sequence": [
+            {"event": "view_item"},
+            {"event": "add_to_cart", "within": "10m"},
+            {"event": "view_item", "within": "10m"},
+            {"event": "checkout", "within": "1h"}
+        ]});
+        let json = pack(vec![campaign("plain", "view_item", 5), seq]);
+        let p = RulePack::parse(&json).unwrap();
+        assert_eq!(p.candidates("view_item"), [0, 1]);
+        assert_eq!(p.candidates("add_to_cart"), [1]);
+        assert_eq!(p.candidates("checkout"), [1]);
+        assert!(p.candidates("unused").is_empty());
+    }
+
+    #[test]
+    fn cancel_on_and_goal_events_are_indexed() {
+        let delayed = |id: &str, priority: i32, enabled: bool| {
+            let mut c = campaign(id, "add_to_cart", priority);
+            c["enabled"] = json!(enabled);
+            c["delay"] = json!({"after": "30m"});
+            c["cancel_on"] = json!([{"event": "purchase"},
+                                    {"event": "purchase", "where": [{"prop": "x", "op": "exists"}]},
+                                    {"event": "clear_cart"}]);
+            c
+        };
+        let mut goal_off = campaign("goal-off", "view_item", 0);
+        goal_off["enabled"] = json!(false);
+        goal_off["goal"] = json!({"event": "purchase", "within": "24h"});
+        let mut goal_on = campaign("goal-on", "view_item", 9);
+        goal_on["goal"] = json!({"event": "purchase", "within": "1h"});
+        let json = pack(vec![
+            delayed("low", 1, true),
+            delayed("high", 7, true),
+            delayed("off", 9, false),
+            goal_off,
+            goal_on,
+        ]);
+        let p = RulePack::parse(&json).unwrap();
+        assert_eq!(p.cancelled_by("purchase"), [1, 0]);
+        assert_eq!(p.cancelled_by("clear_cart"), [1, 0]);
+        assert!(p.cancelled_by("add_to_cart").is_empty());
+        assert_eq!(p.goals_for("purchase"), [3, 4]);
+        assert!(p.goals_for("view_item").is_empty());
+        assert!(RulePack::empty().goals_for("purchase").is_empty());
+        assert!(RulePack::empty().cancelled_by("purchase").is_empty());
     }
 
     #[test]

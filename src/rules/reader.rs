@@ -25,19 +25,6 @@ pub const DESCRIPTIVE_KEYS: [&str; 4] = ["label", "description", "notes", "meta"
 /// Prefix of keys the SDK ignores, reserved for tools that write packs.
 pub const DESCRIPTIVE_PREFIX: &str = "x-";
 
-/// Keys that later format versions define (delays, sequences, experiments,
-/// conversions, prize inventory). An SDK that does not know them must not run a
-/// campaign that uses them, so they get a clearer error than a typo does.
-const LATER_FORMAT_KEYS: [&str; 7] = [
-    "delay",
-    "cancel_on",
-    "sequence",
-    "variants",
-    "goal",
-    "inventory",
-    "replay",
-];
-
 /// Whether the SDK ignores this key in any object of the format.
 pub fn is_descriptive_key(key: &str) -> bool {
     DESCRIPTIVE_KEYS.contains(&key) || key.starts_with(DESCRIPTIVE_PREFIX)
@@ -336,12 +323,6 @@ fn is_plain_word(key: &str) -> bool {
 }
 
 fn unknown_key_message(key: &str, allowed: &[&str]) -> String {
-    if LATER_FORMAT_KEYS.contains(&key) {
-        return format!(
-            "\"{key}\" belongs to a later format version that this SDK does not run; \
-             a campaign using it must set min_sdk to an SDK that does"
-        );
-    }
     let mut message = format!("unknown key \"{key}\"");
     if !allowed.is_empty() {
         message.push_str(" (expected one of: ");
@@ -386,13 +367,6 @@ mod tests {
         let doc = super::tests::doc(json!({"event": "x", "lable": "typo"}));
         let e = Node::root(&doc).object(&["event"]).unwrap_err();
         assert_eq!(e.message, "unknown key \"lable\" (expected one of: event)");
-    }
-
-    #[test]
-    fn later_format_keys_say_what_they_are() {
-        let doc = doc(json!({"delay": "30m"}));
-        let e = Node::root(&doc).object(&["id"]).unwrap_err();
-        assert!(e.message.contains("later format version"), "{e}");
     }
 
     #[test]

@@ -1,0 +1,273 @@
+//! Measuring a campaign (added in format 1.1): variants that split people into
+//! arms, a holdout (control) arm that sees nothing, and a conversion goal with
+//! its attribution window.
+//!
+//! Assignment to an arm is the engine's (a hash of the salt, the campaign id
+//! and the person's id); this module only reads and checks the arms.
+
+use super::duration::Duration;
+use super::error::FieldError;
+use super::locale::Locale;
+use super::names::{read_id, read_name};
+use super::popup::Popup;
+use super::predicate::{Predicate, PropertyLookup};
+use super::reader::Node;
+use super::timing::read_filter;
+
+/// Fewest arms: one arm is no experiment.
+pub const MIN_ARMS: usize = 2;
+
+/// Most arms. Each arm needs enough people to tell it from the others; an
+/// app's traffic rarely supports more than a handful, and twenty is far past
+/// that.
+pub const MAX_ARMS: usize = 20;
+
+/// Largest weight of an arm: weights in basis points (10,000 = 100 %) give a
+/// 0.01 % resolution, and any sum of [`MAX_ARMS`] weights fits in `u32`.
+pub const MAX_WEIGHT: u32 = 10_000;
+
+/// Shortest attribution window: zero would attribute nothing.
+pub const MIN_GOAL_WINDOW: Duration = Duration::from_secs(1);
+
+/// Longest attribution window. Each open window is kept per person and
+/// campaign; a conversion months after a popup is mostly coincidence.
+pub const MAX_GOAL_WINDOW: Duration = Duration::from_days(90);
+
+/// A campaign's arms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variants {
+    /// Hash salt; defaults to the campaign id. Changing it reshuffles everyone.
+    pub salt: String,
+    pub arms: Vec<Variant>,
+}
+
+/// One arm of a campaign's variants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variant {
+    pub id: String,
+    /// The arm's share is its weight over the sum of all weights.
+    pub weight: u32,
+    /// A control arm sees nothing (holdout).
+    pub control: bool,
+    /// This arm's popup instead of the campaign's; never on a control arm.
+    pub popup: Option<Popup>,
+}
+
+impl Variants {
+    /// Reads a campaign's `variants` with its `salt`, if any.
+    pub(crate) fn read(
+        node: Node,
+        salt: Option<Node>,
+        campaign_id: &str,
+        default_locale: Option<&Locale>,
+    ) -> Result<Variants, FieldError> {
+        let salt = match salt {
+            Some(n) => n.non_empty_str()?.to_owned(),
+            None => campaign_id.to_owned(),
+        };
+        let items = node.elements()?;
+        if !(MIN_ARMS..=MAX_ARMS).contains(&items.len()) {
+            return Err(node.error(format!(
+                "give {MIN_ARMS} to {MAX_ARMS} variants, found {}",
+                items.len()
+            )));
+        }
+        let mut arms: Vec<Variant> = Vec::with_capacity(items.len());
+        for item in items {
+            let arm = read_variant(item, default_locale)?;
+            if arms.iter().any(|a| a.id == arm.id) {
+                let object = item.map()?;
+                return Err(object
+                    .required("id")?
+                    .error(format!("duplicate variant id \"{}\"", arm.id)));
+            }
+            arms.push(arm);
+        }
+        if arms.iter().all(|a| a.weight == 0) {
+            return Err(node.error("every weight is 0; at least one variant needs a weight above 0"));
+        }
+        Ok(Variants { salt, arms })
+    }
+}
+
+fn read_variant(node: Node, default_locale: Option<&Locale>) -> Result<Variant, FieldError> {
+    let object = node.object(&["id", "weight", "control", "popup"])?;
+    let id = read_id(&object.required("id")?)?.to_owned();
+    let weight_node = object.required("weight")?;
+    let weight = weight_node
+        .integer()
+        .filter(|w| (0..=i64::from(MAX_WEIGHT)).contains(w))
+        .ok_or_else(|| {
+            weight_node.error(format!("expected a whole number from 0 to {MAX_WEIGHT}"))
+        })? as u32;
+    let control = object.optional("control", |n| n.bool())?.unwrap_or(false);
+    let popup = match object.get("popup") {
+        Some(p) if control => {
+            return Err(p.error("a control arm shows nothing; remove its popup"));
+        }
+        Some(p) => Some(Popup::read(p, default_locale)?),
+        None => None,
+    };
+    Ok(Variant {
+        id,
+        weight,
+        control,
+        popup,
+    })
+}
+
+/// A campaign's conversion goal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Goal {
+    pub event: String,
+    pub filter: Option<Predicate>,
+    /// The attribution window after an impression or a control exposure.
+    pub within_ms: i64,
+}
+
+impl Goal {
+    /// Whether an event with these properties is a conversion (the name is
+    /// assumed equal).
+    pub fn matches<P: PropertyLookup + ?Sized>(&self, properties: &P) -> bool {
+        self.filter.as_ref().is_none_or(|f| f.matches(properties))
+    }
+
+    /// `{"event": "purchase", "where": [...], "within": "24h"}`.
+    pub(crate) fn read(node: Node) -> Result<Goal, FieldError> {
+        let object = node.object(&["event", "where", "within"])?;
+        let event = read_name(&object.required("event")?)?.to_owned();
+        let filter = read_filter(&object)?;
+        let within = Duration::read_within(
+            &object.required("within")?,
+            MIN_GOAL_WINDOW,
+            MAX_GOAL_WINDOW,
+            "an attribution window",
+        )?;
+        Ok(Goal {
+            event,
+            filter,
+            within_ms: within.as_millis(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rules::json::Document;
+    use crate::value::Value;
+    use serde_json::json;
+
+    fn variants(v: serde_json::Value, salt: Option<&str>) -> Result<Variants, String> {
+        let doc = Document::from(json!({"variants": v, "salt": salt}));
+        let root = Node::root(&doc);
+        let object = root.map().unwrap();
+        let salt = salt.and(object.get("salt"));
+        Variants::read(object.required("variants").unwrap(), salt, "vip-upsell", None)
+            .map_err(|e| e.to_string())
+    }
+
+    fn goal(g: serde_json::Value) -> Result<Goal, String> {
+        let doc = Document::from(json!({ "goal": g }));
+        let root = Node::root(&doc);
+        let object = root.map().unwrap();
+        Goal::read(object.required("goal").unwrap()).map_err(|e| e.to_string())
+    }
+
+    fn holdout() -> serde_json::Value {
+        json!([{"id": "treatment", "weight": 90}, {"id": "control", "weight": 10, "control": true}])
+    }
+
+    #[test]
+    fn arms_default_to_treated_without_a_popup_of_their_own_and_salt_to_the_id() {
+        let v = variants(holdout(), None).unwrap();
+        assert_eq!(v.salt, "vip-upsell");
+        assert_eq!(
+            v.arms[0],
+            Variant {
+                id: "treatment".into(),
+                weight: 90,
+                control: false,
+                popup: None
+            }
+        );
+        assert!(v.arms[1].control);
+        assert_eq!(variants(holdout(), Some("2026-11")).unwrap().salt, "2026-11");
+    }
+
+    #[test]
+    fn an_arm_may_show_its_own_popup() {
+        let v = variants(
+            json!([{"id": "a", "weight": 1},
+                   {"id": "b", "weight": 1, "popup": {"template": "banner", "body": "B"}}]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(v.arms[1].popup.as_ref().unwrap().template.name(), "banner");
+    }
+
+    #[test]
+    fn variant_errors_name_the_arm() {
+        assert_eq!(
+            variants(json!([{"id": "a", "weight": 1}]), None).unwrap_err(),
+            "variants: give 2 to 20 variants, found 1"
+        );
+        assert_eq!(
+            variants(json!([{"id": "a", "weight": 1}, {"id": "a", "weight": 1}]), None)
+                .unwrap_err(),
+            "variants[1].id: duplicate variant id \"a\""
+        );
+        assert_eq!(
+            variants(json!([{"id": "a", "weight": 0}, {"id": "b", "weight": 0}]), None)
+                .unwrap_err(),
+            "variants: every weight is 0; at least one variant needs a weight above 0"
+        );
+        for bad in [json!(-1), json!(10_001), json!(2.5), json!("50")] {
+            assert_eq!(
+                variants(json!([{"id": "a", "weight": bad}, {"id": "b", "weight": 1}]), None)
+                    .unwrap_err(),
+                "variants[0].weight: expected a whole number from 0 to 10000"
+            );
+        }
+        assert_eq!(
+            variants(
+                json!([{"id": "a", "weight": 1},
+                       {"id": "c", "weight": 1, "control": true,
+                        "popup": {"template": "banner", "body": "B"}}]),
+                None
+            )
+            .unwrap_err(),
+            "variants[1].popup: a control arm shows nothing; remove its popup"
+        );
+        assert_eq!(
+            variants(json!([{"id": "a"}, {"id": "b", "weight": 1}]), None).unwrap_err(),
+            "variants[0]: missing required key \"weight\""
+        );
+        assert!(variants(json!([{"id": "a b", "weight": 1}, {"id": "b", "weight": 1}]), None)
+            .unwrap_err()
+            .starts_with("variants[0].id: invalid id"));
+        assert_eq!(
+            variants(holdout(), Some(" ")).unwrap_err(),
+            "salt: must not be empty"
+        );
+    }
+
+    #[test]
+    fn a_goal_has_an_event_conditions_and_a_window() {
+        let g = goal(json!({"event": "purchase", "within": "24h",
+                            "where": [{"prop": "amount", "op": "gt", "value": 0}]}))
+        .unwrap();
+        assert_eq!((g.event.as_str(), g.within_ms), ("purchase", 86_400_000));
+        let amount = |a: i64| vec![("amount".to_string(), Value::Int(a))];
+        assert!(g.matches(&amount(99)));
+        assert!(!g.matches(&amount(0)));
+        assert_eq!(
+            goal(json!({"event": "purchase"})).unwrap_err(),
+            "goal: missing required key \"within\""
+        );
+        assert_eq!(
+            goal(json!({"event": "purchase", "within": "100d"})).unwrap_err(),
+            "goal.within: an attribution window must be between 1s and 90d, found 100d"
+        );
+    }
+}
