@@ -9,7 +9,8 @@
 //! a restart can never take a second prize.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
 
 /// One claim: which campaign's stock, for whom, under which key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,111 @@ pub trait ClaimClient: Send + Sync {
     /// key that holds no prize is not an error.
     fn release(&self, campaign_id: &str, idempotency_key: &str) -> Result<(), String>;
 }
+
+enum Job {
+    Claim {
+        offer_id: String,
+        request: ClaimRequest,
+    },
+    Release {
+        campaign_id: String,
+        key: String,
+    },
+}
+
+/// The `reach-claims` thread: makes the claims and releases the worker asks
+/// for, one at a time, and sends each claim's answer back as a worker command.
+pub struct ClaimThread {
+    jobs: Option<Sender<Job>>,
+    handle: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ClaimThread {
+    pub fn spawn<C, F, L>(
+        client: Arc<dyn ClaimClient>,
+        back: Sender<C>,
+        answer_to_command: F,
+        release_failed: L,
+    ) -> std::io::Result<ClaimThread>
+    where
+        C: Send + 'static,
+        F: Fn(String, ClaimAnswer) -> C + Send + 'static,
+        L: Fn(String) -> C + Send + 'static,
+    {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let handle = std::thread::Builder::new()
+            .name("reach-claims".into())
+            .spawn(move || {
+                for job in rx {
+                    // A client that panics is "unavailable", not a crash.
+                    let sent = match job {
+                        Job::Claim { offer_id, request } => {
+                            let answer =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    client.claim(&request)
+                                }))
+                                .unwrap_or_else(|_| {
+                                    ClaimAnswer::Unavailable("the claim client panicked".into())
+                                });
+                            back.send(answer_to_command(offer_id, answer))
+                        }
+                        Job::Release { campaign_id, key } => {
+                            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                client.release(&campaign_id, &key)
+                            }))
+                            .unwrap_or_else(|_| Err("the claim client panicked".into()));
+                            match r {
+                                Ok(()) => Ok(()),
+                                Err(why) => back.send(release_failed(format!(
+                                    "could not release the prize of campaign {campaign_id} (key {key}): {why}"
+                                ))),
+                            }
+                        }
+                    };
+                    if sent.is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(ClaimThread {
+            jobs: Some(jobs),
+            handle: Some(handle),
+        })
+    }
+
+    /// Asks for a claim; false when the thread is gone.
+    pub fn claim(&self, offer_id: String, request: ClaimRequest) -> bool {
+        self.send(Job::Claim { offer_id, request })
+    }
+
+    pub fn release(&self, campaign_id: String, key: String) -> bool {
+        self.send(Job::Release { campaign_id, key })
+    }
+
+    fn send(&self, job: Job) -> bool {
+        self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok())
+    }
+}
+
+impl Drop for ClaimThread {
+    /// Lets queued releases finish for a short while; a client stuck on the
+    /// network is left behind rather than blocking `close()`.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(handle) = self.handle.take() {
+            let deadline = std::time::Instant::now() + CLAIM_THREAD_JOIN_TIMEOUT;
+            while !handle.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            if handle.is_finished() {
+                let _ = handle.join();
+            }
+        }
+    }
+}
+
+/// How long closing waits for claims and releases still running.
+const CLAIM_THREAD_JOIN_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// An in-process stock shared by the devices of a test or the simulator: the
 /// same rules as the reference server (atomic, idempotent per key).
@@ -116,8 +222,7 @@ impl ClaimClient for LocalStock {
         if s.offline {
             return Err("offline".into());
         }
-        if s
-            .granted
+        if s.granted
             .remove(&(campaign_id.to_owned(), key.to_owned()))
             .is_some()
         {

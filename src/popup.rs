@@ -10,7 +10,7 @@
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 
-use crate::rules::{Action, Campaign, Locale, Template};
+use crate::rules::{Action, Campaign, Locale, Popup, Template};
 use crate::value::Value;
 
 /// How long the host may take to answer an offer, and then to report the
@@ -27,8 +27,13 @@ pub const SHOWN_SLOT_MS: i64 = 10 * 60_000;
 /// foreground, but not after this long: a day-old trigger is stale.
 pub const DEFERRED_TTL_MS: i64 = 24 * 3_600_000;
 
-/// The variant name until experiments assign others.
+/// The variant of a campaign without variants.
 pub const DEFAULT_VARIANT: &str = "default";
+
+/// How long a prize claim may take before the campaign's offline policy
+/// decides: the HTTP client gives up sooner; this guards a host-supplied
+/// client that never returns from holding the popup slot.
+pub const CLAIM_TIMEOUT_MS: i64 = 10_000;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum ButtonAction {
@@ -67,7 +72,24 @@ impl OfferContent {
         variant: &str,
         locale: &Locale,
     ) -> OfferContent {
-        let p = &campaign.popup;
+        OfferContent::render_popup(
+            campaign,
+            popup_for(campaign, variant, false),
+            offer_id,
+            variant,
+            locale,
+        )
+    }
+
+    /// Renders one of the campaign's popups (its own, a variant's, or the
+    /// sold-out one).
+    pub fn render_popup(
+        campaign: &Campaign,
+        p: &Popup,
+        offer_id: &str,
+        variant: &str,
+        locale: &Locale,
+    ) -> OfferContent {
         OfferContent {
             offer_id: offer_id.to_owned(),
             campaign_id: campaign.id.clone(),
@@ -100,6 +122,26 @@ impl OfferContent {
     }
 }
 
+/// Which of a campaign's popups an offer shows: the sold-out popup when
+/// `sold_out`, else the variant's own popup, else the campaign's.
+pub fn popup_for<'c>(campaign: &'c Campaign, variant: &str, sold_out: bool) -> &'c Popup {
+    if sold_out {
+        if let Some(p) = campaign
+            .inventory
+            .as_ref()
+            .and_then(|i| i.sold_out.as_ref())
+        {
+            return p;
+        }
+    }
+    campaign
+        .variants
+        .as_ref()
+        .and_then(|v| v.arms.iter().find(|a| a.id == variant))
+        .and_then(|a| a.popup.as_ref())
+        .unwrap_or(&campaign.popup)
+}
+
 /// The host's answer to an offer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
@@ -130,6 +172,8 @@ pub trait Presenter: Send + Sync {
 /// every change, in the same commit as the decision that made it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum OfferState {
+    /// Waiting for the prize claim's answer (the presenter is not asked yet).
+    Claiming { since_ms: i64 },
     /// Handed to the presenter; no answer yet.
     Offered { at_ms: i64 },
     /// The host answered "show now"; waiting for its `shown` report.
@@ -149,6 +193,20 @@ pub struct InFlight {
     pub campaign_id: String,
     pub variant: String,
     pub state: OfferState,
+    /// The prize claim of a campaign with inventory.
+    #[serde(default)]
+    pub claim: Option<ClaimTicket>,
+    /// Shows the campaign's sold-out popup.
+    #[serde(default)]
+    pub sold_out: bool,
+}
+
+/// A claim made for an offer: its idempotency key (stored before the call,
+/// so a retry can never take a second prize) and, once granted, the prize.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ClaimTicket {
+    pub key: String,
+    pub claim_id: Option<String>,
 }
 
 /// What the timer says about the offer in flight at `now_ms`.
@@ -163,11 +221,16 @@ pub enum Due {
     Reoffer,
     /// A deferred offer is too old.
     Expire,
+    /// The prize claim did not answer in time.
+    ClaimTimeout,
 }
 
 impl InFlight {
     pub fn due(&self, now_ms: i64, foreground: bool) -> Due {
         match self.state {
+            OfferState::Claiming { since_ms } if now_ms - since_ms >= CLAIM_TIMEOUT_MS => {
+                Due::ClaimTimeout
+            }
             OfferState::Offered { at_ms } if now_ms - at_ms >= REPORT_TIMEOUT_MS => {
                 Due::CountAsShown
             }
@@ -191,6 +254,7 @@ impl InFlight {
     /// its expiry is a deadline (the `Foreground` command wakes the worker).
     pub fn next_deadline(&self, foreground: bool) -> Option<i64> {
         match self.state {
+            OfferState::Claiming { since_ms } => Some(since_ms + CLAIM_TIMEOUT_MS),
             OfferState::Offered { at_ms } => Some(at_ms + REPORT_TIMEOUT_MS),
             OfferState::Showing { since_ms } => Some(since_ms + REPORT_TIMEOUT_MS),
             OfferState::Shown { at_ms } => Some(at_ms + SHOWN_SLOT_MS),
@@ -305,6 +369,8 @@ mod tests {
                 offered_ms: 0,
                 until_ms,
             },
+            claim: None,
+            sold_out: false,
         }
     }
 

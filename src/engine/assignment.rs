@@ -105,8 +105,16 @@ mod tests {
             both += u32::from(in_a && in_b);
         }
         let share = |k: u32| f64::from(k) / f64::from(n);
-        assert!((share(a) - 0.10).abs() <= 0.003, "control share {}", share(a));
-        assert!((share(b) - 0.10).abs() <= 0.003, "control share {}", share(b));
+        assert!(
+            (share(a) - 0.10).abs() <= 0.003,
+            "control share {}",
+            share(a)
+        );
+        assert!(
+            (share(b) - 0.10).abs() <= 0.003,
+            "control share {}",
+            share(b)
+        );
         assert!(
             (share(both) - 0.01).abs() <= 0.001,
             "both controls {}",

@@ -28,6 +28,8 @@ pub static NO_HISTORY: CampaignHistory = CampaignHistory {
     total: 0,
     last_dismissed_ms: None,
     last_clicked_ms: None,
+    exposure: None,
+    prizes: 0,
 };
 
 /// What the engine remembers about one campaign for the current person.
@@ -39,6 +41,23 @@ pub struct CampaignHistory {
     pub total: u32,
     pub last_dismissed_ms: Option<i64>,
     pub last_clicked_ms: Option<i64>,
+    /// The last impression or control exposure: it opens the goal's
+    /// attribution window.
+    #[serde(default)]
+    pub exposure: Option<Exposure>,
+    /// Prizes this person received from the campaign's inventory.
+    #[serde(default)]
+    pub prizes: u32,
+}
+
+/// An impression or a control exposure, for conversion attribution.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Exposure {
+    pub at_ms: i64,
+    pub variant: String,
+    pub offer_id: String,
+    /// The window's first goal event was attributed: later ones are not.
+    pub converted: bool,
 }
 
 impl CampaignHistory {
@@ -201,6 +220,12 @@ impl Calendar {
             week_start_ms: midnight(monday),
         }
     }
+}
+
+/// An instant for people: RFC 3339 in UTC (logs and `explain()` say which
+/// zone they mean).
+pub fn format_ms(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| format!("{ms} ms"), |t| t.to_string())
 }
 
 fn period_name(period: Period) -> String {

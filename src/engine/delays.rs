@@ -102,7 +102,8 @@ impl Delays {
 
     /// A new person: nothing pending (the deletions are dirty).
     pub fn clear(&mut self) {
-        self.dirty.extend(self.by_campaign.drain().map(|(id, _)| id));
+        self.dirty
+            .extend(self.by_campaign.drain().map(|(id, _)| id));
         self.by_due.clear();
     }
 
@@ -128,7 +129,10 @@ mod tests {
     fn one_pending_delay_per_campaign() {
         let mut q = Delays::default();
         assert!(q.schedule(d("cart", 100)));
-        assert!(!q.schedule(d("cart", 200)), "a repeat does not start a second");
+        assert!(
+            !q.schedule(d("cart", 200)),
+            "a repeat does not start a second"
+        );
         assert_eq!(q.get("cart").unwrap().due_ms, 100);
         assert_eq!(q.len(), 1);
     }
@@ -151,7 +155,10 @@ mod tests {
     fn changes_are_reported_once_as_upserts_or_deletions() {
         let mut q = Delays::default();
         q.restore(d("old", 50));
-        assert!(q.take_dirty().is_empty(), "restored delays are on disk already");
+        assert!(
+            q.take_dirty().is_empty(),
+            "restored delays are on disk already"
+        );
         q.schedule(d("new", 100));
         q.remove("old");
         let mut dirty = q.take_dirty();

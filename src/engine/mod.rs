@@ -26,8 +26,11 @@ use jiff::tz::TimeZone;
 
 use crate::rules::{AudienceContext, Campaign, Locale, Platform, RulePack, Version};
 use crate::value::{Properties, Value};
+use assignment::Assignment;
 use behaviour::Behaviours;
-use caps::{Blocked, Calendar, CampaignHistory, GlobalHistory};
+use caps::{Blocked, Calendar, CampaignHistory, Exposure, GlobalHistory};
+use delays::{Delays, PendingDelay};
+use sequences::{Sequences, Step};
 
 /// The device facts an audience is checked against; fixed for a process.
 pub struct Device {
@@ -101,6 +104,36 @@ pub enum Skip {
     Outranked {
         by: usize,
     },
+    /// A delayed popup of this campaign is already pending.
+    DelayPending {
+        due_ms: i64,
+    },
+    /// The person already received the campaign's prizes.
+    PrizeLimit {
+        max: u32,
+    },
+    /// A sequence step that is not the last: progress was kept.
+    SequenceStep {
+        done: usize,
+        of: usize,
+    },
+    /// The campaign left the pack while its delay was pending.
+    NotInPack,
+}
+
+impl Skip {
+    /// Whether a pending delay blocked by this may still be offered later
+    /// (before it expires): quiet hours pass, another popup closes.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Skip::OutsideLocalHours | Skip::OfferInFlight => true,
+            Skip::Cap(b) => !matches!(
+                b,
+                Blocked::TotalCap { .. } | Blocked::DismissedForever | Blocked::Clicked
+            ),
+            _ => false,
+        }
+    }
 }
 
 impl fmt::Display for Skip {
@@ -117,6 +150,22 @@ impl fmt::Display for Skip {
             Skip::Cap(b) => write!(f, "{b}"),
             Skip::OfferInFlight => f.write_str("another popup is being offered"),
             Skip::Outranked { .. } => f.write_str("a campaign with a higher priority was offered"),
+            Skip::DelayPending { due_ms } => write!(
+                f,
+                "a delayed popup of this campaign is already pending (due at {})",
+                caps::format_ms(*due_ms)
+            ),
+            Skip::PrizeLimit { max } => write!(
+                f,
+                "the person already received {max} prize(s) from this campaign, its per-user limit"
+            ),
+            Skip::SequenceStep { done, of } => {
+                write!(
+                    f,
+                    "sequence step {done} of {of} done; waiting for the next step"
+                )
+            }
+            Skip::NotInPack => f.write_str("the campaign is no longer in the active pack"),
         }
     }
 }
@@ -128,6 +177,59 @@ pub struct Decision {
     pub offer: Option<usize>,
     /// Triggered campaigns not offered (indexes into the pack), and why.
     pub skipped: Vec<(usize, Skip)>,
+    /// Campaigns whose popup this event scheduled for later.
+    pub scheduled: Vec<(usize, PendingDelay)>,
+    /// Pending delays this event cancelled.
+    pub cancelled: Vec<PendingDelay>,
+    /// Goals this event reached.
+    pub conversions: Vec<Conversion>,
+}
+
+/// A goal event inside a campaign's attribution window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversion {
+    pub campaign_id: String,
+    pub variant: String,
+    /// The impression's offer (or control exposure) it is attributed to.
+    pub offer_id: String,
+    pub exposure_ms: i64,
+}
+
+/// An event as a campaign saw it, kept for `explain()`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeenEvent {
+    pub name: String,
+    pub props: Vec<(String, Value)>,
+    pub ts_ms: i64,
+}
+
+/// What a campaign did at the last event that concerned it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Offered,
+    Scheduled { due_ms: i64 },
+    Skipped(Skip),
+}
+
+/// The last event that triggered (or moved) a campaign, and what came of it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LastMatch {
+    pub event: Arc<SeenEvent>,
+    pub outcome: Outcome,
+    /// What the worker added after the engine's decision (variant, claim,
+    /// presenter answer).
+    pub notes: Vec<String>,
+}
+
+/// What the due-delay check found.
+#[derive(Debug, Default, PartialEq)]
+pub struct DueDelays {
+    /// The delay to offer now (removed from the pending set).
+    pub offer: Option<(usize, PendingDelay)>,
+    /// Delays past their expiry (removed).
+    pub expired: Vec<PendingDelay>,
+    /// Delays that can never be offered any more (removed), and why.
+    pub dropped: Vec<(PendingDelay, Skip)>,
 }
 
 pub struct TriggerEngine {
@@ -138,6 +240,12 @@ pub struct TriggerEngine {
     dirty_histories: HashSet<String>,
     global: GlobalHistory,
     global_dirty: bool,
+    delays: Delays,
+    sequences: Sequences,
+    assignments: HashMap<String, Assignment>,
+    dirty_assignments: HashSet<String>,
+    /// By campaign index in the active pack; reset with the pack.
+    last: Vec<Option<LastMatch>>,
 }
 
 impl TriggerEngine {
@@ -152,6 +260,11 @@ impl TriggerEngine {
             dirty_histories: HashSet::default(),
             global: GlobalHistory::default(),
             global_dirty: false,
+            delays: Delays::default(),
+            sequences: Sequences::default(),
+            assignments: HashMap::default(),
+            dirty_assignments: HashSet::default(),
+            last: Vec::new(),
         }
     }
 
@@ -167,11 +280,22 @@ impl TriggerEngine {
     /// the person, and a campaign kept across packs keeps its caps.
     pub fn set_pack(&mut self, pack: Arc<RulePack>) {
         self.behaviours.follow(&pack);
+        // Explanations follow the campaign across packs when it stays.
+        let mut last = vec![None; pack.campaigns().len()];
+        for (i, l) in std::mem::take(&mut self.last).into_iter().enumerate() {
+            if let (Some(l), Some(old)) = (l, self.pack.campaigns().get(i)) {
+                if let Some(j) = pack.campaigns().iter().position(|c| c.id == old.id) {
+                    last[j] = Some(l);
+                }
+            }
+        }
+        self.last = last;
         self.pack = pack;
     }
 
-    /// Counts an event and decides what it offers. `offer_in_flight` is true
-    /// while another popup is being offered or shown: at most one at a time.
+    /// Counts an event and decides what it offers, schedules, cancels and
+    /// converts. `offer_in_flight` is true while another popup is being
+    /// offered or shown: at most one at a time.
     pub fn on_event(
         &mut self,
         name: &str,
@@ -183,35 +307,359 @@ impl TriggerEngine {
     ) -> Decision {
         self.behaviours.record(name, props, ts_ms);
         let mut decision = Decision::default();
-        let candidates = self.pack.candidates(name);
+        self.cancel_delays(name, props, &mut decision);
+        self.attribute(name, props, ts_ms, &mut decision);
+        self.decide(
+            name,
+            props,
+            ts_ms,
+            now_ms,
+            person,
+            offer_in_flight,
+            None,
+            &mut decision,
+        );
+        decision
+    }
+
+    /// Evaluates an event again for campaigns that just arrived in a new
+    /// pack (`only`, indexes into it), without counting it a second time.
+    #[allow(clippy::too_many_arguments)]
+    pub fn replay_event(
+        &mut self,
+        name: &str,
+        props: &[(String, Value)],
+        ts_ms: i64,
+        now_ms: i64,
+        person: &Person,
+        offer_in_flight: bool,
+        only: &HashSet<usize>,
+    ) -> Decision {
+        let mut decision = Decision::default();
+        self.decide(
+            name,
+            props,
+            ts_ms,
+            now_ms,
+            person,
+            offer_in_flight,
+            Some(only),
+            &mut decision,
+        );
+        decision
+    }
+
+    fn cancel_delays(&mut self, name: &str, props: &[(String, Value)], d: &mut Decision) {
+        let pack = &self.pack;
+        for &idx in pack.cancelled_by(name) {
+            let c = pack.campaign(idx);
+            if self.delays.get(&c.id).is_none() {
+                continue;
+            }
+            let cancels = c.delay.as_ref().is_some_and(|delay| {
+                delay
+                    .cancel_on
+                    .iter()
+                    .any(|m| m.event == name && m.matches(props))
+            });
+            if cancels {
+                if let Some(p) = self.delays.remove(&c.id) {
+                    d.cancelled.push(p);
+                }
+            }
+        }
+    }
+
+    fn attribute(&mut self, name: &str, props: &[(String, Value)], ts_ms: i64, d: &mut Decision) {
+        let pack = self.pack.clone();
+        for &idx in pack.goals_for(name) {
+            let c = pack.campaign(idx);
+            let Some(goal) = &c.goal else { continue };
+            let Some(h) = self.histories.get_mut(&c.id) else {
+                continue;
+            };
+            let Some(e) = h.exposure.as_mut() else {
+                continue;
+            };
+            let inside = ts_ms >= e.at_ms && ts_ms - e.at_ms <= goal.within_ms;
+            if e.converted || !inside || !goal.matches(props) {
+                continue;
+            }
+            e.converted = true;
+            d.conversions.push(Conversion {
+                campaign_id: c.id.clone(),
+                variant: e.variant.clone(),
+                offer_id: e.offer_id.clone(),
+                exposure_ms: e.at_ms,
+            });
+            self.dirty_histories.insert(c.id.clone());
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn decide(
+        &mut self,
+        name: &str,
+        props: &[(String, Value)],
+        ts_ms: i64,
+        now_ms: i64,
+        person: &Person,
+        offer_in_flight: bool,
+        only: Option<&HashSet<usize>>,
+        decision: &mut Decision,
+    ) {
+        let pack = self.pack.clone();
+        let candidates = pack.candidates(name);
         if candidates.is_empty() {
-            return decision;
+            return;
         }
         decision.skipped.reserve(candidates.len());
-        let pack = self.pack.clone();
         let cal = Calendar::at(now_ms, &self.device.zone);
         let global = caps::global_allows(&pack.limits, &self.global, person.session_id, &cal);
         let tags = tags_of(person.user_properties);
+        let seen = Arc::new(SeenEvent {
+            name: name.to_owned(),
+            props: props.to_vec(),
+            ts_ms,
+        });
         for &idx in candidates {
+            if only.is_some_and(|o| !o.contains(&idx)) {
+                continue;
+            }
             let c = pack.campaign(idx);
-            let verdict = if let Some(winner) = decision.offer {
-                Err(Skip::Outranked { by: winner })
+            if c.trigger.is_sequence() {
+                let steps = &c.trigger.sequence;
+                let step = self.sequences.advance(
+                    &c.id,
+                    steps.len(),
+                    ts_ms,
+                    |i| steps[i].event == name && steps[i].matches(props),
+                    |i| steps[i].within_ms,
+                );
+                match step {
+                    Step::Completed => {}
+                    Step::Advanced { done } | Step::Unmoved { done } => {
+                        let skip = Skip::SequenceStep {
+                            done,
+                            of: steps.len(),
+                        };
+                        self.note_outcome(idx, &seen, Outcome::Skipped(skip.clone()));
+                        decision.skipped.push((idx, skip));
+                        continue;
+                    }
+                }
+            }
+            let outcome = if let Some(delay) = &c.delay {
+                // A delayed popup is not shown now: priority, global limits
+                // and the popup in flight are judged when it is due.
+                let pending = self
+                    .delays
+                    .get(&c.id)
+                    .map(|p| Skip::DelayPending { due_ms: p.due_ms });
+                match pending.map_or_else(|| self.eligible(c, props, &cal, person, &tags), Err) {
+                    Ok(()) => {
+                        let p = PendingDelay {
+                            campaign_id: c.id.clone(),
+                            trigger_ms: ts_ms,
+                            due_ms: ts_ms.saturating_add(delay.after_ms),
+                            expires_ms: ts_ms
+                                .saturating_add(delay.after_ms)
+                                .saturating_add(delay.expire_after_ms),
+                        };
+                        self.delays.schedule(p.clone());
+                        let due_ms = p.due_ms;
+                        decision.scheduled.push((idx, p));
+                        Outcome::Scheduled { due_ms }
+                    }
+                    Err(skip) => Outcome::Skipped(skip),
+                }
+            } else if let Some(winner) = decision.offer {
+                Outcome::Skipped(Skip::Outranked { by: winner })
             } else {
                 let busy = if offer_in_flight {
                     Err(Skip::OfferInFlight)
                 } else {
                     Ok(())
                 };
-                self.eligible(c, props, &cal, person, &tags)
+                match self
+                    .eligible(c, props, &cal, person, &tags)
                     .and(global.clone().map_err(Skip::Cap))
                     .and(busy)
+                {
+                    Ok(()) => {
+                        decision.offer = Some(idx);
+                        Outcome::Offered
+                    }
+                    Err(skip) => Outcome::Skipped(skip),
+                }
             };
-            match verdict {
-                Ok(()) => decision.offer = Some(idx),
-                Err(skip) => decision.skipped.push((idx, skip)),
+            if let Outcome::Skipped(skip) = &outcome {
+                decision.skipped.push((idx, skip.clone()));
+            }
+            self.note_outcome(idx, &seen, outcome);
+        }
+    }
+
+    fn note_outcome(&mut self, idx: usize, seen: &Arc<SeenEvent>, outcome: Outcome) {
+        if self.last.len() != self.pack.campaigns().len() {
+            self.last.resize(self.pack.campaigns().len(), None);
+        }
+        self.last[idx] = Some(LastMatch {
+            event: seen.clone(),
+            outcome,
+            notes: Vec::new(),
+        });
+    }
+
+    /// Adds what the worker did after the decision to the campaign's
+    /// explanation.
+    pub fn annotate(&mut self, campaign_id: &str, note: String) {
+        if let Some(i) = self.pack.index_of(campaign_id) {
+            if let Some(Some(l)) = self.last.get_mut(i) {
+                l.notes.push(note);
             }
         }
-        decision
+    }
+
+    pub fn last_match(&self, campaign_id: &str) -> Option<&LastMatch> {
+        let i = self.pack.index_of(campaign_id)?;
+        self.last.get(i)?.as_ref()
+    }
+
+    /// Takes the first pending delay that is due at `now_ms` and may be
+    /// offered now, dropping expired and impossible ones on the way. The
+    /// caller checks first that a popup can be offered at all (foreground,
+    /// a presenter, none in flight).
+    pub fn take_due_delay(&mut self, now_ms: i64, person: &Person) -> DueDelays {
+        let mut out = DueDelays::default();
+        let due: Vec<PendingDelay> = self.delays.due(now_ms).cloned().collect();
+        if due.is_empty() {
+            return out;
+        }
+        let pack = self.pack.clone();
+        let cal = Calendar::at(now_ms, &self.device.zone);
+        let global = caps::global_allows(&pack.limits, &self.global, person.session_id, &cal);
+        for p in due {
+            if now_ms > p.expires_ms {
+                self.delays.remove(&p.campaign_id);
+                out.expired.push(p);
+                continue;
+            }
+            let Some(idx) = pack.index_of(&p.campaign_id) else {
+                self.delays.remove(&p.campaign_id);
+                out.dropped.push((p, Skip::NotInPack));
+                continue;
+            };
+            let c = pack.campaign(idx);
+            let verdict = if !c.enabled {
+                Err(Skip::NotInPack)
+            } else {
+                self.when_due(c, &cal)
+                    .and(global.clone().map_err(Skip::Cap))
+            };
+            match verdict {
+                Ok(()) => {
+                    self.delays.remove(&p.campaign_id);
+                    out.offer = Some((idx, p));
+                    return out;
+                }
+                Err(skip) if skip.is_transient() => {}
+                Err(skip) => {
+                    self.delays.remove(&p.campaign_id);
+                    out.dropped.push((p, skip));
+                }
+            }
+        }
+        out
+    }
+
+    /// What is checked again when a delayed popup comes due: the schedule and
+    /// the caps (the audience and behaviour held at the trigger).
+    fn when_due(&self, c: &Campaign, cal: &Calendar) -> Result<(), Skip> {
+        if c.schedule.has_ended(cal.now_ms) {
+            return Err(Skip::Ended);
+        }
+        if !c.schedule.is_open(cal.now_ms, &cal.local) {
+            return Err(Skip::OutsideLocalHours);
+        }
+        let history = self.histories.get(&c.id).unwrap_or(&caps::NO_HISTORY);
+        caps::campaign_allows(&c.frequency, history, cal).map_err(Skip::Cap)
+    }
+
+    pub fn next_due_delay_ms(&self) -> Option<i64> {
+        self.delays.next_due_ms()
+    }
+
+    pub fn pending_delay(&self, campaign_id: &str) -> Option<&PendingDelay> {
+        self.delays.get(campaign_id)
+    }
+
+    pub fn delays_mut(&mut self) -> &mut Delays {
+        &mut self.delays
+    }
+
+    pub fn sequences_mut(&mut self) -> &mut Sequences {
+        &mut self.sequences
+    }
+
+    pub fn sequence_progress(&self, campaign_id: &str) -> Option<sequences::Progress> {
+        self.sequences.get(campaign_id)
+    }
+
+    /// The person's arm in the campaign (assigned now at first exposure,
+    /// from `unit_id`), and whether it is a control arm. `None` for a
+    /// campaign without variants.
+    pub fn assign(&mut self, idx: usize, unit_id: &str, now_ms: i64) -> Option<(String, bool)> {
+        let pack = self.pack.clone();
+        let c = pack.campaign(idx);
+        let v = c.variants.as_ref()?;
+        if let Some(a) = self.assignments.get(&c.id) {
+            if let Some(arm) = v.arms.iter().find(|arm| arm.id == a.variant) {
+                return Some((arm.id.clone(), arm.control));
+            }
+        }
+        // First exposure, or the stored arm left the pack: the same unit
+        // decides again.
+        let unit = self
+            .assignments
+            .get(&c.id)
+            .map_or_else(|| unit_id.to_owned(), |a| a.unit_id.clone());
+        let weights: Vec<u32> = v.arms.iter().map(|a| a.weight).collect();
+        let arm =
+            &v.arms[assignment::choose(&weights, assignment::hash_point(&v.salt, &c.id, &unit))];
+        self.assignments.insert(
+            c.id.clone(),
+            Assignment {
+                variant: arm.id.clone(),
+                unit_id: unit,
+                assigned_ms: now_ms,
+            },
+        );
+        self.dirty_assignments.insert(c.id.clone());
+        Some((arm.id.clone(), arm.control))
+    }
+
+    pub fn assignment(&self, campaign_id: &str) -> Option<&Assignment> {
+        self.assignments.get(campaign_id)
+    }
+
+    pub fn restore_assignment(&mut self, campaign_id: String, a: Assignment) {
+        self.assignments.insert(campaign_id, a);
+    }
+
+    /// Assignments made since the last call, for the store.
+    pub fn take_dirty_assignments(&mut self) -> Vec<(String, Assignment)> {
+        self.dirty_assignments
+            .drain()
+            .filter_map(|id| self.assignments.get(&id).map(|a| (id, a.clone())))
+            .collect()
+    }
+
+    /// A prize of the campaign was shown to the person.
+    pub fn record_prize(&mut self, campaign_id: &str) {
+        let h = self.histories.entry(campaign_id.to_owned()).or_default();
+        h.prizes = h.prizes.saturating_add(1);
+        self.dirty_histories.insert(campaign_id.to_owned());
     }
 
     fn eligible(
@@ -268,15 +716,34 @@ impl TriggerEngine {
             }
         }
         let history = self.histories.get(&c.id).unwrap_or(&caps::NO_HISTORY);
+        if let Some(inv) = &c.inventory {
+            if history.prizes >= inv.per_user {
+                return Err(Skip::PrizeLimit { max: inv.per_user });
+            }
+        }
         caps::campaign_allows(&c.frequency, history, cal).map_err(Skip::Cap)
     }
 
     /// The host reported the popup shown (or the offer timed out, which
     /// counts as shown): caps count it.
-    pub fn record_impression(&mut self, campaign_id: &str, at_ms: i64, session_id: &str) {
+    /// A control exposure counts the same: caps, and the attribution window.
+    pub fn record_impression(
+        &mut self,
+        campaign_id: &str,
+        at_ms: i64,
+        session_id: &str,
+        variant: &str,
+        offer_id: &str,
+    ) {
         let h = self.histories.entry(campaign_id.to_owned()).or_default();
         h.prune(at_ms);
         h.record_impression(at_ms);
+        h.exposure = Some(Exposure {
+            at_ms,
+            variant: variant.to_owned(),
+            offer_id: offer_id.to_owned(),
+            converted: false,
+        });
         self.dirty_histories.insert(campaign_id.to_owned());
         self.global.prune(at_ms);
         self.global.record_impression(at_ms, session_id);
@@ -339,6 +806,11 @@ impl TriggerEngine {
         self.dirty_histories.clear();
         self.global = GlobalHistory::default();
         self.global_dirty = false;
+        self.delays.clear();
+        self.sequences.clear();
+        self.assignments.clear();
+        self.dirty_assignments.clear();
+        self.last.iter_mut().for_each(|l| *l = None);
     }
 }
 

@@ -72,7 +72,13 @@ impl Sequences {
                 return Step::Completed;
             }
             Some(n) => {
-                self.set(campaign_id, Some(Progress { done: n, last_ms: ts }));
+                self.set(
+                    campaign_id,
+                    Some(Progress {
+                        done: n,
+                        last_ms: ts,
+                    }),
+                );
                 Step::Advanced { done: n }
             }
             None => {
@@ -144,7 +150,10 @@ mod tests {
         let mut s = Sequences::default();
         assert_eq!(feed(&mut s, "view_item", 0), Step::Advanced { done: 1 });
         assert_eq!(feed(&mut s, "checkout", MIN), Step::Unmoved { done: 1 });
-        assert_eq!(feed(&mut s, "add_to_cart", 5 * MIN), Step::Advanced { done: 2 });
+        assert_eq!(
+            feed(&mut s, "add_to_cart", 5 * MIN),
+            Step::Advanced { done: 2 }
+        );
         assert_eq!(feed(&mut s, "checkout", 60 * MIN), Step::Completed);
         assert_eq!(s.get("c"), None, "a completed sequence starts over");
     }
@@ -160,9 +169,15 @@ mod tests {
         );
         assert_eq!(s.get("c"), None);
         feed(&mut s, "view_item", 20 * MIN);
-        assert_eq!(feed(&mut s, "view_item", 25 * MIN), Step::Advanced { done: 1 });
+        assert_eq!(
+            feed(&mut s, "view_item", 25 * MIN),
+            Step::Advanced { done: 1 }
+        );
         assert_eq!(s.get("c").unwrap().last_ms, 25 * MIN, "the clock restarted");
-        assert_eq!(feed(&mut s, "add_to_cart", 34 * MIN), Step::Advanced { done: 2 });
+        assert_eq!(
+            feed(&mut s, "add_to_cart", 34 * MIN),
+            Step::Advanced { done: 2 }
+        );
     }
 
     #[test]
@@ -170,7 +185,16 @@ mod tests {
         let mut s = Sequences::default();
         feed(&mut s, "view_item", 0);
         let d = s.take_dirty();
-        assert_eq!(d, vec![("c".into(), Some(Progress { done: 1, last_ms: 0 }))]);
+        assert_eq!(
+            d,
+            vec![(
+                "c".into(),
+                Some(Progress {
+                    done: 1,
+                    last_ms: 0
+                })
+            )]
+        );
         feed(&mut s, "add_to_cart", MIN);
         feed(&mut s, "checkout", 2 * MIN);
         assert_eq!(s.take_dirty(), vec![("c".into(), None)]);

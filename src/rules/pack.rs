@@ -97,10 +97,15 @@ impl RulePack {
     }
 
     pub fn campaign_by_id(&self, id: &str) -> Option<&Campaign> {
+        self.index_of(id).map(|i| &self.campaigns[i])
+    }
+
+    /// The index of the campaign with this id.
+    pub fn index_of(&self, id: &str) -> Option<usize> {
         let found = self
             .by_id
             .binary_search_by(|&i| self.campaigns[i].id.as_str().cmp(id));
-        found.ok().map(|at| &self.campaigns[self.by_id[at]])
+        found.ok().map(|at| self.by_id[at])
     }
 
     /// Campaigns set aside because their `min_sdk` is above this SDK.

@@ -125,9 +125,15 @@ mod tests {
         store.save_pending_delay("cart", None).unwrap();
         assert!(store.load_pending_delays().unwrap().is_empty());
 
-        let p = Progress { done: 2, last_ms: 9 };
+        let p = Progress {
+            done: 2,
+            last_ms: 9,
+        };
         store.save_sequence_progress("seq", Some(&p)).unwrap();
-        assert_eq!(store.load_sequence_progress().unwrap(), vec![("seq".into(), p)]);
+        assert_eq!(
+            store.load_sequence_progress().unwrap(),
+            vec![("seq".into(), p)]
+        );
 
         let a = Assignment {
             variant: "control".into(),

@@ -8,11 +8,8 @@
 use rusqlite::Connection;
 
 /// Steps, in order: `MIGRATIONS[i]` upgrades from version `i` to `i + 1`.
-const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[
-    v1_initial,
-    v2_trigger_engine,
-    v3_campaigns_over_time,
-];
+const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] =
+    &[v1_initial, v2_trigger_engine, v3_campaigns_over_time];
 
 /// The version a fully migrated database has.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -9,14 +9,16 @@ use std::time::Duration;
 use super::{Command, Worker};
 use crate::engine::caps::{CampaignHistory, GlobalHistory};
 use crate::engine::counters::{Bucket, TIERS};
-use crate::engine::Person;
 use crate::event::EventKind;
 use crate::log::Level;
+use crate::claim::{ClaimAnswer, ClaimClient, ClaimRequest, ClaimThread};
+use crate::engine::caps::format_ms;
+use crate::engine::{Decision, Person};
 use crate::popup::{
-    Answer, Due, InFlight, OfferContent, OfferState, Presenter, PresenterThread, Report,
-    DEFAULT_VARIANT,
+    popup_for, Answer, ClaimTicket, Due, InFlight, OfferContent, OfferState, Presenter,
+    PresenterThread, Report, DEFAULT_VARIANT,
 };
-use crate::rules::{Action, RulePack};
+use crate::rules::{Action, OfflinePolicy, RulePack};
 use crate::value::Value;
 
 const META_RULE_PACK: &str = "rule_pack";
@@ -33,6 +35,14 @@ const PRUNE_EVERY_MS: i64 = 3_600_000;
 /// Longest real wait between timer checks while an offer is in flight; the
 /// deadlines are in the injected clock's time, which may not run in step.
 const MAX_TIMER_WAIT: Duration = Duration::from_secs(5);
+
+/// Recent events kept for replay to campaigns of a new pack: a burst of
+/// this many within the replay window still replays in full; more is
+/// replayed from the most recent.
+const REPLAY_MAX_EVENTS: usize = 256;
+
+/// Keys of `reach.conversion` that a goal event's properties cannot shadow.
+const CONVERSION_KEYS: [&str; 4] = ["campaign_id", "variant", "offer_id", "goal_event"];
 
 impl Worker {
     /// Restores the active pack, counters, histories and the offer in flight.
@@ -88,6 +98,21 @@ impl Worker {
         {
             self.engine.restore_global(g);
         }
+        if let Ok(delays) = self.store.load_pending_delays() {
+            for d in delays {
+                self.engine.delays_mut().restore(d);
+            }
+        }
+        if let Ok(progress) = self.store.load_sequence_progress() {
+            for (id, p) in progress {
+                self.engine.sequences_mut().restore(id, p);
+            }
+        }
+        if let Ok(assignments) = self.store.load_assignments() {
+            for (id, a) in assignments {
+                self.engine.restore_assignment(id, a);
+            }
+        }
         let in_flight = self
             .store
             .meta_get(META_IN_FLIGHT)
@@ -106,6 +131,18 @@ impl Worker {
         let now = self.shared.clock.now_ms();
         self.in_flight_dirty = true;
         match f.state {
+            OfferState::Claiming { .. } => {
+                // The claim's answer is lost with the process: give back
+                // whatever it may have taken, and offer nothing.
+                self.shared.logger.log(
+                    Level::Info,
+                    &format!(
+                        "popup {} of campaign {} was waiting for its prize claim when the app stopped; dropped, the claim is released",
+                        f.offer_id, f.campaign_id
+                    ),
+                );
+                self.release_claim(&f);
+            }
             OfferState::Offered { .. } | OfferState::Showing { .. } => {
                 self.shared.logger.log(
                     Level::Info,
@@ -124,13 +161,103 @@ impl Worker {
     pub(super) fn load_pack(&mut self, pack: Arc<RulePack>, json: &str) {
         let campaigns = pack.campaigns().len();
         let revision = pack.revision.clone().unwrap_or_else(|| "-".into());
+        let old = self.engine.pack().clone();
+        let arrived: rustc_hash::FxHashSet<usize> = pack
+            .campaigns()
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.replay_ms > 0 && old.campaign_by_id(&c.id).is_none())
+            .map(|(i, _)| i)
+            .collect();
         self.engine.set_pack(pack);
+        if !arrived.is_empty() {
+            self.replay_recent(&arrived);
+        }
         let r = self.store.meta_set(META_RULE_PACK, json);
         self.log_store_error("save the rule pack", r);
         self.shared.logger.log(
             Level::Info,
             &format!("rule pack {revision} active: {campaigns} campaigns"),
         );
+    }
+
+    /// Evaluates the last events again for campaigns that just arrived (each
+    /// within its own `replay` window), so an event that raced the pack
+    /// still triggers.
+    fn replay_recent(&mut self, arrived: &rustc_hash::FxHashSet<usize>) {
+        let now = self.shared.clock.now_ms();
+        let pack = self.engine.pack().clone();
+        let recent: Vec<_> = self.recent.iter().cloned().collect();
+        for e in recent {
+            let only: rustc_hash::FxHashSet<usize> = arrived
+                .iter()
+                .copied()
+                .filter(|&i| now.saturating_sub(e.ts_ms) <= pack.campaign(i).replay_ms)
+                .collect();
+            if only.is_empty() {
+                continue;
+            }
+            let person = Person {
+                user_properties: &self.user_properties,
+                identified: self.identity.user_id.is_some(),
+                session_id: &self.session.id,
+            };
+            let busy = self.in_flight.is_some();
+            let decision = self
+                .engine
+                .replay_event(&e.name, &e.props, e.ts_ms, now, &person, busy, &only);
+            self.shared.logger.log(
+                Level::Debug,
+                &format!(
+                    "replayed \"{}\" to {} campaign(s) that arrived with the new pack",
+                    e.name,
+                    only.len()
+                ),
+            );
+            self.apply_decision(decision, &e.name, &e.props, now);
+        }
+    }
+
+    /// Remembers a track event for replay to campaigns of a later pack.
+    fn remember_for_replay(&mut self, name: &str, props: &[(String, Value)], ts: i64) {
+        while self.recent.len() >= REPLAY_MAX_EVENTS
+            || self
+                .recent
+                .front()
+                .is_some_and(|e| ts.saturating_sub(e.ts_ms) > crate::rules::MAX_REPLAY_MS)
+        {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(std::sync::Arc::new(crate::engine::SeenEvent {
+            name: name.to_owned(),
+            props: props.to_vec(),
+            ts_ms: ts,
+        }));
+    }
+
+    pub(super) fn set_claim_client(&mut self, client: Option<Arc<dyn ClaimClient>>) {
+        self.claims = client.and_then(|c| {
+            let spawned = ClaimThread::spawn(
+                c,
+                self.shared.inbox.clone(),
+                |offer_id, answer| Command::ClaimAnswered { offer_id, answer },
+                |why| Command::Log(Level::Warn, why),
+            );
+            match spawned {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    self.shared
+                        .logger
+                        .log(Level::Error, &format!("cannot start the claims thread: {e}"));
+                    None
+                }
+            }
+        });
+        if let Some(t) = &self.claims {
+            for (campaign_id, key) in self.pending_releases.drain(..) {
+                t.release(campaign_id, key);
+            }
+        }
     }
 
     pub(super) fn set_presenter(&mut self, presenter: Option<Arc<dyn Presenter>>) {
@@ -152,7 +279,9 @@ impl Worker {
             }
         });
         if self.presenter.is_some() && self.foreground {
-            self.reoffer_deferred(self.shared.clock.now_ms());
+            let now = self.shared.clock.now_ms();
+            self.reoffer_deferred(now);
+            self.offer_due_delays(now);
         }
     }
 
@@ -161,6 +290,7 @@ impl Worker {
         // Decide at the moment the person acted, not when the worker got to
         // it: a queued event sees the same caps and windows it would have.
         let now = ts;
+        self.remember_for_replay(name, props, ts);
         let person = Person {
             user_properties: &self.user_properties,
             identified: self.identity.user_id.is_some(),
@@ -168,6 +298,16 @@ impl Worker {
         };
         let busy = self.in_flight.is_some();
         let decision = self.engine.on_event(name, props, ts, now, &person, busy);
+        self.apply_decision(decision, name, props, now);
+    }
+
+    fn apply_decision(
+        &mut self,
+        decision: Decision,
+        name: &str,
+        props: &[(String, Value)],
+        now: i64,
+    ) {
         // Say why for the first few; a thousand lines per event would cost
         // more than the decision.
         let pack = self.engine.pack().clone();
@@ -187,47 +327,338 @@ impl Worker {
                 ),
             );
         }
-        if let Some(idx) = decision.offer {
-            self.offer(idx, now);
-        }
-    }
-
-    fn offer(&mut self, idx: usize, now: i64) {
-        let pack = self.engine.pack().clone();
-        let campaign = pack.campaign(idx);
-        if self.presenter.is_none() {
+        for p in &decision.cancelled {
             self.shared.logger.log(
                 Level::Info,
                 &format!(
-                    "campaign {} is eligible, but no PopupPresenter is set: nothing is shown",
-                    campaign.id
+                    "the pending popup of campaign {} (due at {}) is cancelled by \"{name}\"",
+                    p.campaign_id,
+                    format_ms(p.due_ms)
                 ),
             );
+        }
+        for (_, p) in &decision.scheduled {
+            self.shared.logger.log(
+                Level::Info,
+                &format!(
+                    "campaign {} scheduled: due at {}, expires at {}",
+                    p.campaign_id,
+                    format_ms(p.due_ms),
+                    format_ms(p.expires_ms)
+                ),
+            );
+        }
+        for c in decision.conversions {
+            let mut out = vec![
+                ("campaign_id".to_owned(), Value::String(c.campaign_id.clone())),
+                ("variant".to_owned(), Value::String(c.variant.clone())),
+                ("offer_id".to_owned(), Value::String(c.offer_id.clone())),
+                ("goal_event".to_owned(), Value::String(name.to_owned())),
+            ];
+            // The goal event's own properties, except where they would
+            // shadow Reach's keys.
+            out.extend(
+                props
+                    .iter()
+                    .filter(|(k, _)| !CONVERSION_KEYS.contains(&k.as_str()))
+                    .cloned(),
+            );
+            self.shared.logger.log(
+                Level::Info,
+                &format!(
+                    "conversion: \"{name}\" attributed to campaign {} (variant {})",
+                    c.campaign_id, c.variant
+                ),
+            );
+            self.engine.annotate(
+                &c.campaign_id,
+                format!("goal \"{name}\" reached: conversion recorded"),
+            );
+            self.record(EventKind::Track, "reach.conversion", &out, now);
+        }
+        if let Some(idx) = decision.offer {
+            self.expose(idx, now);
+        }
+    }
+
+    /// The campaign is to be shown now: assign its variant (at first
+    /// exposure), then record a control exposure, claim a prize, or offer.
+    fn expose(&mut self, idx: usize, now: i64) {
+        let pack = self.engine.pack().clone();
+        let campaign = pack.campaign(idx);
+        let unit = self
+            .identity
+            .user_id
+            .clone()
+            .unwrap_or_else(|| self.identity.anonymous_id.clone());
+        let (variant, control) = self
+            .engine
+            .assign(idx, &unit, now)
+            .unwrap_or_else(|| (DEFAULT_VARIANT.to_owned(), false));
+        let offer_id = uuid::Uuid::new_v4().hyphenated().to_string();
+        if control {
+            // Exactly where a treated person's impression would be: caps
+            // and the attribution window count it, the host sees nothing.
+            self.engine.record_impression(
+                &campaign.id,
+                now,
+                &self.session.id,
+                &variant,
+                &offer_id,
+            );
+            let props = vec![
+                ("campaign_id".to_owned(), Value::String(campaign.id.clone())),
+                ("variant".to_owned(), Value::String(variant.clone())),
+                ("offer_id".to_owned(), Value::String(offer_id)),
+            ];
+            self.record(EventKind::Track, "reach.popup.control", &props, now);
+            let note = format!("variant {variant} is a control group: nothing shown, control exposure recorded");
+            self.shared
+                .logger
+                .log(Level::Info, &format!("campaign {}: {note}", campaign.id));
+            self.engine.annotate(&campaign.id, note);
             return;
         }
-        let offer_id = uuid::Uuid::new_v4().hyphenated().to_string();
-        let content = OfferContent::render(
+        if self.presenter.is_none() {
+            let note = "eligible, but no PopupPresenter is set: nothing is shown".to_owned();
+            self.shared
+                .logger
+                .log(Level::Info, &format!("campaign {} is {note}", campaign.id));
+            self.engine.annotate(&campaign.id, note);
+            return;
+        }
+        let mut f = InFlight {
+            offer_id,
+            campaign_id: campaign.id.clone(),
+            variant,
+            state: OfferState::Offered { at_ms: now },
+            claim: None,
+            sold_out: false,
+        };
+        if campaign.inventory.is_some() {
+            if self.claims.is_none() {
+                self.claim_answered_for(f, ClaimAnswer::Unavailable("no claim client is configured".into()), now);
+                return;
+            }
+            let key = uuid::Uuid::new_v4().hyphenated().to_string();
+            f.claim = Some(ClaimTicket {
+                key: key.clone(),
+                claim_id: None,
+            });
+            f.state = OfferState::Claiming { since_ms: now };
+            // Sent after the commit: the key is on disk before the claim.
+            self.claim_outbox.push((
+                f.offer_id.clone(),
+                ClaimRequest {
+                    campaign_id: campaign.id.clone(),
+                    person_id: unit,
+                    idempotency_key: key,
+                },
+            ));
+            self.engine
+                .annotate(&campaign.id, "claiming a prize from the stock".to_owned());
+            self.in_flight = Some(f);
+            self.in_flight_dirty = true;
+            return;
+        }
+        self.present(f);
+    }
+
+    /// Hands the offer to the presenter (after the commit).
+    fn present(&mut self, f: InFlight) {
+        let pack = self.engine.pack().clone();
+        let Some(campaign) = pack.campaign_by_id(&f.campaign_id) else {
+            return;
+        };
+        let content = OfferContent::render_popup(
             campaign,
-            &offer_id,
-            DEFAULT_VARIANT,
+            popup_for(campaign, &f.variant, f.sold_out),
+            &f.offer_id,
+            &f.variant,
             &self.engine.device().locale,
         );
         self.shared.logger.log(
             Level::Info,
-            &format!("offering campaign {} (popup {offer_id})", campaign.id),
+            &format!(
+                "offering campaign {} (popup {}, variant {})",
+                campaign.id, f.offer_id, f.variant
+            ),
         );
-        self.in_flight = Some(InFlight {
-            offer_id,
-            campaign_id: campaign.id.clone(),
-            variant: DEFAULT_VARIANT.to_owned(),
-            state: OfferState::Offered { at_ms: now },
-        });
+        self.engine.annotate(
+            &campaign.id,
+            format!("offered to the presenter (popup {}, variant {})", f.offer_id, f.variant),
+        );
+        self.in_flight = Some(f);
         self.in_flight_dirty = true;
         self.outbox.push(content);
     }
 
+    pub(super) fn claim_answered(&mut self, offer_id: &str, answer: ClaimAnswer) {
+        let now = self.shared.clock.now_ms();
+        match self.matching(offer_id) {
+            Some(f) if matches!(f.state, OfferState::Claiming { .. }) => {
+                self.claim_answered_for(f, answer, now)
+            }
+            _ => {
+                // Too late (timed out, or the app moved on): a prize granted
+                // now belongs to no popup, so it goes back.
+                if let ClaimAnswer::Granted { claim_id } = answer {
+                    self.shared.logger.log(
+                        Level::Info,
+                        &format!("prize {claim_id} arrived after popup {offer_id} was given up; released"),
+                    );
+                    if let Some((campaign, key)) = claim_id.split_once(':').map(|_| ()).and(None::<(String, String)>) {
+                        self.release_key(campaign, key);
+                    }
+                }
+            }
+        }
+    }
+
+    fn claim_answered_for(&mut self, mut f: InFlight, answer: ClaimAnswer, now: i64) {
+        let pack = self.engine.pack().clone();
+        let Some(campaign) = pack.campaign_by_id(&f.campaign_id) else {
+            self.release_claim(&f);
+            self.release(&f.offer_id);
+            return;
+        };
+        let id = campaign.id.clone();
+        let inventory = campaign.inventory.clone().unwrap_or_default();
+        f.state = OfferState::Offered { at_ms: now };
+        match answer {
+            ClaimAnswer::Granted { claim_id } => {
+                self.engine
+                    .annotate(&id, format!("prize claimed (claim {claim_id})"));
+                if let Some(t) = f.claim.as_mut() {
+                    t.claim_id = Some(claim_id);
+                }
+                self.present(f);
+            }
+            ClaimAnswer::Exhausted if inventory.sold_out.is_some() => {
+                self.engine.annotate(
+                    &id,
+                    "the stock is exhausted: the sold-out popup is offered".to_owned(),
+                );
+                f.claim = None;
+                f.sold_out = true;
+                self.present(f);
+            }
+            ClaimAnswer::Exhausted => {
+                let note = "the stock is exhausted: no popup".to_owned();
+                self.shared
+                    .logger
+                    .log(Level::Info, &format!("campaign {id} not shown: {note}"));
+                self.engine.annotate(&id, note);
+                f.claim = None;
+                self.release(&f.offer_id);
+                self.in_flight = None;
+                self.in_flight_dirty = true;
+            }
+            ClaimAnswer::Unavailable(why) => {
+                // The server may have granted a prize whose answer we lost.
+                self.release_claim(&f);
+                f.claim = None;
+                match inventory.offline {
+                    OfflinePolicy::Skip => {
+                        let note = format!("offline, claim required ({why})");
+                        self.shared
+                            .logger
+                            .log(Level::Info, &format!("campaign {id} not shown: {note}"));
+                        self.engine.annotate(&id, note);
+                        self.in_flight = None;
+                        self.in_flight_dirty = true;
+                    }
+                    OfflinePolicy::ShowUnclaimed => {
+                        self.engine.annotate(
+                            &id,
+                            format!("no claim answer ({why}): shown without a prize (offline policy show_unclaimed)"),
+                        );
+                        self.present(f);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives back the prize (or the claim that may have taken one) of `f`.
+    fn release_claim(&mut self, f: &InFlight) {
+        if let Some(t) = &f.claim {
+            self.release_key(f.campaign_id.clone(), t.key.clone());
+        }
+    }
+
+    fn release_key(&mut self, campaign_id: String, key: String) {
+        match &self.claims {
+            Some(t) => {
+                t.release(campaign_id, key);
+            }
+            None => self.pending_releases.push((campaign_id, key)),
+        }
+    }
+
+    /// Offers the first due delayed popup, when one can be offered now
+    /// (foreground, a presenter, nothing in flight); drops expired ones.
+    pub(super) fn offer_due_delays(&mut self, now: i64) {
+        if !self.foreground
+            || self
+                .engine
+                .next_due_delay_ms()
+                .is_none_or(|due| due > now)
+        {
+            return;
+        }
+        let can_offer = self.presenter.is_some();
+        loop {
+            if self.in_flight.is_some() {
+                return;
+            }
+            let person = Person {
+                user_properties: &self.user_properties,
+                identified: self.identity.user_id.is_some(),
+                session_id: &self.session.id,
+            };
+            let due = self.engine.take_due_delay(now, &person, can_offer);
+            for p in &due.expired {
+                let note = format!(
+                    "the delayed popup expired: due at {}, not shown by {}",
+                    format_ms(p.due_ms),
+                    format_ms(p.expires_ms)
+                );
+                self.shared
+                    .logger
+                    .log(Level::Info, &format!("campaign {}: {note}", p.campaign_id));
+                self.engine.annotate(&p.campaign_id, note);
+            }
+            for (p, why) in &due.dropped {
+                let note = format!("the delayed popup is dropped: {why}");
+                self.shared
+                    .logger
+                    .log(Level::Info, &format!("campaign {}: {note}", p.campaign_id));
+                self.engine.annotate(&p.campaign_id, note);
+            }
+            let Some((idx, p)) = due.offer else { return };
+            self.engine.annotate(
+                &p.campaign_id,
+                format!("the delayed popup came due at {}", format_ms(p.due_ms)),
+            );
+            self.expose(idx, now);
+        }
+    }
+
     /// After a commit: hand the offers now on disk to the presenter thread.
     pub(super) fn dispatch_offers(&mut self) {
+        for (offer_id, request) in std::mem::take(&mut self.claim_outbox) {
+            let sent = self
+                .claims
+                .as_ref()
+                .is_some_and(|t| t.claim(offer_id.clone(), request));
+            if !sent {
+                self.shared.inbox.send(Command::ClaimAnswered {
+                    offer_id,
+                    answer: ClaimAnswer::Unavailable("the claims thread is gone".into()),
+                }).ok();
+            }
+        }
         for content in self.outbox.drain(..) {
             let delivered = self.presenter.as_ref().is_some_and(|p| p.offer(content));
             if delivered {
@@ -286,6 +717,11 @@ impl Worker {
                         "the host discarded popup {offer_id} of campaign {}: nothing counted",
                         f.campaign_id
                     ),
+                );
+                self.release_claim(&f);
+                self.engine.annotate(
+                    &f.campaign_id,
+                    "the host discarded the popup: nothing counted".to_owned(),
                 );
                 self.in_flight = None;
                 self.in_flight_dirty = true;
@@ -357,8 +793,16 @@ impl Worker {
     /// Counts an impression and records `reach.popup.shown`; `assumed` when
     /// no report came and Reach errs on the side of the user.
     fn count_impression(&mut self, f: &InFlight, at: i64, assumed: bool) {
-        self.engine
-            .record_impression(&f.campaign_id, at, &self.session.id);
+        self.engine.record_impression(
+            &f.campaign_id,
+            at,
+            &self.session.id,
+            &f.variant,
+            &f.offer_id,
+        );
+        if f.claim.as_ref().is_some_and(|t| t.claim_id.is_some()) {
+            self.engine.record_prize(&f.campaign_id);
+        }
         let mut props = popup_props(f);
         if assumed {
             props.push(("assumed".into(), Value::Bool(true)));
@@ -409,7 +853,12 @@ impl Worker {
                         f.offer_id, f.campaign_id
                     ),
                 );
+                self.release_claim(&f);
                 self.release(&f.offer_id);
+            }
+            Due::ClaimTimeout => {
+                let why = format!("no answer within {} s", crate::popup::CLAIM_TIMEOUT_MS / 1000);
+                self.claim_answered_for(f, ClaimAnswer::Unavailable(why), now);
             }
             Due::Reoffer => self.reoffer(f, now),
         }
@@ -436,8 +885,9 @@ impl Worker {
         if self.presenter.is_none() {
             return;
         }
-        self.outbox.push(OfferContent::render(
+        self.outbox.push(OfferContent::render_popup(
             campaign,
+            popup_for(campaign, &f.variant, f.sold_out),
             &f.offer_id,
             &f.variant,
             &self.engine.device().locale,
@@ -454,7 +904,12 @@ impl Worker {
         // Without a presenter a due deferred offer cannot be re-offered: only
         // its expiry is a deadline, or the worker would spin.
         let can_offer = self.foreground && self.presenter.is_some();
-        let deadline = self.in_flight.as_ref()?.next_deadline(can_offer)?;
+        let deadline = match &self.in_flight {
+            Some(f) => f.next_deadline(can_offer)?,
+            // A due delay wakes the worker only while it could be offered.
+            None if self.foreground => self.engine.next_due_delay_ms()?,
+            None => return None,
+        };
         let left = (deadline - self.shared.clock.now_ms()).max(0) as u64;
         Some(Duration::from_millis(left).min(MAX_TIMER_WAIT))
     }
@@ -491,6 +946,21 @@ impl Worker {
                 if let Err(e) = self.store.prune_counter_buckets(tier, first) {
                     errors.push(e);
                 }
+            }
+        }
+        for (id, d) in self.engine.delays_mut().take_dirty() {
+            if let Err(e) = self.store.save_pending_delay(&id, d.as_ref()) {
+                errors.push(e);
+            }
+        }
+        for (id, p) in self.engine.sequences_mut().take_dirty() {
+            if let Err(e) = self.store.save_sequence_progress(&id, p.as_ref()) {
+                errors.push(e);
+            }
+        }
+        for (id, a) in self.engine.take_dirty_assignments() {
+            if let Err(e) = self.store.save_assignment(&id, &a) {
+                errors.push(e);
             }
         }
         let (histories, global) = self.engine.take_dirty_histories();
