@@ -58,10 +58,7 @@ const BEYOND_SCHEMA: &[(&str, &str)] = &[
         "duplicate-variant-id",
         "uniqueness of one field across array items",
     ),
-    (
-        "variant-weights-all-zero",
-        "arithmetic across array items",
-    ),
+    ("variant-weights-all-zero", "arithmetic across array items"),
 ];
 
 /// The scenarios of `shared/scenarios`, each with a valid fixture named after

@@ -213,7 +213,9 @@ pub(crate) fn read_campaign(
     let variants = match (object.get("variants"), object.get("salt")) {
         (Some(variants), salt) => Some(Variants::read(variants, salt, &id, default_locale)?),
         (None, Some(salt)) => {
-            return Err(salt.error("needs \"variants\": the salt only decides who gets which variant"))
+            return Err(
+                salt.error("needs \"variants\": the salt only decides who gets which variant")
+            )
         }
         (None, None) => None,
     };
@@ -372,7 +374,11 @@ mod tests {
     fn a_trigger_is_one_event_or_a_sequence() {
         let steps = json!([{"event": "a"}, {"event": "b", "within": "1m"}]);
         assert_eq!(
-            read(with("trigger", json!({"event": "a", "sequence": steps})), "0.1.0").unwrap_err(),
+            read(
+                with("trigger", json!({"event": "a", "sequence": steps})),
+                "0.1.0"
+            )
+            .unwrap_err(),
             "trigger: give \"event\" or \"sequence\", not both"
         );
         assert_eq!(

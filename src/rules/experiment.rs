@@ -84,7 +84,9 @@ impl Variants {
             arms.push(arm);
         }
         if arms.iter().all(|a| a.weight == 0) {
-            return Err(node.error("every weight is 0; at least one variant needs a weight above 0"));
+            return Err(
+                node.error("every weight is 0; at least one variant needs a weight above 0")
+            );
         }
         Ok(Variants { salt, arms })
     }
@@ -163,8 +165,13 @@ mod tests {
         let root = Node::root(&doc);
         let object = root.map().unwrap();
         let salt = salt.and(object.get("salt"));
-        Variants::read(object.required("variants").unwrap(), salt, "vip-upsell", None)
-            .map_err(|e| e.to_string())
+        Variants::read(
+            object.required("variants").unwrap(),
+            salt,
+            "vip-upsell",
+            None,
+        )
+        .map_err(|e| e.to_string())
     }
 
     fn goal(g: serde_json::Value) -> Result<Goal, String> {
@@ -192,7 +199,10 @@ mod tests {
             }
         );
         assert!(v.arms[1].control);
-        assert_eq!(variants(holdout(), Some("2026-11")).unwrap().salt, "2026-11");
+        assert_eq!(
+            variants(holdout(), Some("2026-11")).unwrap().salt,
+            "2026-11"
+        );
     }
 
     #[test]
@@ -213,19 +223,28 @@ mod tests {
             "variants: give 2 to 20 variants, found 1"
         );
         assert_eq!(
-            variants(json!([{"id": "a", "weight": 1}, {"id": "a", "weight": 1}]), None)
-                .unwrap_err(),
+            variants(
+                json!([{"id": "a", "weight": 1}, {"id": "a", "weight": 1}]),
+                None
+            )
+            .unwrap_err(),
             "variants[1].id: duplicate variant id \"a\""
         );
         assert_eq!(
-            variants(json!([{"id": "a", "weight": 0}, {"id": "b", "weight": 0}]), None)
-                .unwrap_err(),
+            variants(
+                json!([{"id": "a", "weight": 0}, {"id": "b", "weight": 0}]),
+                None
+            )
+            .unwrap_err(),
             "variants: every weight is 0; at least one variant needs a weight above 0"
         );
         for bad in [json!(-1), json!(10_001), json!(2.5), json!("50")] {
             assert_eq!(
-                variants(json!([{"id": "a", "weight": bad}, {"id": "b", "weight": 1}]), None)
-                    .unwrap_err(),
+                variants(
+                    json!([{"id": "a", "weight": bad}, {"id": "b", "weight": 1}]),
+                    None
+                )
+                .unwrap_err(),
                 "variants[0].weight: expected a whole number from 0 to 10000"
             );
         }
@@ -243,9 +262,12 @@ mod tests {
             variants(json!([{"id": "a"}, {"id": "b", "weight": 1}]), None).unwrap_err(),
             "variants[0]: missing required key \"weight\""
         );
-        assert!(variants(json!([{"id": "a b", "weight": 1}, {"id": "b", "weight": 1}]), None)
-            .unwrap_err()
-            .starts_with("variants[0].id: invalid id"));
+        assert!(variants(
+            json!([{"id": "a b", "weight": 1}, {"id": "b", "weight": 1}]),
+            None
+        )
+        .unwrap_err()
+        .starts_with("variants[0].id: invalid id"));
         assert_eq!(
             variants(holdout(), Some(" ")).unwrap_err(),
             "salt: must not be empty"

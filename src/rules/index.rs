@@ -42,9 +42,13 @@ impl TriggerIndex {
             }
             if let Some(delay) = &c.delay {
                 for (k, cancel) in delay.cancel_on.iter().enumerate() {
-                    let listed_before = delay.cancel_on[..k].iter().any(|e| e.event == cancel.event);
+                    let listed_before =
+                        delay.cancel_on[..k].iter().any(|e| e.event == cancel.event);
                     if !listed_before {
-                        cancelled_by.entry(cancel.event.clone()).or_default().push(i);
+                        cancelled_by
+                            .entry(cancel.event.clone())
+                            .or_default()
+                            .push(i);
                     }
                 }
             }

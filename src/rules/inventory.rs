@@ -40,7 +40,10 @@ impl OfflinePolicy {
 
 impl Inventory {
     /// `{"per_user": 1, "offline": "skip", "sold_out": POPUP}`, all optional.
-    pub(crate) fn read(node: Node, default_locale: Option<&Locale>) -> Result<Inventory, FieldError> {
+    pub(crate) fn read(
+        node: Node,
+        default_locale: Option<&Locale>,
+    ) -> Result<Inventory, FieldError> {
         let object = node.object(&["per_user", "offline", "sold_out"])?;
         let offline = object.optional("offline", |n| match n.str()? {
             "skip" => Ok(OfflinePolicy::Skip),

@@ -82,8 +82,8 @@ pub use campaign::{
 };
 pub use condition::{Condition, MAX_CONDITION_DEPTH};
 pub use duration::{Duration, MAX_DURATION};
-pub use experiment::{MAX_ARMS, MAX_GOAL_WINDOW, MAX_WEIGHT, MIN_ARMS, MIN_GOAL_WINDOW};
 pub use error::{FieldError, PackError, MAX_REPORTED_ERRORS};
+pub use experiment::{MAX_ARMS, MAX_GOAL_WINDOW, MAX_WEIGHT, MIN_ARMS, MIN_GOAL_WINDOW};
 pub use format::{FormatVersion, FORMAT_MAJOR, FORMAT_MINOR};
 pub use frequency::{Frequency, Period, PeriodCap, Reeligibility};
 pub use index::TriggerIndex;

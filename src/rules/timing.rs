@@ -106,12 +106,8 @@ impl Delay {
     /// `cancel_on` when it has one.
     pub(crate) fn read(node: Node, cancel_on: Option<Node>) -> Result<Delay, FieldError> {
         let object = node.object(&["after", "expire_after"])?;
-        let after = Duration::read_within(
-            &object.required("after")?,
-            MIN_DELAY,
-            MAX_DELAY,
-            "a delay",
-        )?;
+        let after =
+            Duration::read_within(&object.required("after")?, MIN_DELAY, MAX_DELAY, "a delay")?;
         let expire_after = object
             .optional("expire_after", |n| {
                 Duration::read_within(&n, MIN_EXPIRE_AFTER, MAX_DELAY, "\"expire_after\"")
@@ -301,7 +297,11 @@ mod tests {
             "cancel_on: at most 20 events"
         );
         assert_eq!(
-            delay(json!({"after": "30m"}), Some(json!([{"event": " purchase"}]))).unwrap_err(),
+            delay(
+                json!({"after": "30m"}),
+                Some(json!([{"event": " purchase"}]))
+            )
+            .unwrap_err(),
             "cancel_on[0].event: name \" purchase\" has blanks around it"
         );
     }
@@ -340,9 +340,11 @@ mod tests {
         assert!(sequence(json!(eleven))
             .unwrap_err()
             .contains("2 to 10 steps, found 11"));
-        assert!(sequence(json!([{"event": "a", "within": "1m"}, {"event": "b", "within": "1m"}]))
-            .unwrap_err()
-            .starts_with("sequence[0].within: the first step has no \"within\""));
+        assert!(
+            sequence(json!([{"event": "a", "within": "1m"}, {"event": "b", "within": "1m"}]))
+                .unwrap_err()
+                .starts_with("sequence[0].within: the first step has no \"within\"")
+        );
         assert_eq!(
             sequence(json!([{"event": "a"}, {"event": "b"}])).unwrap_err(),
             "sequence[1]: missing required key \"within\" (the time allowed since the previous step)"
@@ -351,9 +353,11 @@ mod tests {
             sequence(json!([{"event": "a"}, {"event": "b", "within": "31d"}])).unwrap_err(),
             "sequence[1].within: a step's \"within\" must be between 1s and 30d, found 31d"
         );
-        assert!(sequence(json!([{"event": "a"}, {"event": "b", "within": "1m", "after": "1m"}]))
-            .unwrap_err()
-            .starts_with("sequence[1]: unknown key \"after\""));
+        assert!(
+            sequence(json!([{"event": "a"}, {"event": "b", "within": "1m", "after": "1m"}]))
+                .unwrap_err()
+                .starts_with("sequence[1]: unknown key \"after\"")
+        );
     }
 
     #[test]
