@@ -48,17 +48,32 @@ const BEYOND_SCHEMA: &[(&str, &str)] = &[
         "a field required by what other fields hold",
     ),
     ("conditions-nested-too-deep", "counting nesting depth"),
+    ("zero-delay", "arithmetic on durations"),
+    ("delay-beyond-thirty-days", "arithmetic on durations"),
+    ("expire-after-beyond-thirty-days", "arithmetic on durations"),
+    ("step-within-beyond-thirty-days", "arithmetic on durations"),
+    ("goal-window-beyond-ninety-days", "arithmetic on durations"),
+    ("replay-beyond-ten-minutes", "arithmetic on durations"),
+    (
+        "duplicate-variant-id",
+        "uniqueness of one field across array items",
+    ),
+    ("variant-weights-all-zero", "arithmetic across array items"),
 ];
 
-/// The scenarios of `shared/scenarios` that format 1.0 expresses, each with a
-/// valid fixture named after its file.
-const SCENARIOS: [&str; 7] = [
+/// The scenarios of `shared/scenarios`, each with a valid fixture named after
+/// its file (06, 07, 09 and 10 use fields added in format 1.1).
+const SCENARIOS: [&str; 11] = [
     "01-registration-lottery",
     "02-login-streak",
     "03-verified-share",
     "04-festival-window",
     "05-regional-audience",
+    "06-prize-inventory",
+    "07-abandoned-cart",
     "08-anti-harassment",
+    "09-holdout-group",
+    "10-conversion-attribution",
     "11-retry-after-dismiss",
 ];
 
@@ -209,7 +224,7 @@ fn doc_examples() -> Vec<(usize, bool, String)> {
         let pack = if json.get("format").is_some() {
             text
         } else {
-            format!("{{\"format\": \"1.0\", \"campaigns\": [{text}]}}")
+            format!("{{\"format\": \"1.1\", \"campaigns\": [{text}]}}")
         };
         examples.push((number + 1, valid, pack));
     }
