@@ -14,6 +14,7 @@ pub mod diagnostics;
 pub mod engine;
 pub mod error;
 pub mod event;
+pub mod explain;
 pub mod facade;
 pub mod lock;
 pub mod log;

@@ -530,7 +530,8 @@ impl TriggerEngine {
     /// offered now, dropping expired and impossible ones on the way. The
     /// caller checks first that a popup can be offered at all (foreground,
     /// a presenter, none in flight).
-    pub fn take_due_delay(&mut self, now_ms: i64, person: &Person) -> DueDelays {
+    /// Without `can_offer` (no presenter yet) only expired delays go.
+    pub fn take_due_delay(&mut self, now_ms: i64, person: &Person, can_offer: bool) -> DueDelays {
         let mut out = DueDelays::default();
         let due: Vec<PendingDelay> = self.delays.due(now_ms).cloned().collect();
         if due.is_empty() {
@@ -543,6 +544,9 @@ impl TriggerEngine {
             if now_ms > p.expires_ms {
                 self.delays.remove(&p.campaign_id);
                 out.expired.push(p);
+                continue;
+            }
+            if !can_offer {
                 continue;
             }
             let Some(idx) = pack.index_of(&p.campaign_id) else {

@@ -224,7 +224,7 @@ impl Worker {
             || self
                 .recent
                 .front()
-                .is_some_and(|e| ts.saturating_sub(e.ts_ms) > crate::rules::MAX_REPLAY_MS)
+                .is_some_and(|e| ts.saturating_sub(e.ts_ms) > crate::rules::MAX_REPLAY.as_millis())
         {
             self.recent.pop_front();
         }
@@ -523,7 +523,12 @@ impl Worker {
             return;
         };
         let id = campaign.id.clone();
-        let inventory = campaign.inventory.clone().unwrap_or_default();
+        let (offline, has_sold_out) = campaign
+            .inventory
+            .as_ref()
+            .map_or((OfflinePolicy::Skip, false), |i| {
+                (i.offline, i.sold_out.is_some())
+            });
         f.state = OfferState::Offered { at_ms: now };
         match answer {
             ClaimAnswer::Granted { claim_id } => {
@@ -534,7 +539,7 @@ impl Worker {
                 }
                 self.present(f);
             }
-            ClaimAnswer::Exhausted if inventory.sold_out.is_some() => {
+            ClaimAnswer::Exhausted if has_sold_out => {
                 self.engine.annotate(
                     &id,
                     "the stock is exhausted: the sold-out popup is offered".to_owned(),
@@ -558,7 +563,7 @@ impl Worker {
                 // The server may have granted a prize whose answer we lost.
                 self.release_claim(&f);
                 f.claim = None;
-                match inventory.offline {
+                match offline {
                     OfflinePolicy::Skip => {
                         let note = format!("offline, claim required ({why})");
                         self.shared

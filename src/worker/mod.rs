@@ -30,6 +30,7 @@ use crate::store::{self, EventRow, QueueStats, StorageKind, Store};
 use crate::value::{self, Properties};
 
 mod campaigns;
+mod explain;
 
 /// Upper bound on how long events sit in an open transaction while more keep
 /// arriving: the durability delay a burst can add. 10 ms is below what a user
@@ -87,6 +88,17 @@ pub enum Command {
         json: String,
     },
     SetPresenter(Option<Arc<dyn Presenter>>),
+    SetClaimClient(Option<Arc<dyn crate::claim::ClaimClient>>),
+    /// The claims thread's answer for an offer waiting on a prize.
+    ClaimAnswered {
+        offer_id: String,
+        answer: crate::claim::ClaimAnswer,
+    },
+    /// Why a campaign did or did not fire, answered on `reply`.
+    Explain {
+        campaign_id: String,
+        reply: SyncSender<crate::explain::Explanation>,
+    },
     /// The presenter thread's answer to an offer.
     OfferAnswer {
         offer_id: String,
@@ -201,6 +213,14 @@ struct Worker {
     /// Offers decided in the open transaction, handed to the presenter after
     /// it commits (so an offer is on disk before the host sees it).
     outbox: Vec<OfferContent>,
+    /// Prize claims decided in the open transaction, sent after it commits
+    /// (so the idempotency key is on disk first).
+    claim_outbox: Vec<(String, crate::claim::ClaimRequest)>,
+    claims: Option<crate::claim::ClaimThread>,
+    /// Claims to release once a claim client is set (after a restart).
+    pending_releases: Vec<(String, String)>,
+    /// Recent track events, for replay to campaigns of a new pack.
+    recent: std::collections::VecDeque<Arc<crate::engine::SeenEvent>>,
     foreground: bool,
     last_prune_ms: i64,
     _lock: DirectoryLock,
@@ -319,6 +339,10 @@ impl Worker {
             in_flight: None,
             in_flight_dirty: false,
             outbox: Vec::new(),
+            claim_outbox: Vec::new(),
+            claims: None,
+            pending_releases: Vec::new(),
+            recent: std::collections::VecDeque::new(),
             foreground: false,
             last_prune_ms: i64::MIN,
             _lock: lock,
@@ -350,7 +374,9 @@ impl Worker {
             };
             self.begin();
             if first.is_none() {
-                self.check_offer_timers(self.shared.clock.now_ms());
+                let now = self.shared.clock.now_ms();
+                self.check_offer_timers(now);
+                self.offer_due_delays(now);
             }
             let Some(first) = first else {
                 self.commit();
@@ -374,6 +400,9 @@ impl Worker {
                 }
                 next = rx.try_recv().ok();
             }
+            // A delay that came due (or an offer slot that freed up) while
+            // the commands ran.
+            self.offer_due_delays(self.shared.clock.now_ms());
             self.commit();
             last_commit = Instant::now();
             if let Some(ack) = close {
@@ -444,6 +473,11 @@ impl Worker {
             Command::Log(level, message) => self.shared.logger.log(level, &message),
             Command::LoadPack { pack, json } => self.load_pack(pack, &json),
             Command::SetPresenter(p) => self.set_presenter(p),
+            Command::SetClaimClient(c) => self.set_claim_client(c),
+            Command::ClaimAnswered { offer_id, answer } => self.claim_answered(&offer_id, answer),
+            Command::Explain { campaign_id, reply } => {
+                let _ = reply.send(self.explain(&campaign_id));
+            }
             Command::OfferAnswer { offer_id, answer } => self.offer_answered(&offer_id, answer),
             Command::PopupReport {
                 offer_id,
@@ -579,6 +613,7 @@ impl Worker {
         self.meta_dirty = true;
         self.foreground = true;
         self.reoffer_deferred(ts);
+        self.offer_due_delays(ts);
         if self.config.record_app_open {
             self.record(EventKind::Track, "app_open", &[], ts);
         }

@@ -1,0 +1,264 @@
+//! Builds `explain(campaignId)` on the worker, which owns the engine state.
+
+use super::Worker;
+use crate::engine::caps::{self, format_ms, Calendar, NO_HISTORY};
+use crate::engine::{Outcome, SeenEvent, Skip};
+use crate::explain::Explanation;
+use crate::rules::{Campaign, Platform, PropertyLookup, PropertyTest};
+use crate::value::Value;
+
+impl Worker {
+    pub(super) fn explain(&self, id: &str) -> Explanation {
+        let pack = self.engine.pack().clone();
+        let campaign = pack.campaign_by_id(id);
+        let mut reasons = Vec::new();
+        let last = self.engine.last_match(id);
+        let outcome = match (campaign, last) {
+            (None, _) => "not in the active pack",
+            (Some(_), None) => "no matching event yet",
+            (Some(_), Some(l)) => match l.outcome {
+                Outcome::Offered => "offered",
+                Outcome::Scheduled { .. } => "scheduled",
+                Outcome::Skipped(_) => "not offered",
+            },
+        };
+        let revision = pack.revision.as_deref().unwrap_or("-");
+        match campaign {
+            None => {
+                match pack.needs_newer_sdk().iter().find(|c| c.id == id) {
+                    Some(c) => reasons.push(format!(
+                        "the active pack (revision {revision}) has it, but it needs SDK {} or later",
+                        c.min_sdk
+                    )),
+                    None => reasons.push(format!(
+                        "the active pack (revision {revision}) has no campaign \"{id}\""
+                    )),
+                }
+            }
+            Some(c) => {
+                if !c.enabled {
+                    reasons.push("the campaign is disabled in the pack (\"enabled\": false)".into());
+                }
+                match last {
+                    None => reasons.push(format!(
+                        "no \"{}\" event has reached it since the app started",
+                        c.trigger.event
+                    )),
+                    Some(l) => {
+                        reasons.push(self.describe_outcome(c, &l.outcome, &l.event));
+                        reasons.extend(l.notes.iter().cloned());
+                    }
+                }
+                if let Some(p) = self.engine.sequence_progress(id) {
+                    reasons.push(format!(
+                        "sequence progress: {} of {} steps done, the last at {}",
+                        p.done,
+                        c.trigger.sequence.len(),
+                        format_ms(p.last_ms)
+                    ));
+                }
+                self.describe_caps_now(c, &mut reasons);
+            }
+        }
+        let delay = self.engine.pending_delay(id);
+        if let Some(d) = delay {
+            reasons.push(format!(
+                "a delayed popup is pending: due at {}, expires at {}",
+                format_ms(d.due_ms),
+                format_ms(d.expires_ms)
+            ));
+        }
+        let assignment = self.engine.assignment(id);
+        if let Some(a) = assignment {
+            reasons.push(format!(
+                "assigned to variant {} at {} (from id {})",
+                a.variant,
+                format_ms(a.assigned_ms),
+                a.unit_id
+            ));
+        }
+        if let Some(f) = self.in_flight.as_ref().filter(|f| f.campaign_id == id) {
+            reasons.push(format!("popup {} is in flight: {:?}", f.offer_id, f.state));
+        }
+        let history = self.engine.history(id);
+        let impressions = history.map_or(0, |h| h.total);
+        let mut text = format!("Campaign {id}: {outcome}.");
+        for r in &reasons {
+            text.push_str("\n- ");
+            text.push_str(r);
+        }
+        Explanation {
+            campaign_id: id.to_owned(),
+            in_pack: campaign.is_some(),
+            last_event: last.map(|l| l.event.name.clone()),
+            last_event_at_ms: last.map(|l| l.event.ts_ms),
+            outcome: outcome.to_owned(),
+            reasons,
+            variant: assignment.map(|a| a.variant.clone()),
+            pending_delay_due_ms: delay.map(|d| d.due_ms),
+            pending_delay_expires_ms: delay.map(|d| d.expires_ms),
+            impressions,
+            text,
+        }
+    }
+
+    fn describe_outcome(&self, c: &Campaign, outcome: &Outcome, e: &SeenEvent) -> String {
+        let at = format_ms(e.ts_ms);
+        let event = &e.name;
+        match outcome {
+            Outcome::Offered => format!("\"{event}\" at {at} triggered it and it was chosen"),
+            Outcome::Scheduled { due_ms } => format!(
+                "\"{event}\" at {at} triggered it; its popup was scheduled for {}",
+                format_ms(*due_ms)
+            ),
+            Outcome::Skipped(Skip::PropertyFilter) => {
+                let mut failed = Vec::new();
+                let filter = if c.trigger.is_sequence() {
+                    c.trigger
+                        .sequence
+                        .iter()
+                        .find(|s| s.event == *event)
+                        .and_then(|s| s.filter.as_ref())
+                } else {
+                    c.trigger.filter.as_ref()
+                };
+                if let Some(f) = filter {
+                    f.for_each_leaf(&mut |t| {
+                        if !t.matches(e.props.as_slice()) {
+                            failed.push(describe_test(t, e.props.as_slice()));
+                        }
+                    });
+                }
+                format!(
+                    "\"{event}\" at {at} did not match the trigger's conditions: {}",
+                    failed.join("; ")
+                )
+            }
+            Outcome::Skipped(Skip::Audience) => format!(
+                "\"{event}\" at {at}: the person is not in the audience ({})",
+                self.describe_audience(c).join("; ")
+            ),
+            Outcome::Skipped(Skip::Outranked { by }) => format!(
+                "\"{event}\" at {at}: campaign {} has a higher priority and was offered instead",
+                self.engine.pack().campaign(*by).id
+            ),
+            Outcome::Skipped(skip) => format!("\"{event}\" at {at}: {skip}"),
+        }
+    }
+
+    /// Which parts of the audience fail now, with the values seen.
+    fn describe_audience(&self, c: &Campaign) -> Vec<String> {
+        let a = &c.audience;
+        let d = self.engine.device();
+        let mut out = Vec::new();
+        let identified = self.identity.user_id.is_some();
+        if a.identified.is_some_and(|want| want != identified) {
+            out.push(format!(
+                "identified must be {}, the person is {}",
+                !identified,
+                if identified { "identified" } else { "anonymous" }
+            ));
+        }
+        if !a.platforms.is_empty() && !d.platform.is_some_and(|p| a.platforms.contains(&p)) {
+            let names: Vec<&str> = a.platforms.iter().map(|p| Platform::name(*p)).collect();
+            out.push(format!(
+                "platform must be one of {}, the device is {}",
+                names.join(", "),
+                d.platform.map_or("unknown", Platform::name)
+            ));
+        }
+        if !a.locales.is_empty() && !a.locales.iter().any(|l| d.locale.is_within(l)) {
+            let names: Vec<String> = a.locales.iter().map(|l| l.to_string()).collect();
+            out.push(format!(
+                "locale must fall under {}, the device's is {}",
+                names.join(", "),
+                d.locale
+            ));
+        }
+        if let Some(range) = &a.app_version {
+            if !d.app_version.as_ref().is_some_and(|v| range.contains(v)) {
+                out.push(format!(
+                    "app version must be in {range:?}, the app is {}",
+                    d.app_version
+                        .as_ref()
+                        .map_or_else(|| "unreadable".to_owned(), |v| v.to_string())
+                ));
+            }
+        }
+        let tags: std::collections::BTreeSet<String> = match self.user_properties.get("tags") {
+            Some(Value::StringList(l)) => l.iter().cloned().collect(),
+            _ => Default::default(),
+        };
+        if !a.tags.matches(&tags) {
+            out.push(format!(
+                "tags (any {:?}, all {:?}, none {:?}) do not match the person's {:?}",
+                a.tags.any, a.tags.all, a.tags.none, tags
+            ));
+        }
+        if let Some(p) = &a.user_properties {
+            p.for_each_leaf(&mut |t| {
+                if !t.matches(&self.user_properties) {
+                    out.push(format!(
+                        "user property {}",
+                        describe_test(t, &self.user_properties)
+                    ));
+                }
+            });
+        }
+        if out.is_empty() {
+            out.push("it matches now: the user's properties changed since".into());
+        }
+        out
+    }
+
+    /// Whether caps would allow the campaign now, and its impressions.
+    fn describe_caps_now(&self, c: &Campaign, reasons: &mut Vec<String>) {
+        let now = self.shared.clock.now_ms();
+        let h = self.engine.history(&c.id).unwrap_or(&NO_HISTORY);
+        let cal = Calendar::at(now, &self.engine.device().zone);
+        if let Err(b) = caps::campaign_allows(&c.frequency, h, &cal) {
+            reasons.push(format!("right now its frequency cap holds it back: {b}"));
+        }
+        if h.total > 0 {
+            reasons.push(format!(
+                "shown (or control-exposed) {} time(s) to this person{}",
+                h.total,
+                h.exposure
+                    .as_ref()
+                    .map(|e| format!(
+                        ", the last at {} (variant {}{})",
+                        format_ms(e.at_ms),
+                        e.variant,
+                        if e.converted { ", converted" } else { "" }
+                    ))
+                    .unwrap_or_default()
+            ));
+        }
+        if let Some(inv) = &c.inventory {
+            reasons.push(format!(
+                "prizes received: {} of at most {}",
+                h.prizes, inv.per_user
+            ));
+        }
+    }
+}
+
+/// `amount gt 100: amount is "150" (a string)`.
+fn describe_test<P: PropertyLookup + ?Sized>(t: &PropertyTest, props: &P) -> String {
+    match props.property(&t.property) {
+        None => format!("{t}: {} is missing", t.property),
+        Some(v) => format!("{t}: {} is {} ({})", t.property, show(v), v.type_name()),
+    }
+}
+
+fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => serde_json::Value::from(s.as_str()).to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(f) => f.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Timestamp(ms) => format_ms(*ms),
+        Value::StringList(l) => format!("{l:?}"),
+        Value::Unsupported(s) => s.clone(),
+    }
+}
