@@ -31,19 +31,6 @@ enum Command {
     Help,
 }
 
-// ServerConfig has no PartialEq of its own (it is not meant to be compared); the tests compare the parts.
-impl PartialEq for ServerConfig {
-    fn eq(&self, other: &Self) -> bool {
-        self.addr == other.addr
-            && self.data_dir == other.data_dir
-            && self.packs_dir == other.packs_dir
-            && self.signing_key == other.signing_key
-            && self.write_keys == other.write_keys
-            && self.stock == other.stock
-            && self.log_requests == other.log_requests
-    }
-}
-
 /// Runs the command line and returns the process exit code.
 pub fn run(args: &[String]) -> i32 {
     let command = match parse(args) {

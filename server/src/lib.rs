@@ -49,7 +49,7 @@ pub const WORKER_THREADS: usize = 4;
 const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// What a server serves and where it keeps its data.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Where to listen. `ServerConfig::new` uses `127.0.0.1:0` (the OS picks a free port).
     pub addr: SocketAddr,
