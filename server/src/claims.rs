@@ -1,0 +1,155 @@
+//! `POST /v1/claims` and `POST /v1/claims/release`: prize inventory with atomic, idempotent claims.
+//!
+//! A claim is one transaction under the store's lock: find the key's held prize (answer it again), else take one
+//! from the stock and record it. So 100 parallel claims on a stock of 10 grant exactly 10, and a client that
+//! retries a claim after a lost answer gets the same `claim_id`, never a second prize. A campaign with no stock
+//! row has none to give (`exhausted`).
+
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::error::ApiError;
+use crate::store::{now_ms, Store};
+
+#[derive(Deserialize)]
+struct ClaimRequest {
+    campaign_id: Option<String>,
+    person_id: Option<String>,
+    idempotency_key: Option<String>,
+}
+
+fn parse(body: &[u8]) -> Result<ClaimRequest, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid_json(format!("body is not a JSON claim: {e}")))
+}
+
+fn required(value: Option<String>, field: &str) -> Result<String, ApiError> {
+    value.filter(|v| !v.is_empty()).ok_or_else(|| {
+        ApiError::invalid_request(format!("missing \"{field}\" (a non-empty string)"))
+    })
+}
+
+/// Claims a prize for `(campaign_id, idempotency_key)`; the answer is the JSON body of a `200`.
+pub fn claim(store: &Store, body: &[u8]) -> Result<Value, ApiError> {
+    let req = parse(body)?;
+    let campaign = required(req.campaign_id, "campaign_id")?;
+    let person = required(req.person_id, "person_id")?;
+    let key = required(req.idempotency_key, "idempotency_key")?;
+
+    let mut conn = store.conn();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let held: Option<String> = tx
+        .query_row(
+            "SELECT claim_id FROM claims WHERE campaign_id = ?1 AND idempotency_key = ?2",
+            params![campaign, key],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(claim_id) = held {
+        return Ok(json!({"status": "granted", "claim_id": claim_id}));
+    }
+    let taken = tx.execute(
+        "UPDATE stock SET remaining = remaining - 1 WHERE campaign_id = ?1 AND remaining > 0",
+        [&campaign],
+    )?;
+    if taken == 0 {
+        return Ok(json!({"status": "exhausted"}));
+    }
+    let claim_id = new_claim_id()?;
+    tx.execute(
+        "INSERT INTO claims (campaign_id, idempotency_key, claim_id, person_id, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![campaign, key, claim_id, person, now_ms()],
+    )?;
+    tx.commit()?;
+    Ok(json!({"status": "granted", "claim_id": claim_id}))
+}
+
+/// Returns the prize held by `(campaign_id, idempotency_key)` to the stock; a key holding none is `unknown`.
+pub fn release(store: &Store, body: &[u8]) -> Result<Value, ApiError> {
+    let req = parse(body)?;
+    let campaign = required(req.campaign_id, "campaign_id")?;
+    let key = required(req.idempotency_key, "idempotency_key")?;
+
+    let mut conn = store.conn();
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let removed = tx.execute(
+        "DELETE FROM claims WHERE campaign_id = ?1 AND idempotency_key = ?2",
+        params![campaign, key],
+    )?;
+    if removed == 0 {
+        return Ok(json!({"status": "unknown"}));
+    }
+    tx.execute(
+        "INSERT INTO stock (campaign_id, remaining) VALUES (?1, 1)
+         ON CONFLICT (campaign_id) DO UPDATE SET remaining = remaining + 1",
+        [&campaign],
+    )?;
+    tx.commit()?;
+    Ok(json!({"status": "released"}))
+}
+
+/// 128 random bits in hex: unguessable, so a claim id can serve as a voucher reference.
+fn new_claim_id() -> Result<String, ApiError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ApiError::internal(format!("no randomness from the OS: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store_with(stock: u64) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        s.seed_stock(&[("c".into(), stock)]).unwrap();
+        (dir, s)
+    }
+
+    fn req(key: &str) -> Vec<u8> {
+        json!({"campaign_id": "c", "person_id": "p", "idempotency_key": key})
+            .to_string()
+            .into_bytes()
+    }
+
+    #[test]
+    fn a_retried_claim_gets_the_same_prize_and_the_stock_drops_once() {
+        let (_d, s) = store_with(2);
+        let first = claim(&s, &req("k1")).unwrap();
+        assert_eq!(first["status"], "granted");
+        assert_eq!(claim(&s, &req("k1")).unwrap(), first);
+        assert_eq!(s.stock("c").unwrap(), Some(1));
+    }
+
+    #[test]
+    fn an_empty_or_missing_stock_is_exhausted() {
+        let (_d, s) = store_with(0);
+        assert_eq!(claim(&s, &req("k")).unwrap()["status"], "exhausted");
+        let other =
+            json!({"campaign_id": "nope", "person_id": "p", "idempotency_key": "k"}).to_string();
+        assert_eq!(claim(&s, other.as_bytes()).unwrap()["status"], "exhausted");
+    }
+
+    #[test]
+    fn release_returns_the_prize_once() {
+        let (_d, s) = store_with(1);
+        claim(&s, &req("k")).unwrap();
+        let rel = json!({"campaign_id": "c", "idempotency_key": "k"}).to_string();
+        assert_eq!(release(&s, rel.as_bytes()).unwrap()["status"], "released");
+        assert_eq!(release(&s, rel.as_bytes()).unwrap()["status"], "unknown");
+        assert_eq!(s.stock("c").unwrap(), Some(1));
+    }
+
+    #[test]
+    fn bad_json_and_missing_fields_are_400() {
+        let (_d, s) = store_with(1);
+        assert_eq!(claim(&s, b"{not json").unwrap_err().code, "invalid_json");
+        assert_eq!(
+            claim(&s, b"{\"campaign_id\": \"c\"}").unwrap_err().code,
+            "invalid_request"
+        );
+        assert_eq!(claim(&s, b"[1]").unwrap_err().status, 400);
+    }
+}

@@ -1,0 +1,167 @@
+//! `GET /v1/stats`: read-only counts over what the server has stored, for tests, demos and a curious operator.
+//!
+//! Everything is computed from the tables at request time (no second set of counters to drift from the rows).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::ServerError;
+use crate::store::Store;
+
+/// Reach's own campaign events and the `by_campaign` field each one counts in.
+const CAMPAIGN_EVENTS: [(&str, &str); 5] = [
+    ("reach.popup.shown", "shown"),
+    ("reach.popup.clicked", "clicked"),
+    ("reach.popup.dismissed", "dismissed"),
+    ("reach.popup.control", "control"),
+    ("reach.conversion", "conversions"),
+];
+
+/// The body of `GET /v1/stats`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Events in accepted batches, duplicates included.
+    pub events_received: u64,
+    /// Distinct `messageId`s stored.
+    pub events_stored: u64,
+    /// `events_received - events_stored`: events whose `messageId` was already stored.
+    pub duplicates: u64,
+    /// Accepted batches.
+    pub batches: u64,
+    /// Stored `track` events per event name.
+    pub by_event: BTreeMap<String, u64>,
+    /// Stored campaign events per `properties.campaign_id`.
+    pub by_campaign: BTreeMap<String, CampaignStats>,
+}
+
+/// One campaign's line in `by_campaign`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignStats {
+    pub shown: u64,
+    pub clicked: u64,
+    pub dismissed: u64,
+    pub control: u64,
+    pub conversions: u64,
+}
+
+impl CampaignStats {
+    fn slot(&mut self, field: &str) -> Option<&mut u64> {
+        match field {
+            "shown" => Some(&mut self.shown),
+            "clicked" => Some(&mut self.clicked),
+            "dismissed" => Some(&mut self.dismissed),
+            "control" => Some(&mut self.control),
+            "conversions" => Some(&mut self.conversions),
+            _ => None,
+        }
+    }
+}
+
+fn count(n: i64) -> u64 {
+    n.max(0) as u64
+}
+
+/// Reads the current stats in one read transaction, so the numbers agree with each other.
+pub fn compute(store: &Store) -> Result<Stats, ServerError> {
+    let mut conn = store.conn();
+    let tx = conn.transaction()?;
+    let received: i64 = tx.query_row("SELECT COALESCE(SUM(times), 0) FROM receipts", [], |r| {
+        r.get(0)
+    })?;
+    let stored: i64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+    let batches: i64 = tx.query_row(
+        "SELECT COALESCE((SELECT value FROM counters WHERE name = 'batches'), 0)",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut stats = Stats {
+        events_received: count(received),
+        events_stored: count(stored),
+        duplicates: count(received - stored),
+        batches: count(batches),
+        ..Stats::default()
+    };
+    {
+        let mut by_event =
+            tx.prepare("SELECT name, COUNT(*) FROM events WHERE type = 'track' AND name IS NOT NULL GROUP BY name")?;
+        let rows = by_event.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+        for row in rows {
+            let (name, n) = row?;
+            stats.by_event.insert(name, count(n));
+        }
+        let mut by_campaign = tx.prepare(
+            "SELECT campaign_id, name, COUNT(*) FROM events
+             WHERE type = 'track' AND campaign_id IS NOT NULL AND name IN (?1, ?2, ?3, ?4, ?5)
+             GROUP BY campaign_id, name",
+        )?;
+        let names = CAMPAIGN_EVENTS.map(|(event, _)| event);
+        let rows = by_campaign.query_map(names, |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (campaign, name, n) = row?;
+            let field = CAMPAIGN_EVENTS
+                .iter()
+                .find(|(event, _)| *event == name)
+                .map(|(_, f)| *f);
+            if let Some(slot) =
+                field.and_then(|f| stats.by_campaign.entry(campaign).or_default().slot(f))
+            {
+                *slot = count(n);
+            }
+        }
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch;
+    use serde_json::json;
+
+    #[test]
+    fn campaign_events_are_counted_per_campaign_and_others_only_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let ev = |id: &str, name: &str, campaign: &str| {
+            json!({"type": "track", "event": name, "messageId": id, "timestamp": "t",
+                   "properties": {"campaign_id": campaign}})
+        };
+        let body = json!({"batch": [
+            ev("1", "reach.popup.shown", "c1"), ev("2", "reach.popup.shown", "c1"),
+            ev("3", "reach.popup.clicked", "c1"), ev("4", "reach.conversion", "c2"),
+            ev("5", "add_to_cart", "c1"), ev("5", "add_to_cart", "c1"),
+            {"type": "screen", "name": "home", "messageId": "6", "timestamp": "t"},
+        ]});
+        let events = batch::decode(body.to_string().as_bytes(), false).unwrap();
+        batch::store(&s, &events).unwrap();
+        let stats = compute(&s).unwrap();
+        assert_eq!(
+            (
+                stats.events_received,
+                stats.events_stored,
+                stats.duplicates,
+                stats.batches
+            ),
+            (7, 6, 1, 1)
+        );
+        assert_eq!(stats.by_event["reach.popup.shown"], 2);
+        assert_eq!(stats.by_event["add_to_cart"], 1);
+        assert!(!stats.by_event.contains_key("home"));
+        assert_eq!(
+            stats.by_campaign["c1"],
+            CampaignStats {
+                shown: 2,
+                clicked: 1,
+                ..Default::default()
+            }
+        );
+        assert_eq!(stats.by_campaign["c2"].conversions, 1);
+    }
+}
