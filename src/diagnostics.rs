@@ -23,6 +23,9 @@ pub struct Counters {
     pub popups_offered: AtomicU64,
     /// Presenter answers the worker has applied (tests wait on it).
     pub popups_answered: AtomicU64,
+    /// Prize claims handed to the claims thread, and answers applied.
+    pub claims_requested: AtomicU64,
+    pub claims_answered: AtomicU64,
 }
 
 impl Counters {
@@ -55,6 +58,8 @@ pub struct Diagnostics {
     pub dropped_storage_error: u64,
     pub popups_offered: u64,
     pub popups_answered: u64,
+    pub claims_requested: u64,
+    pub claims_answered: u64,
     /// The database file plus its write-ahead log, in bytes.
     pub database_bytes: u64,
     /// False when the store fell back to memory (see the log for why).
@@ -74,6 +79,8 @@ impl Diagnostics {
             dropped_storage_error: c.dropped_storage_error.load(Relaxed),
             popups_offered: c.popups_offered.load(Relaxed),
             popups_answered: c.popups_answered.load(Relaxed),
+            claims_requested: c.claims_requested.load(Relaxed),
+            claims_answered: c.claims_answered.load(Relaxed),
             database_bytes,
             persistent,
         }

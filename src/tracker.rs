@@ -357,6 +357,36 @@ impl Tracker {
         self.send(Command::SetPresenter(presenter))
     }
 
+    /// Sets (or removes) what campaigns with a prize inventory claim from.
+    /// Without one, such campaigns follow their offline policy.
+    pub fn set_claim_client(
+        &self,
+        client: Option<Arc<dyn crate::claim::ClaimClient>>,
+    ) -> Result<(), Error> {
+        self.send(Command::SetClaimClient(client))
+    }
+
+    /// Why the campaign did or did not fire for its last matching event.
+    /// Waits for the worker (what was tracked before is taken into account)
+    /// at most the flush timeout; `Error::Closed` after `close()`, and a
+    /// timed-out `Error::Io` when the worker does not answer in time.
+    pub fn explain(&self, campaign_id: &str) -> Result<crate::explain::Explanation, Error> {
+        let (reply, answer) = mpsc::sync_channel(1);
+        self.send(Command::Explain {
+            campaign_id: campaign_id.to_owned(),
+            reply,
+        })?;
+        answer
+            .recv_timeout(self.config.flush_timeout)
+            .map_err(|_| Error::Io {
+                what: "explain".into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the Reach worker did not answer within the flush timeout",
+                ),
+            })
+    }
+
     /// The host showed the popup of `offer_id`: an impression.
     pub fn popup_shown(&self, offer_id: String) -> Result<(), Error> {
         self.report(offer_id, Report::Shown)

@@ -246,7 +246,12 @@ pub struct TriggerEngine {
     dirty_assignments: HashSet<String>,
     /// By campaign index in the active pack; reset with the pack.
     last: Vec<Option<LastMatch>>,
+    notes: HashMap<String, Vec<String>>,
 }
+
+/// Notes kept per campaign without a matching event: enough to tell what
+/// happened at the last restart or foreground.
+const MAX_LOOSE_NOTES: usize = 8;
 
 impl TriggerEngine {
     pub fn new(pack: Arc<RulePack>, device: Device) -> TriggerEngine {
@@ -265,6 +270,7 @@ impl TriggerEngine {
             assignments: HashMap::default(),
             dirty_assignments: HashSet::default(),
             last: Vec::new(),
+            notes: HashMap::default(),
         }
     }
 
@@ -513,12 +519,25 @@ impl TriggerEngine {
 
     /// Adds what the worker did after the decision to the campaign's
     /// explanation.
+    /// Without a matching event in this process (a delay restored after a
+    /// restart), the note is kept on its own.
     pub fn annotate(&mut self, campaign_id: &str, note: String) {
         if let Some(i) = self.pack.index_of(campaign_id) {
             if let Some(Some(l)) = self.last.get_mut(i) {
                 l.notes.push(note);
+                return;
             }
         }
+        let notes = self.notes.entry(campaign_id.to_owned()).or_default();
+        if notes.len() >= MAX_LOOSE_NOTES {
+            notes.remove(0);
+        }
+        notes.push(note);
+    }
+
+    /// Notes about the campaign not tied to an event of this process.
+    pub fn loose_notes(&self, campaign_id: &str) -> &[String] {
+        self.notes.get(campaign_id).map_or(&[], |n| n.as_slice())
     }
 
     pub fn last_match(&self, campaign_id: &str) -> Option<&LastMatch> {
@@ -815,6 +834,7 @@ impl TriggerEngine {
         self.assignments.clear();
         self.dirty_assignments.clear();
         self.last.iter_mut().for_each(|l| *l = None);
+        self.notes.clear();
     }
 }
 

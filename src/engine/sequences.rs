@@ -69,7 +69,7 @@ impl Sequences {
         match next {
             Some(n) if n >= steps => {
                 self.set(campaign_id, None);
-                return Step::Completed;
+                Step::Completed
             }
             Some(n) => {
                 self.set(

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Command, Worker};
-use crate::engine::caps::{CampaignHistory, GlobalHistory};
-use crate::engine::counters::{Bucket, TIERS};
-use crate::event::EventKind;
-use crate::log::Level;
 use crate::claim::{ClaimAnswer, ClaimClient, ClaimRequest, ClaimThread};
 use crate::engine::caps::format_ms;
+use crate::engine::caps::{CampaignHistory, GlobalHistory};
+use crate::engine::counters::{Bucket, TIERS};
 use crate::engine::{Decision, Person};
+use crate::event::EventKind;
+use crate::log::Level;
 use crate::popup::{
     popup_for, Answer, ClaimTicket, Due, InFlight, OfferContent, OfferState, Presenter,
     PresenterThread, Report, DEFAULT_VARIANT,
@@ -228,11 +228,12 @@ impl Worker {
         {
             self.recent.pop_front();
         }
-        self.recent.push_back(std::sync::Arc::new(crate::engine::SeenEvent {
-            name: name.to_owned(),
-            props: props.to_vec(),
-            ts_ms: ts,
-        }));
+        self.recent
+            .push_back(std::sync::Arc::new(crate::engine::SeenEvent {
+                name: name.to_owned(),
+                props: props.to_vec(),
+                ts_ms: ts,
+            }));
     }
 
     pub(super) fn set_claim_client(&mut self, client: Option<Arc<dyn ClaimClient>>) {
@@ -246,9 +247,10 @@ impl Worker {
             match spawned {
                 Ok(t) => Some(t),
                 Err(e) => {
-                    self.shared
-                        .logger
-                        .log(Level::Error, &format!("cannot start the claims thread: {e}"));
+                    self.shared.logger.log(
+                        Level::Error,
+                        &format!("cannot start the claims thread: {e}"),
+                    );
                     None
                 }
             }
@@ -328,6 +330,10 @@ impl Worker {
             );
         }
         for p in &decision.cancelled {
+            self.engine.annotate(
+                &p.campaign_id,
+                format!("the pending popup was cancelled by \"{name}\""),
+            );
             self.shared.logger.log(
                 Level::Info,
                 &format!(
@@ -350,7 +356,10 @@ impl Worker {
         }
         for c in decision.conversions {
             let mut out = vec![
-                ("campaign_id".to_owned(), Value::String(c.campaign_id.clone())),
+                (
+                    "campaign_id".to_owned(),
+                    Value::String(c.campaign_id.clone()),
+                ),
                 ("variant".to_owned(), Value::String(c.variant.clone())),
                 ("offer_id".to_owned(), Value::String(c.offer_id.clone())),
                 ("goal_event".to_owned(), Value::String(name.to_owned())),
@@ -399,20 +408,17 @@ impl Worker {
         if control {
             // Exactly where a treated person's impression would be: caps
             // and the attribution window count it, the host sees nothing.
-            self.engine.record_impression(
-                &campaign.id,
-                now,
-                &self.session.id,
-                &variant,
-                &offer_id,
-            );
+            self.engine
+                .record_impression(&campaign.id, now, &self.session.id, &variant, &offer_id);
             let props = vec![
                 ("campaign_id".to_owned(), Value::String(campaign.id.clone())),
                 ("variant".to_owned(), Value::String(variant.clone())),
                 ("offer_id".to_owned(), Value::String(offer_id)),
             ];
             self.record(EventKind::Track, "reach.popup.control", &props, now);
-            let note = format!("variant {variant} is a control group: nothing shown, control exposure recorded");
+            let note = format!(
+                "variant {variant} is a control group: nothing shown, control exposure recorded"
+            );
             self.shared
                 .logger
                 .log(Level::Info, &format!("campaign {}: {note}", campaign.id));
@@ -437,7 +443,11 @@ impl Worker {
         };
         if campaign.inventory.is_some() {
             if self.claims.is_none() {
-                self.claim_answered_for(f, ClaimAnswer::Unavailable("no claim client is configured".into()), now);
+                self.claim_answered_for(
+                    f,
+                    ClaimAnswer::Unavailable("no claim client is configured".into()),
+                    now,
+                );
                 return;
             }
             let key = uuid::Uuid::new_v4().hyphenated().to_string();
@@ -486,7 +496,10 @@ impl Worker {
         );
         self.engine.annotate(
             &campaign.id,
-            format!("offered to the presenter (popup {}, variant {})", f.offer_id, f.variant),
+            format!(
+                "offered to the presenter (popup {}, variant {})",
+                f.offer_id, f.variant
+            ),
         );
         self.in_flight = Some(f);
         self.in_flight_dirty = true;
@@ -494,23 +507,24 @@ impl Worker {
     }
 
     pub(super) fn claim_answered(&mut self, offer_id: &str, answer: ClaimAnswer) {
+        self.shared
+            .counters
+            .claims_answered
+            .fetch_add(1, Ordering::Relaxed);
         let now = self.shared.clock.now_ms();
         match self.matching(offer_id) {
             Some(f) if matches!(f.state, OfferState::Claiming { .. }) => {
                 self.claim_answered_for(f, answer, now)
             }
             _ => {
-                // Too late (timed out, or the app moved on): a prize granted
-                // now belongs to no popup, so it goes back.
-                if let ClaimAnswer::Granted { claim_id } = answer {
-                    self.shared.logger.log(
-                        Level::Info,
-                        &format!("prize {claim_id} arrived after popup {offer_id} was given up; released"),
-                    );
-                    if let Some((campaign, key)) = claim_id.split_once(':').map(|_| ()).and(None::<(String, String)>) {
-                        self.release_key(campaign, key);
-                    }
-                }
+                // Too late: the offer was given up (claim time-out), and its
+                // release was queued behind this claim on the same thread.
+                self.shared.logger.log(
+                    Level::Debug,
+                    &format!(
+                        "late claim answer for popup {offer_id} ({answer:?}): already released"
+                    ),
+                );
             }
         }
     }
@@ -604,12 +618,7 @@ impl Worker {
     /// Offers the first due delayed popup, when one can be offered now
     /// (foreground, a presenter, nothing in flight); drops expired ones.
     pub(super) fn offer_due_delays(&mut self, now: i64) {
-        if !self.foreground
-            || self
-                .engine
-                .next_due_delay_ms()
-                .is_none_or(|due| due > now)
-        {
+        if !self.foreground || self.engine.next_due_delay_ms().is_none_or(|due| due > now) {
             return;
         }
         let can_offer = self.presenter.is_some();
@@ -653,15 +662,22 @@ impl Worker {
     /// After a commit: hand the offers now on disk to the presenter thread.
     pub(super) fn dispatch_offers(&mut self) {
         for (offer_id, request) in std::mem::take(&mut self.claim_outbox) {
+            self.shared
+                .counters
+                .claims_requested
+                .fetch_add(1, Ordering::Relaxed);
             let sent = self
                 .claims
                 .as_ref()
                 .is_some_and(|t| t.claim(offer_id.clone(), request));
             if !sent {
-                self.shared.inbox.send(Command::ClaimAnswered {
-                    offer_id,
-                    answer: ClaimAnswer::Unavailable("the claims thread is gone".into()),
-                }).ok();
+                self.shared
+                    .inbox
+                    .send(Command::ClaimAnswered {
+                        offer_id,
+                        answer: ClaimAnswer::Unavailable("the claims thread is gone".into()),
+                    })
+                    .ok();
             }
         }
         for content in self.outbox.drain(..) {
@@ -862,7 +878,10 @@ impl Worker {
                 self.release(&f.offer_id);
             }
             Due::ClaimTimeout => {
-                let why = format!("no answer within {} s", crate::popup::CLAIM_TIMEOUT_MS / 1000);
+                let why = format!(
+                    "no answer within {} s",
+                    crate::popup::CLAIM_TIMEOUT_MS / 1000
+                );
                 self.claim_answered_for(f, ClaimAnswer::Unavailable(why), now);
             }
             Due::Reoffer => self.reoffer(f, now),

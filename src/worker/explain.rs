@@ -24,20 +24,19 @@ impl Worker {
         };
         let revision = pack.revision.as_deref().unwrap_or("-");
         match campaign {
-            None => {
-                match pack.needs_newer_sdk().iter().find(|c| c.id == id) {
-                    Some(c) => reasons.push(format!(
-                        "the active pack (revision {revision}) has it, but it needs SDK {} or later",
-                        c.min_sdk
-                    )),
-                    None => reasons.push(format!(
-                        "the active pack (revision {revision}) has no campaign \"{id}\""
-                    )),
-                }
-            }
+            None => match pack.needs_newer_sdk().iter().find(|c| c.id == id) {
+                Some(c) => reasons.push(format!(
+                    "the active pack (revision {revision}) has it, but it needs SDK {} or later",
+                    c.min_sdk
+                )),
+                None => reasons.push(format!(
+                    "the active pack (revision {revision}) has no campaign \"{id}\""
+                )),
+            },
             Some(c) => {
                 if !c.enabled {
-                    reasons.push("the campaign is disabled in the pack (\"enabled\": false)".into());
+                    reasons
+                        .push("the campaign is disabled in the pack (\"enabled\": false)".into());
                 }
                 match last {
                     None => reasons.push(format!(
@@ -49,6 +48,7 @@ impl Worker {
                         reasons.extend(l.notes.iter().cloned());
                     }
                 }
+                reasons.extend(self.engine.loose_notes(id).iter().cloned());
                 if let Some(p) = self.engine.sequence_progress(id) {
                     reasons.push(format!(
                         "sequence progress: {} of {} steps done, the last at {}",
@@ -156,7 +156,11 @@ impl Worker {
             out.push(format!(
                 "identified must be {}, the person is {}",
                 !identified,
-                if identified { "identified" } else { "anonymous" }
+                if identified {
+                    "identified"
+                } else {
+                    "anonymous"
+                }
             ));
         }
         if !a.platforms.is_empty() && !d.platform.is_some_and(|p| a.platforms.contains(&p)) {

@@ -347,8 +347,9 @@ impl Worker {
             last_prune_ms: i64::MIN,
             _lock: lock,
         };
-        worker.load_campaign_state();
+        // In the transaction: restoring an offer in flight may record events.
         worker.begin();
+        worker.load_campaign_state();
         worker.persist_identity();
         worker.persist_consent();
         worker.commit();

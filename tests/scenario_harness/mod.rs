@@ -81,6 +81,11 @@ impl Phone {
         p
     }
 
+    /// A device on an existing data directory (which the caller keeps).
+    pub fn open_dir(dir: PathBuf, zone: &str, now_ms: i64) -> Phone {
+        Phone::open_at(dir, zone, "5.2.0", now_ms)
+    }
+
     fn open_at(dir: PathBuf, zone: &str, app_version: &str, now_ms: i64) -> Phone {
         let (tx, offers) = mpsc::channel();
         let presenter = Arc::new(TestPresenter {
@@ -140,6 +145,18 @@ impl Phone {
         self.start();
     }
 
+    pub fn identify(&self, user_id: &str) {
+        self.tracker().identify(user_id.into()).unwrap();
+    }
+
+    pub fn set_claim_client(&self, client: Arc<dyn reach::claim::ClaimClient>) {
+        self.tracker().set_claim_client(Some(client)).unwrap();
+    }
+
+    pub fn explain(&self, campaign_id: &str) -> reach::explain::Explanation {
+        self.tracker().explain(campaign_id).unwrap()
+    }
+
     pub fn set_answer(&self, a: Answer) {
         *self.presenter.answer.lock().unwrap() = a;
     }
@@ -171,6 +188,20 @@ impl Phone {
     /// The offer the last calls produced, if any (deterministic: the counter
     /// of offers handed to the presenter is read after a flush).
     pub fn next_offer(&mut self) -> Option<OfferContent> {
+        assert!(self.tracker().flush());
+        // Prize claims answer on their own thread: wait until every claim
+        // asked for has been applied, so an offer they lead to is counted.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let d = self.tracker().diagnostics();
+            if d.claims_answered >= d.claims_requested {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "claims answered");
+            std::thread::sleep(Duration::from_millis(1));
+            assert!(self.tracker().flush());
+        }
+        // The answer's offer is dispatched at the commit after it.
         assert!(self.tracker().flush());
         let offered = self.tracker().diagnostics().popups_offered;
         if offered == self.offered_before {
