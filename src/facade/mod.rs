@@ -4,12 +4,14 @@
 //! uniffi catches panics at this boundary, but none should reach it: the core
 //! returns errors instead of panicking.
 
+mod campaigns;
 mod popup;
 mod types;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use campaigns::{CampaignExplanation, ClaimClient, ClaimOutcome};
 pub use popup::{
     ButtonAction, Popup, PopupButton, PopupPresenter, PopupTemplate, PresenterDecision,
 };
@@ -178,6 +180,23 @@ impl Reach {
         let p = presenter
             .map(|p| Arc::new(popup::ForeignPresenter(p)) as Arc<dyn crate::popup::Presenter>);
         Ok(self.tracker.set_presenter(p)?)
+    }
+
+    /// Sets the client that claims prizes for campaigns with an inventory
+    /// (or removes it with null: such campaigns follow their offline policy).
+    pub fn set_claim_client(&self, client: Option<Arc<dyn ClaimClient>>) -> Result<(), ReachError> {
+        let c = client.map(|c| {
+            Arc::new(campaigns::ForeignClaimClient(c)) as Arc<dyn crate::claim::ClaimClient>
+        });
+        Ok(self.tracker.set_claim_client(c)?)
+    }
+
+    /// Why the campaign did or did not fire for its last matching event:
+    /// the condition that failed with its values, the cap that blocked it,
+    /// the variant, a pending delay. Waits for the worker (at most the flush
+    /// timeout), so call it off the UI thread in production.
+    pub fn explain(&self, campaign_id: String) -> Result<CampaignExplanation, ReachError> {
+        Ok(self.tracker.explain(&campaign_id)?.into())
     }
 
     /// The popup of `offer_id` is on screen: an impression.
