@@ -203,6 +203,15 @@ pub struct SeenEvent {
     pub ts_ms: i64,
 }
 
+/// An event being decided on: borrowed, with its shared copy when the
+/// caller has one.
+struct EventRef<'a> {
+    name: &'a str,
+    props: &'a [(String, Value)],
+    ts_ms: i64,
+    seen: Option<&'a Arc<SeenEvent>>,
+}
+
 /// What a campaign did at the last event that concerned it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -311,41 +320,67 @@ impl TriggerEngine {
         person: &Person,
         offer_in_flight: bool,
     ) -> Decision {
-        self.behaviours.record(name, props, ts_ms);
-        let mut decision = Decision::default();
-        self.cancel_delays(name, props, &mut decision);
-        self.attribute(name, props, ts_ms, &mut decision);
-        self.decide(
+        let event = EventRef {
             name,
             props,
             ts_ms,
-            now_ms,
-            person,
-            offer_in_flight,
-            None,
-            &mut decision,
-        );
+            seen: None,
+        };
+        self.on_event_ref(event, now_ms, person, offer_in_flight)
+    }
+
+    /// As [`TriggerEngine::on_event`], for an event the caller keeps anyway
+    /// (the worker's replay buffer): `explain()` shares it instead of a copy.
+    pub fn on_seen_event(
+        &mut self,
+        seen: &Arc<SeenEvent>,
+        now_ms: i64,
+        person: &Person,
+        offer_in_flight: bool,
+    ) -> Decision {
+        let event = EventRef {
+            name: &seen.name,
+            props: &seen.props,
+            ts_ms: seen.ts_ms,
+            seen: Some(seen),
+        };
+        self.on_event_ref(event, now_ms, person, offer_in_flight)
+    }
+
+    fn on_event_ref(
+        &mut self,
+        e: EventRef,
+        now_ms: i64,
+        person: &Person,
+        offer_in_flight: bool,
+    ) -> Decision {
+        self.behaviours.record(e.name, e.props, e.ts_ms);
+        let mut decision = Decision::default();
+        self.cancel_delays(e.name, e.props, &mut decision);
+        self.attribute(e.name, e.props, e.ts_ms, &mut decision);
+        self.decide(&e, now_ms, person, offer_in_flight, None, &mut decision);
         decision
     }
 
     /// Evaluates an event again for campaigns that just arrived in a new
     /// pack (`only`, indexes into it), without counting it a second time.
-    #[allow(clippy::too_many_arguments)]
     pub fn replay_event(
         &mut self,
-        name: &str,
-        props: &[(String, Value)],
-        ts_ms: i64,
+        seen: &Arc<SeenEvent>,
         now_ms: i64,
         person: &Person,
         offer_in_flight: bool,
         only: &HashSet<usize>,
     ) -> Decision {
         let mut decision = Decision::default();
+        let event = EventRef {
+            name: &seen.name,
+            props: &seen.props,
+            ts_ms: seen.ts_ms,
+            seen: Some(seen),
+        };
         self.decide(
-            name,
-            props,
-            ts_ms,
+            &event,
             now_ms,
             person,
             offer_in_flight,
@@ -402,18 +437,16 @@ impl TriggerEngine {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn decide(
         &mut self,
-        name: &str,
-        props: &[(String, Value)],
-        ts_ms: i64,
+        e: &EventRef,
         now_ms: i64,
         person: &Person,
         offer_in_flight: bool,
         only: Option<&HashSet<usize>>,
         decision: &mut Decision,
     ) {
+        let (name, props, ts_ms) = (e.name, e.props, e.ts_ms);
         let pack = self.pack.clone();
         let candidates = pack.candidates(name);
         if candidates.is_empty() {
@@ -423,10 +456,12 @@ impl TriggerEngine {
         let cal = Calendar::at(now_ms, &self.device.zone);
         let global = caps::global_allows(&pack.limits, &self.global, person.session_id, &cal);
         let tags = tags_of(person.user_properties);
-        let seen = Arc::new(SeenEvent {
-            name: name.to_owned(),
-            props: props.to_vec(),
-            ts_ms,
+        let seen = e.seen.cloned().unwrap_or_else(|| {
+            Arc::new(SeenEvent {
+                name: name.to_owned(),
+                props: props.to_vec(),
+                ts_ms,
+            })
         });
         for &idx in candidates {
             if only.is_some_and(|o| !o.contains(&idx)) {

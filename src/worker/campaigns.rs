@@ -203,9 +203,7 @@ impl Worker {
                 session_id: &self.session.id,
             };
             let busy = self.in_flight.is_some();
-            let decision = self
-                .engine
-                .replay_event(&e.name, &e.props, e.ts_ms, now, &person, busy, &only);
+            let decision = self.engine.replay_event(&e, now, &person, busy, &only);
             self.shared.logger.log(
                 Level::Debug,
                 &format!(
@@ -219,7 +217,12 @@ impl Worker {
     }
 
     /// Remembers a track event for replay to campaigns of a later pack.
-    fn remember_for_replay(&mut self, name: &str, props: &[(String, Value)], ts: i64) {
+    fn remember_for_replay(
+        &mut self,
+        name: &str,
+        props: &[(String, Value)],
+        ts: i64,
+    ) -> Arc<crate::engine::SeenEvent> {
         while self.recent.len() >= REPLAY_MAX_EVENTS
             || self
                 .recent
@@ -228,12 +231,13 @@ impl Worker {
         {
             self.recent.pop_front();
         }
-        self.recent
-            .push_back(std::sync::Arc::new(crate::engine::SeenEvent {
-                name: name.to_owned(),
-                props: props.to_vec(),
-                ts_ms: ts,
-            }));
+        let seen = Arc::new(crate::engine::SeenEvent {
+            name: name.to_owned(),
+            props: props.to_vec(),
+            ts_ms: ts,
+        });
+        self.recent.push_back(seen.clone());
+        seen
     }
 
     pub(super) fn set_claim_client(&mut self, client: Option<Arc<dyn ClaimClient>>) {
@@ -292,14 +296,14 @@ impl Worker {
         // Decide at the moment the person acted, not when the worker got to
         // it: a queued event sees the same caps and windows it would have.
         let now = ts;
-        self.remember_for_replay(name, props, ts);
+        let seen = self.remember_for_replay(name, props, ts);
         let person = Person {
             user_properties: &self.user_properties,
             identified: self.identity.user_id.is_some(),
             session_id: &self.session.id,
         };
         let busy = self.in_flight.is_some();
-        let decision = self.engine.on_event(name, props, ts, now, &person, busy);
+        let decision = self.engine.on_seen_event(&seen, now, &person, busy);
         self.apply_decision(decision, name, props, now);
     }
 
