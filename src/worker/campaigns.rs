@@ -41,6 +41,12 @@ const MAX_TIMER_WAIT: Duration = Duration::from_secs(5);
 /// replayed from the most recent.
 const REPLAY_MAX_EVENTS: usize = 256;
 
+/// How long a due delay that quiet hours, a cap or a popup on screen held
+/// back waits (in the clock's time) before the worker wakes to look again
+/// on its own; any command looks sooner. Quiet hours and caps move in
+/// minutes, so a minute is soon enough and never a busy loop.
+const DELAY_RECHECK_MS: i64 = 60_000;
+
 /// Keys of `reach.conversion` that a goal event's properties cannot shadow.
 const CONVERSION_KEYS: [&str; 4] = ["campaign_id", "variant", "offer_id", "goal_event"];
 
@@ -630,6 +636,9 @@ impl Worker {
             if self.in_flight.is_some() {
                 return;
             }
+            if self.engine.next_due_delay_ms().is_none_or(|due| due > now) {
+                return;
+            }
             let person = Person {
                 user_properties: &self.user_properties,
                 identified: self.identity.user_id.is_some(),
@@ -654,7 +663,12 @@ impl Worker {
                     .log(Level::Info, &format!("campaign {}: {note}", p.campaign_id));
                 self.engine.annotate(&p.campaign_id, note);
             }
-            let Some((idx, p)) = due.offer else { return };
+            let Some((idx, p)) = due.offer else {
+                // Due but held back: look again a little later (or at the
+                // next command), not in a loop.
+                self.delays_recheck_at_ms = now.saturating_add(DELAY_RECHECK_MS);
+                return;
+            };
             self.engine.annotate(
                 &p.campaign_id,
                 format!("the delayed popup came due at {}", format_ms(p.due_ms)),
@@ -934,8 +948,13 @@ impl Worker {
         let can_offer = self.foreground && self.presenter.is_some();
         let deadline = match &self.in_flight {
             Some(f) => f.next_deadline(can_offer)?,
-            // A due delay wakes the worker only while it could be offered.
-            None if self.foreground => self.engine.next_due_delay_ms()?,
+            // A due delay wakes the worker only while it could be offered,
+            // and one held back (quiet hours, a cap) only at its next
+            // re-check: a due time in the past must not make it spin.
+            None if can_offer => self
+                .engine
+                .next_due_delay_ms()?
+                .max(self.delays_recheck_at_ms),
             None => return None,
         };
         let left = (deadline - self.shared.clock.now_ms()).max(0) as u64;

@@ -221,6 +221,8 @@ struct Worker {
     pending_releases: Vec<(String, String)>,
     /// Recent track events, for replay to campaigns of a new pack.
     recent: std::collections::VecDeque<Arc<crate::engine::SeenEvent>>,
+    /// When the worker next wakes on its own for due delays held back.
+    delays_recheck_at_ms: i64,
     foreground: bool,
     last_prune_ms: i64,
     _lock: DirectoryLock,
@@ -343,6 +345,7 @@ impl Worker {
             claims: None,
             pending_releases: Vec::new(),
             recent: std::collections::VecDeque::new(),
+            delays_recheck_at_ms: i64::MIN,
             foreground: false,
             last_prune_ms: i64::MIN,
             _lock: lock,
@@ -711,10 +714,15 @@ impl Worker {
             }
             self.meta_dirty = false;
         }
-        let r = self
-            .store
-            .set_queue_stats(&self.stats)
-            .and_then(|()| self.store.commit());
+        // Only when they moved: a timer wake-up that changed nothing must
+        // not write a page.
+        let stats_moved = self.stats != self.stats_at_begin;
+        let r = if stats_moved {
+            self.store.set_queue_stats(&self.stats)
+        } else {
+            Ok(())
+        }
+        .and_then(|()| self.store.commit());
         if let Err(e) = r {
             self.store.rollback();
             self.shared
