@@ -158,6 +158,87 @@ class RecordingPresenter(reach.PopupPresenter):
             return None
 
 
+# --- prize claims, explain() and holdouts (rule pack format 1.1) ------------------------------
+
+# Scenario 06 (tests/fixtures/packs/06-prize-inventory.json): a prize claimed before the popup is
+# shown, one per person, nothing shown when the claim gets no answer.
+PRIZE_PACK = (REPO / "tests" / "fixtures" / "packs" / "06-prize-inventory.json").read_text()
+PRIZE_CAMPAIGN = "golden-week-gift"
+
+# A trigger with a property condition: `purchase` with `amount > 100`.
+BIG_SPENDER_PACK = json.dumps({
+    "format": "1.1",
+    "campaigns": [{
+        "id": "big-spender",
+        "trigger": {"event": "purchase", "where": [{"prop": "amount", "op": "gt", "value": 100}]},
+        "popup": {"template": "banner", "title": "Thank you!"},
+    }],
+})
+
+# A holdout where everyone is in the control arm: the only arm with weight > 0 is `control`.
+HOLDOUT_PACK = json.dumps({
+    "format": "1.1",
+    "campaigns": [{
+        "id": "vip-upsell",
+        "trigger": {"event": "view_item"},
+        "variants": [
+            {"id": "treatment", "weight": 0},
+            {"id": "control", "weight": 1, "control": True},
+        ],
+        "popup": {"template": "modal", "title": "Become a VIP"},
+    }],
+})
+
+
+class StockClaimClient(reach.ClaimClient):
+    """A ClaimClient written in Python, as a host writes one over its backend: a stock of
+    `prizes`, at most one per idempotency key; keeps every claim and release with the thread it
+    arrived on. A released key returns its prize."""
+
+    def __init__(self, prizes):
+        self._lock = threading.Lock()
+        self._prizes = prizes
+        self._granted = {}
+        self.claims = []  # (campaign_id, person_id, key, thread name)
+        self.releases = []  # (campaign_id, key, thread name)
+
+    def claim(self, campaign_id, person_id, idempotency_key):
+        with self._lock:
+            self.claims.append((campaign_id, person_id, idempotency_key,
+                                threading.current_thread().name))
+            if idempotency_key in self._granted:
+                return reach.ClaimOutcome.GRANTED(claim_id=self._granted[idempotency_key])
+            if self._prizes == 0:
+                return reach.ClaimOutcome.EXHAUSTED()
+            self._prizes -= 1
+            claim_id = f"prize-{len(self._granted) + 1}"
+            self._granted[idempotency_key] = claim_id
+            return reach.ClaimOutcome.GRANTED(claim_id=claim_id)
+
+    def release(self, campaign_id, idempotency_key):
+        with self._lock:
+            self.releases.append((campaign_id, idempotency_key, threading.current_thread().name))
+            if self._granted.pop(idempotency_key, None) is not None:
+                self._prizes += 1
+
+    def snapshot(self):
+        with self._lock:
+            return list(self.claims), list(self.releases)
+
+
+def explain_until(r, campaign_id, condition, what, timeout=5.0):
+    """Asks explain() until `condition(explanation)` holds (a claim's answer reaches Reach's
+    worker after the host's claim() returned); fails with the last text after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while True:
+        e = r.explain(campaign_id)
+        if condition(e):
+            return e
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}; last explanation:\n{e.text}")
+        time.sleep(0.01)
+
+
 @pytest.fixture
 def data_dir(tmp_path):
     d = tmp_path / "reach-data"

@@ -16,18 +16,24 @@ import pytest
 
 import reach
 from conftest import (
+    BIG_SPENDER_PACK,
+    HOLDOUT_PACK,
     INVALID_PACK_PATH,
     KIND_IDENTIFY,
     KIND_SCREEN,
     KIND_TRACK,
     LOTTERY_PACK,
+    PRIZE_CAMPAIGN,
+    PRIZE_PACK,
     CollectingSink,
     RecordingPresenter,
+    StockClaimClient,
     app_info,
     db_events,
     db_identity,
     db_meta,
     db_user_properties,
+    explain_until,
     invalid_lottery_pack,
     lottery_pack,
     make_config,
@@ -69,6 +75,8 @@ def test_every_public_method_of_reach_is_called(open_reach, data_dir):
         "set_log_sink": lambda: r.set_log_sink(other_sink),
         "load_rule_pack": lambda: r.load_rule_pack(LOTTERY_PACK),
         "set_popup_presenter": lambda: r.set_popup_presenter(RecordingPresenter()),
+        "set_claim_client": lambda: r.set_claim_client(StockClaimClient(prizes=1)),
+        "explain": lambda: r.explain("new-user-lottery"),
         # An offer id that is not in flight is ignored (logged at DEBUG).
         "popup_shown": lambda: r.popup_shown("no-such-offer"),
         "popup_clicked": lambda: r.popup_clicked("no-such-offer", "draw"),
@@ -87,9 +95,11 @@ def test_every_public_method_of_reach_is_called(open_reach, data_dir):
 
     for name in ("track", "screen", "identify", "set_user_properties", "unset_user_properties",
                  "on_foreground", "set_consent", "set_log_sink", "reset", "delete_local_data",
-                 "load_rule_pack", "set_popup_presenter", "popup_shown", "popup_clicked",
-                 "popup_dismissed"):
+                 "load_rule_pack", "set_popup_presenter", "set_claim_client", "popup_shown",
+                 "popup_clicked", "popup_dismissed"):
         assert results[name] is None, name
+    assert isinstance(results["explain"], reach.CampaignExplanation)
+    assert (results["explain"].in_pack, results["explain"].outcome) == (True, "no matching event yet")
     assert results["on_background"] is True
     assert results["flush"] is True
     assert isinstance(results["diagnostics"], reach.Diagnostics)
@@ -1027,3 +1037,166 @@ def test_an_invalid_bundled_pack_is_logged_not_raised(open_reach, data_dir):
     assert (d.stored, d.popups_offered) == (1, 0)
     assert any("bundled rule pack is refused" in m and INVALID_PACK_PATH in m
                for m in sink.messages(reach.LogLevel.ERROR))
+
+
+# --- prize claims, explain() and holdouts (rule pack format 1.1) ------------------------------
+
+
+def test_a_python_claim_client_grants_one_prize_then_the_next_person_finds_it_exhausted(
+    open_reach, data_dir
+):
+    r = open_reach(data_dir)
+    client = StockClaimClient(prizes=1)
+    presenter = RecordingPresenter()
+    r.load_rule_pack(PRIZE_PACK)
+    assert r.set_claim_client(client) is None
+    r.set_popup_presenter(presenter)
+
+    r.track("purchase", {"amount": PV.INT_VALUE(120)})
+    popup = presenter.next("the prize popup")[0]
+    assert popup.campaign_id == PRIZE_CAMPAIGN
+    assert popup.title == "A golden week gift for you"
+    claims, releases = client.snapshot()
+    assert len(claims) == 1
+    campaign_id, first_person, first_key, thread_name = claims[0]
+    assert campaign_id == PRIZE_CAMPAIGN
+    assert first_key and first_person
+    assert thread_name != threading.main_thread().name
+    r.popup_shown(popup.offer_id)
+    r.popup_clicked(popup.offer_id, "claim")
+    e = explain_until(r, PRIZE_CAMPAIGN, lambda e: e.impressions == 1, "the impression")
+    assert any("prize claimed (claim prize-1)" in x for x in e.reasons), e.text
+
+    # A second person: the stock is gone, nothing is shown.
+    r.reset()
+    r.track("purchase", {"amount": PV.INT_VALUE(80)})
+    e = explain_until(
+        r, PRIZE_CAMPAIGN,
+        lambda e: any("the stock is exhausted: no popup" in x for x in e.reasons),
+        "the exhausted answer",
+    )
+    assert e.outcome == "offered"  # the engine chose it; the claim said no
+    claims, releases = client.snapshot()
+    assert len(claims) == 2
+    assert claims[1][1] != first_person, "reset() gives a new person id"
+    assert claims[1][2] != first_key, "a new claim has a new idempotency key"
+    assert presenter.poll(0.2) is None
+    assert presenter.calls == 1
+    assert releases == []
+    d = flushed(r)
+    assert (d.stored, d.popups_offered) == (4, 1)
+    r.close()
+    assert [ev["name"] for ev in db_events(data_dir)] == [
+        "purchase", "reach.popup.shown", "reach.popup.clicked", "purchase",
+    ]
+
+
+def test_discarding_a_prize_popup_releases_it_with_the_claims_key(open_reach, data_dir):
+    r = open_reach(data_dir)
+    client = StockClaimClient(prizes=1)
+    presenter = RecordingPresenter(reach.PresenterDecision.DISCARD())
+    r.load_rule_pack(PRIZE_PACK)
+    r.set_claim_client(client)
+    r.set_popup_presenter(presenter)
+    r.track("purchase", {})
+    presenter.next("the prize popup (discarded)")
+    wait_for(lambda: client.snapshot()[1], "the release after the discard")
+    claims, releases = client.snapshot()
+    assert [(c, k) for (c, k, _) in releases] == [(PRIZE_CAMPAIGN, claims[0][2])]
+    assert releases[0][2] != threading.main_thread().name
+    # The prize is back and nothing was counted: the next purchase claims and shows it.
+    r.track("purchase", {})
+    assert presenter.next("the popup after the discard")[0].campaign_id == PRIZE_CAMPAIGN
+    claims, _ = client.snapshot()
+    assert len(claims) == 2 and claims[1][2] != claims[0][2]
+
+
+def test_a_claim_client_that_raises_is_unavailable_and_offline_skip_shows_nothing(
+    open_reach, data_dir
+):
+    calls = []
+
+    class Raising(reach.ClaimClient):
+        def claim(self, campaign_id, person_id, idempotency_key):
+            calls.append(idempotency_key)
+            raise ConnectionError("prize backend unreachable")
+
+        def release(self, campaign_id, idempotency_key):
+            raise reach.CallbackError.Failed("release failed too")
+
+    sink = CollectingSink()
+    r = open_reach(data_dir, sink=sink)
+    r.load_rule_pack(PRIZE_PACK)
+    r.set_claim_client(Raising())
+    presenter = RecordingPresenter()
+    r.set_popup_presenter(presenter)
+    r.track("purchase", {})
+    e = explain_until(r, PRIZE_CAMPAIGN, lambda e: "offline, claim required" in e.text,
+                      "the unavailable claim")
+    assert e.outcome == "offered"
+    assert len(calls) == 1
+    assert presenter.poll(0.2) is None
+    assert r.diagnostics().popups_offered == 0
+    # Reach releases the key (the lost answer may have been a prize); the failure is logged.
+    wait_for(lambda: any("release failed too" in m for m in sink.messages(reach.LogLevel.WARN)),
+             "the failed release in the log")
+    # Without a client the offline policy applies too.
+    r.set_claim_client(None)
+    r.track("purchase", {})
+    assert flushed(r).stored == 2
+    assert presenter.poll(0.2) is None
+
+
+def test_explain_an_unknown_campaign(open_reach, data_dir):
+    r = open_reach(data_dir)
+    r.load_rule_pack(BIG_SPENDER_PACK)
+    e = r.explain("no-such-campaign")
+    assert isinstance(e, reach.CampaignExplanation)
+    assert (e.campaign_id, e.in_pack, e.outcome) == ("no-such-campaign", False, "not in the active pack")
+    assert (e.last_event, e.last_event_at_ms, e.variant) == (None, None, None)
+    assert (e.pending_delay_due_ms, e.pending_delay_expires_ms, e.impressions) == (None, None, 0)
+    assert e.text.startswith("Campaign no-such-campaign: not in the active pack.")
+    assert r.explain("big-spender").outcome == "no matching event yet"
+
+
+def test_explain_names_the_failed_property_and_its_value(open_reach, data_dir):
+    r = open_reach(data_dir)
+    r.load_rule_pack(BIG_SPENDER_PACK)
+    r.set_popup_presenter(RecordingPresenter())
+    r.track("purchase", {"amount": PV.INT_VALUE(50)})
+    # explain() waits for the worker: the purchase tracked before it is taken into account.
+    e = r.explain("big-spender")
+    assert (e.in_pack, e.outcome, e.last_event) == (True, "not offered", "purchase")
+    assert isinstance(e.last_event_at_ms, int)
+    reasons = [x for x in e.reasons if "amount" in x]
+    assert reasons and "50" in reasons[0], e.reasons
+    assert reasons[0] in e.text
+    assert r.diagnostics().popups_offered == 0
+
+
+def test_explain_after_close_raises_closed_in_strict_mode(open_reach, tmp_path):
+    r = open_reach(tmp_path / "strict", strict=True)
+    r.close()
+    with pytest.raises(reach.ReachError.Closed):
+        r.explain("any")
+    with pytest.raises(reach.ReachError.Closed):
+        r.set_claim_client(None)
+
+
+def test_a_holdout_control_arm_records_reach_popup_control_and_shows_nothing(open_reach, data_dir):
+    r = open_reach(data_dir)
+    r.load_rule_pack(HOLDOUT_PACK)
+    presenter = RecordingPresenter()
+    r.set_popup_presenter(presenter)
+    r.track("view_item", {"sku": PV.STRING_VALUE("vip")})
+    e = explain_until(r, "vip-upsell", lambda e: e.impressions == 1, "the control exposure")
+    assert e.variant == "control"
+    assert presenter.poll(0.2) is None
+    d = flushed(r)
+    assert (d.stored, d.popups_offered) == (2, 0)
+    r.close()
+    events = db_events(data_dir)
+    assert [ev["name"] for ev in events] == ["view_item", "reach.popup.control"]
+    control = events[1]["props"]
+    assert (control["campaign_id"], control["variant"]) == ("vip-upsell", "control")
+    assert control["offer_id"]

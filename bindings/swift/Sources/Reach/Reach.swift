@@ -46,6 +46,20 @@ public typealias ButtonAction = ReachFFI.ButtonAction
 /// the app is in the foreground, i.e. after `onForeground()`: call it at launch
 /// too, not only when returning from the background.
 public typealias PresenterDecision = ReachFFI.PresenterDecision
+/// What `Reach.explain(_:)` answers: `campaignId`, `inPack` (whether the
+/// active pack has it), the `lastEvent` (and `lastEventAtMs`) that triggered
+/// or moved it, the `outcome` (`offered`, `scheduled`, `not offered`,
+/// `no matching event yet` or `not in the active pack`), the `reasons` with
+/// their values, the person's `variant` once assigned (`"control"` for a
+/// holdout arm), `pendingDelayDueMs` / `pendingDelayExpiresMs` of a delayed
+/// popup, `impressions` (control exposures included), and `text`: all of it as
+/// readable lines for a debug screen or a log.
+public typealias CampaignExplanation = ReachFFI.CampaignExplanation
+/// A `ClaimClient`'s answer: `.granted(claimId:)` (one prize is reserved for
+/// the idempotency key), `.exhausted` (the stock is gone: the pack's
+/// `sold_out` popup, or nothing) or `.unavailable(reason:)` (no answer: the
+/// campaign's `offline` policy decides).
+public typealias ClaimOutcome = ReachFFI.ClaimOutcome
 
 /// Receives Reach's own log lines (refused events, storage trouble).
 ///
@@ -95,6 +109,58 @@ public protocol PopupPresenter: Sendable {
     /// Reach offers `popup`; answer `.showNow`, `.later(delayMs:)` or `.discard`.
     /// Called off the main thread; see the protocol's documentation.
     func offer(_ popup: Popup) -> PresenterDecision
+}
+
+/// Claims prizes from the stock an app keeps in its own backend, for campaigns
+/// with an `inventory` (rule pack format 1.1). Set it with
+/// `Reach.setClaimClient(_:)`:
+///
+///     final class Prizes: ClaimClient {
+///         func claim(campaignId: String, personId: String, idempotencyKey: String) throws -> ClaimOutcome {
+///             // a synchronous request with a short timeout (a few seconds)
+///             switch try api.claimPrize(campaignId, personId, key: idempotencyKey, timeout: 3) {
+///             case .ok(let id): return .granted(claimId: id)
+///             case .soldOut: return .exhausted
+///             }                                 // a thrown error becomes .unavailable
+///         }
+///         func release(campaignId: String, idempotencyKey: String) throws {
+///             try api.releasePrize(campaignId, key: idempotencyKey)
+///         }
+///     }
+///
+/// Before a campaign with an inventory shows its popup, Reach calls
+/// `claim(campaignId:personId:idempotencyKey:)` and then: on `.granted` the
+/// popup is offered to the `PopupPresenter`; on `.exhausted` the pack's
+/// `sold_out` popup, or nothing; on `.unavailable` the campaign's `offline`
+/// policy decides (`skip`: nothing is shown; `show_unclaimed`: the popup
+/// without a prize). When the presenter answers `.discard` (or an offer
+/// expires), Reach calls `release(campaignId:idempotencyKey:)` with the same key.
+///
+/// **Threading.** Both methods are called on Reach's own `reach-claims`
+/// thread, **never on the main thread** and never on the thread that called
+/// Reach, one call at a time (hence `Sendable`). They may block on the network,
+/// but should give up within a few seconds: Reach applies the offline policy
+/// after 10 s anyway, and a late answer is then released.
+///
+/// **Idempotency.** Every claim carries an idempotency key, stored with the
+/// offer before the call so that a retry (after a time-out, a crash, a restart)
+/// reuses it. The backend must grant at most one prize per key: the same key
+/// must never take a second prize.
+///
+/// **Errors.** An error thrown by `claim` is treated as
+/// `.unavailable(reason:)` with the error's description as the reason (so the
+/// offline policy decides); an error thrown by `release` is reported to
+/// Reach's log handler.
+public protocol ClaimClient: Sendable {
+    /// Claims one prize of `campaignId`'s stock for `personId` (the user id, or
+    /// the anonymous id before `identify(_:)`) under `idempotencyKey`. Called on
+    /// the `reach-claims` thread.
+    func claim(campaignId: String, personId: String, idempotencyKey: String) throws -> ClaimOutcome
+
+    /// Gives back the prize claimed under `idempotencyKey` (the host discarded
+    /// the popup). Releasing a key that holds no prize must succeed. Called on
+    /// the `reach-claims` thread.
+    func release(campaignId: String, idempotencyKey: String) throws
 }
 
 /// One Reach instance per data directory.
@@ -326,6 +392,41 @@ public final class Reach: Sendable {
         try guarded { try core.popupDismissed(offerId: offerId) }
     }
 
+    /// Sets the client that claims prizes for campaigns with an `inventory`,
+    /// replacing any earlier one, or with `nil` removes it (such campaigns then
+    /// follow their `offline` policy: by default nothing is shown).
+    ///
+    /// The client is called on Reach's `reach-claims` thread, **never on the
+    /// main thread**; it may block on the network but should give up within a
+    /// few seconds, and the same idempotency key must never take a second prize
+    /// (see `ClaimClient`). An error thrown by its `claim` is treated as
+    /// `.unavailable`; one thrown by its `release` is logged.
+    ///
+    /// - Throws: only in strict mode, `ReachError.Closed` after `close()`.
+    public func setClaimClient(_ client: (any ClaimClient)?) throws {
+        try guarded { try core.setClaimClient(client: client.map(ClaimClientAdapter.init)) }
+    }
+
+    /// Why the campaign `campaignId` did or did not fire for the last event that
+    /// concerned it: the `outcome`, the `reasons` with the values seen (the
+    /// failed condition, the cap that held it back, the claim's answer...), the
+    /// person's `variant`, a pending delay, the impressions, and all of it as
+    /// readable `text`. See `CampaignExplanation`.
+    ///
+    /// Takes everything tracked before the call into account: it waits for
+    /// Reach's worker, at most `ReachConfig.flushTimeoutMs`, so call it off the
+    /// main thread in production.
+    ///
+    /// - Returns: the explanation, or `nil` when Reach could not answer: after
+    ///   `close()`, or when the worker did not answer within the flush timeout
+    ///   (reported to the log handler, as every internal failure).
+    /// - Throws: only in strict mode, instead of returning `nil`:
+    ///   `ReachError.Closed` after `close()`, `ReachError.Storage` for the
+    ///   time-out.
+    public func explain(_ campaignId: String) throws -> CampaignExplanation? {
+        try guardedValue { try core.explain(campaignId: campaignId) }
+    }
+
     private static func isInvalidRulePack(_ error: Error) -> Bool {
         if case .InvalidRulePack? = error as? ReachError { return true }
         return false
@@ -343,13 +444,22 @@ public final class Reach: Sendable {
     private func guarded(
         alwaysThrowing: (Error) -> Bool = { _ in false }, _ call: () throws -> Void
     ) throws {
+        _ = try guardedValue(alwaysThrowing: alwaysThrowing, call)
+    }
+
+    /// `guarded(_:)` for a call that answers: `nil` when it failed outside
+    /// strict mode.
+    private func guardedValue<T>(
+        alwaysThrowing: (Error) -> Bool = { _ in false }, _ call: () throws -> T
+    ) throws -> T? {
         do {
-            try call()
+            return try call()
         } catch {
             if strict || alwaysThrowing(error) { throw error }
             // The one line sent from the caller's thread: there is no worker to
             // hand it to when the call into the core itself failed.
             sink.get()?(.error, "Reach call failed internally and was ignored: \(error)")
+            return nil
         }
     }
 }
@@ -401,5 +511,45 @@ final class ClosurePresenter: ReachFFI.PopupPresenter {
 
     func offer(popup: Popup) -> PresenterDecision {
         present(popup)
+    }
+}
+
+/// Adapts a `ClaimClient` to the generated foreign-trait protocol. Errors
+/// thrown by the host's code never reach Rust as unexpected callback errors: a
+/// failed claim is `.unavailable(reason:)` (the offline policy decides), a
+/// failed release a `CallbackError`, which Reach logs. Immutable, hence safe to
+/// call from the `reach-claims` thread.
+final class ClaimClientAdapter: ReachFFI.ClaimClient {
+    private let client: any ClaimClient
+
+    init(_ client: any ClaimClient) {
+        self.client = client
+    }
+
+    func claim(campaignId: String, personId: String, idempotencyKey: String) -> ClaimOutcome {
+        do {
+            return try client.claim(
+                campaignId: campaignId, personId: personId, idempotencyKey: idempotencyKey)
+        } catch {
+            return .unavailable(reason: ClaimClientAdapter.describe(error))
+        }
+    }
+
+    func release(campaignId: String, idempotencyKey: String) throws {
+        do {
+            try client.release(campaignId: campaignId, idempotencyKey: idempotencyKey)
+        } catch let error as ReachFFI.CallbackError {
+            throw error
+        } catch {
+            throw ReachFFI.CallbackError.Failed(message: ClaimClientAdapter.describe(error))
+        }
+    }
+
+    /// A `LocalizedError`'s description, otherwise the error as Swift prints it.
+    static func describe(_ error: Error) -> String {
+        if let localized = error as? LocalizedError, let text = localized.errorDescription {
+            return text
+        }
+        return String(describing: error)
     }
 }

@@ -13,7 +13,8 @@ import dev.reach.ffi.Reach as FfiReach
  * What it adds over the generated class:
  * - properties as `Map<String, Any?>` (see [track] for the conversions);
  * - the log sink as a plain lambda;
- * - the popup presenter as a [PopupPresenter] `fun interface` (a lambda works);
+ * - the popup presenter as a [PopupPresenter] `fun interface` (a lambda works), and the prize
+ *   claim client as a plain [ClaimClient] interface whose exceptions Reach survives;
  * - no exception escapes a call unless `ReachConfig.strict` is true. The core already refuses
  *   bad input by logging and counting it; the wrapper extends that promise to the JVM side
  *   (e.g. a Rust panic surfacing as `InternalException`), because an analytics call must never
@@ -216,6 +217,37 @@ class Reach(
      * Reach records `reach.popup.dismissed`. The popup is done after this call.
      */
     fun popupDismissed(offerId: String): Unit = guard { ffi.popupDismissed(offerId) }
+
+    /**
+     * Sets the [ClaimClient] that claims prizes for campaigns with an `inventory`, replacing the
+     * previous one, or removes it with `null` (such campaigns then follow their `offline` policy:
+     * by default nothing is shown).
+     *
+     * The client is called on Reach's `reach-claims` thread, **never on the UI thread**; it may
+     * block on the network but should give up within a few seconds, and the same idempotency key
+     * must never take a second prize (see [ClaimClient]). An exception thrown by its `claim` is
+     * treated as [UnavailableOutcome]; one thrown by its `release` is logged.
+     */
+    fun setClaimClient(client: ClaimClient?): Unit = guard {
+        ffi.setClaimClient(client?.let(::ClaimClientAdapter))
+    }
+
+    /**
+     * Why the campaign [campaignId] did or did not fire for the last event that concerned it: the
+     * `outcome` (`offered`, `scheduled`, `not offered`, `no matching event yet` or `not in the
+     * active pack`), the `reasons` with the values seen (the failed condition, the cap that held
+     * it back, the claim's answer...), the person's `variant`, a pending delay, the impressions,
+     * and all of it as readable `text` for a debug screen or a log.
+     *
+     * Takes everything tracked before the call into account: it waits for Reach's worker, at most
+     * `ReachConfig.flushTimeoutMs`, so call it off the UI thread in production.
+     *
+     * @return the explanation, or `null` when Reach could not answer: after [close], or when the
+     *   worker did not answer within `ReachConfig.flushTimeoutMs` (reported to the log sink, as
+     *   every internal failure). In strict mode these throw instead ([ClosedException],
+     *   [StorageException] for the time-out).
+     */
+    fun explain(campaignId: String): CampaignExplanation? = guard({ null }) { ffi.explain(campaignId) }
 
     private fun reportPresenterFailure(e: Throwable) {
         sink?.invoke(LogLevel.ERROR, "the PopupPresenter threw, the popup is discarded: $e")

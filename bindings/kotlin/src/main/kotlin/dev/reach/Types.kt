@@ -100,3 +100,28 @@ typealias LaterDecision = dev.reach.ffi.PresenterDecision.Later
 
 /** Do not show it: nothing is counted (the campaign may be offered again), the decision is logged. */
 typealias DiscardDecision = dev.reach.ffi.PresenterDecision.Discard
+
+// ---------------------------------------------------------------------------------------------
+// Campaigns: prize claims and explanations.
+
+/**
+ * What [Reach.explain] answers: `campaignId`, `inPack` (whether the active pack has it), the
+ * `lastEvent` (and `lastEventAtMs`) that triggered or moved it, the `outcome` (`offered`,
+ * `scheduled`, `not offered`, `no matching event yet` or `not in the active pack`), the `reasons`
+ * with their values, the person's `variant` once assigned (`"control"` for a holdout arm),
+ * `pendingDelayDueMs` / `pendingDelayExpiresMs` of a delayed popup, `impressions` (control
+ * exposures included), and `text`: all of it as readable lines.
+ */
+typealias CampaignExplanation = dev.reach.ffi.CampaignExplanation
+
+/** A [ClaimClient]'s answer: [GrantedOutcome], [ExhaustedOutcome] or [UnavailableOutcome]. */
+typealias ClaimOutcome = dev.reach.ffi.ClaimOutcome
+
+/** One prize is reserved for the idempotency key; `claimId` names it (it appears in `explain`). */
+typealias GrantedOutcome = dev.reach.ffi.ClaimOutcome.Granted
+
+/** The stock is gone: the pack's `sold_out` popup is offered, or nothing. */
+typealias ExhaustedOutcome = dev.reach.ffi.ClaimOutcome.Exhausted
+
+/** No answer (offline, time-out, server error): the campaign's `offline` policy decides; `reason` says why. */
+typealias UnavailableOutcome = dev.reach.ffi.ClaimOutcome.Unavailable

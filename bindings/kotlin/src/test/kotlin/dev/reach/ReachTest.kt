@@ -154,6 +154,92 @@ private class RecordingPresenter(vararg answers: PresenterDecision) : PopupPrese
     val offered: Int get() = count.get()
 }
 
+/**
+ * Scenario 06 (tests/fixtures/packs/06-prize-inventory.json) inline, format 1.1: a prize from a
+ * limited stock, claimed before the popup is shown, one per person, nothing shown offline.
+ */
+private const val PRIZE_PACK = """
+{"format":"1.1","campaigns":[{"id":"golden-week-gift","trigger":{"event":"purchase"},
+ "inventory":{"per_user":1,"offline":"skip"},
+ "popup":{"template":"modal","title":"A golden week gift for you","buttons":[
+   {"id":"claim","text":"Claim","action":{"type":"deep_link","url":"app://gifts/golden-week"}}]}}]}
+"""
+
+/** A trigger with a property condition: `purchase` with `amount > 100`. */
+private const val BIG_SPENDER_PACK = """
+{"format":"1.1","campaigns":[{"id":"big-spender","trigger":{"event":"purchase",
+ "where":[{"prop":"amount","op":"gt","value":100}]},
+ "popup":{"template":"banner","title":"Thank you!"}}]}
+"""
+
+/** A holdout where everyone is in the control arm: the only arm with weight > 0 is `control`. */
+private const val HOLDOUT_PACK = """
+{"format":"1.1","campaigns":[{"id":"vip-upsell","trigger":{"event":"view_item"},
+ "variants":[{"id":"treatment","weight":0},{"id":"control","weight":1,"control":true}],
+ "popup":{"template":"modal","title":"Become a VIP"}}]}
+"""
+
+/**
+ * A [ClaimClient] written in Kotlin, as a host writes one over its backend: a stock of [prizes],
+ * one per idempotency key (a repeated key gets its prize again, never a second one); records
+ * every claim and release with the thread it arrived on. A released key returns its prize.
+ */
+private class StockClaimClient(private var prizes: Int) : ClaimClient {
+    data class Call(val campaignId: String, val personId: String, val key: String, val thread: Thread)
+
+    private val granted = HashMap<String, String>()
+    private val claims = LinkedBlockingQueue<Call>()
+    private val releases = LinkedBlockingQueue<Call>()
+    val claimCount = AtomicInteger()
+
+    override fun claim(campaignId: String, personId: String, idempotencyKey: String): ClaimOutcome {
+        val outcome = synchronized(this) {
+            granted[idempotencyKey]?.let { GrantedOutcome(claimId = it) } ?: if (prizes > 0) {
+                prizes--
+                val id = "prize-${granted.size + 1}"
+                granted[idempotencyKey] = id
+                GrantedOutcome(claimId = id)
+            } else {
+                ExhaustedOutcome
+            }
+        }
+        claimCount.incrementAndGet()
+        claims.put(Call(campaignId, personId, idempotencyKey, Thread.currentThread()))
+        return outcome
+    }
+
+    override fun release(campaignId: String, idempotencyKey: String) {
+        synchronized(this) { if (granted.remove(idempotencyKey) != null) prizes++ }
+        releases.put(Call(campaignId, "", idempotencyKey, Thread.currentThread()))
+    }
+
+    fun nextClaim(what: String): Call =
+        claims.poll(5, TimeUnit.SECONDS) ?: throw TestFailure("timed out waiting for $what")
+
+    fun nextRelease(what: String): Call =
+        releases.poll(5, TimeUnit.SECONDS) ?: throw TestFailure("timed out waiting for $what")
+
+    fun pollRelease(ms: Long): Call? = releases.poll(ms, TimeUnit.MILLISECONDS)
+}
+
+/**
+ * Asks [Reach.explain] until [condition] holds (claim answers reach Reach's worker from the
+ * `reach-claims` thread, after the host's `claim` returned), failing after 5 s with the last text.
+ */
+private fun Reach.explainUntil(
+    campaignId: String,
+    what: String,
+    condition: (CampaignExplanation) -> Boolean,
+): CampaignExplanation {
+    val deadline = System.nanoTime() + 5_000_000_000L
+    while (true) {
+        val e = explain(campaignId) ?: throw TestFailure("explain(\"$campaignId\") returned null")
+        if (condition(e)) return e
+        if (System.nanoTime() > deadline) throw TestFailure("timed out waiting for $what; last explanation:\n${e.text}")
+        Thread.sleep(10)
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Property conversion (unit level: the exact values and type names).
 
@@ -691,6 +777,172 @@ test("an invalid bundled pack does not throw at open: logged, no campaign active
         assertEq(1L, reach.storedAfterFlush(), "stored")
         assertEq(0uL, reach.diagnostics().popupsOffered, "popupsOffered")
         refused.awaitOrFail("the refused bundled pack log line")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Prize claims (a Kotlin ClaimClient), explain() and holdouts (rule pack format 1.1).
+
+test("a Kotlin ClaimClient grants the first prize: shown once; the next person finds it exhausted") { dir ->
+    Reach(config(dir)).use { reach ->
+        val client = StockClaimClient(prizes = 1)
+        val presenter = RecordingPresenter()
+        reach.loadRulePack(PRIZE_PACK)
+        reach.setClaimClient(client)
+        reach.setPopupPresenter(presenter)
+
+        reach.track("purchase", mapOf("amount" to 120))
+        val first = client.nextClaim("the first claim")
+        assertEq("golden-week-gift", first.campaignId, "campaignId of the claim")
+        check(first.key.isNotEmpty()) { "the claim has no idempotency key" }
+        check(first.personId.isNotEmpty()) { "the claim has no person id" }
+        check(first.thread !== Thread.currentThread()) { "claim was called on the caller's thread" }
+        check(!first.thread.name.contains("main")) { "claim was called on ${first.thread.name}" }
+        val (popup, _) = presenter.next("the prize popup")
+        assertEq("golden-week-gift", popup.campaignId, "campaignId of the popup")
+        assertEq("A golden week gift for you", popup.title, "title")
+        reach.popupShown(popup.offerId)
+        reach.popupClicked(popup.offerId, "claim")
+        val granted = reach.explainUntil("golden-week-gift", "the impression") { it.impressions == 1u }
+        check(granted.reasons.any { it.contains("prize claimed (claim prize-1)") }) { granted.text }
+
+        // A second person: the stock is gone, nothing is shown.
+        reach.reset()
+        reach.track("purchase", mapOf("amount" to 80))
+        val second = client.nextClaim("the second person's claim")
+        check(second.personId != first.personId) { "reset() did not change the person id: ${second.personId}" }
+        check(second.key != first.key) { "a new claim reused the key ${first.key}" }
+        val e = reach.explainUntil("golden-week-gift", "the exhausted answer") { ex ->
+            ex.reasons.any { it.contains("the stock is exhausted: no popup") }
+        }
+        assertEq("offered", e.outcome, "outcome (the engine chose it; the claim said no)")
+        assertEq(null, presenter.poll(200), "a popup for the second person")
+        assertEq(1, presenter.offered, "offers the presenter received")
+        assertEq(2, client.claimCount.get(), "claims")
+        assertEq(null, client.pollRelease(100), "a release (nothing was discarded)")
+        // purchase, reach.popup.shown, reach.popup.clicked, purchase
+        assertEq(4L, reach.storedAfterFlush(), "stored")
+    }
+}
+
+test("discarding a prize popup releases the prize with the claim's idempotency key") { dir ->
+    Reach(config(dir)).use { reach ->
+        val client = StockClaimClient(prizes = 1)
+        val presenter = RecordingPresenter(DiscardDecision)
+        reach.loadRulePack(PRIZE_PACK)
+        reach.setClaimClient(client)
+        reach.setPopupPresenter(presenter)
+        reach.track("purchase")
+        val claim = client.nextClaim("the claim")
+        presenter.next("the prize popup (discarded)")
+        val release = client.nextRelease("the release after the discard")
+        assertEq("golden-week-gift", release.campaignId, "campaignId of the release")
+        assertEq(claim.key, release.key, "the released key")
+        check(release.thread !== Thread.currentThread()) { "release was called on the caller's thread" }
+        // The prize is back and nothing was counted: the next purchase claims and shows it.
+        reach.track("purchase")
+        val again = client.nextClaim("the claim after the discard")
+        check(again.key != claim.key) { "a new offer reused the key" }
+        assertEq("golden-week-gift", presenter.next("the popup after the discard").first.campaignId, "campaign")
+    }
+}
+
+test("a ClaimClient that throws is 'unavailable': offline skip shows nothing; explain says why") { dir ->
+    val log = LogCollector()
+    Reach(config(dir), log.sink).use { reach ->
+        val claims = AtomicInteger()
+        val releases = LinkedBlockingQueue<String>()
+        reach.loadRulePack(PRIZE_PACK)
+        reach.setClaimClient(object : ClaimClient {
+            override fun claim(campaignId: String, personId: String, idempotencyKey: String): ClaimOutcome {
+                claims.incrementAndGet()
+                throw java.io.IOException("prize backend unreachable")
+            }
+
+            override fun release(campaignId: String, idempotencyKey: String) {
+                releases.put(idempotencyKey)
+                throw IllegalStateException("release failed too")
+            }
+        })
+        val presenter = RecordingPresenter()
+        reach.setPopupPresenter(presenter)
+        reach.track("purchase")
+        val e = reach.explainUntil("golden-week-gift", "the unavailable claim") {
+            it.text.contains("offline, claim required")
+        }
+        check(e.text.contains("prize backend unreachable")) { "the reason carries the exception's message: ${e.text}" }
+        assertEq(1, claims.get(), "claims")
+        assertEq(null, presenter.poll(200), "a popup without a claimed prize (offline: skip)")
+        assertEq(0uL, reach.diagnostics().popupsOffered, "popupsOffered")
+        // The lost answer may have been a prize: Reach releases the key; the throwing release is logged.
+        check(releases.poll(5, TimeUnit.SECONDS) != null) { "no release after the unavailable claim" }
+        log.expect("release failed too").awaitOrFail("the failed release in the log")
+        // Removing the client: the campaign follows its offline policy.
+        reach.setClaimClient(null)
+        reach.track("purchase")
+        assertEq(2L, reach.storedAfterFlush(), "stored")
+        assertEq(null, presenter.poll(200), "a popup without a claim client")
+    }
+}
+
+test("explain: an unknown campaign is not in the pack; a failed condition names the property and its value") { dir ->
+    Reach(config(dir)).use { reach ->
+        reach.loadRulePack(BIG_SPENDER_PACK)
+        val unknown = reach.explain("no-such-campaign") ?: throw TestFailure("explain returned null")
+        assertEq("no-such-campaign", unknown.campaignId, "campaignId")
+        assertEq(false, unknown.inPack, "inPack")
+        assertEq("not in the active pack", unknown.outcome, "outcome")
+        assertEq(null, unknown.lastEvent, "lastEvent")
+        assertEq(null, unknown.variant, "variant")
+        assertEq(0u, unknown.impressions, "impressions")
+        check(unknown.text.contains("not in the active pack")) { unknown.text }
+
+        val before = reach.explain("big-spender") ?: throw TestFailure("explain returned null")
+        assertEq(true, before.inPack, "inPack")
+        assertEq("no matching event yet", before.outcome, "outcome before any purchase")
+
+        reach.setPopupPresenter(RecordingPresenter())
+        reach.track("purchase", mapOf("amount" to 50))
+        // explain() waits for the worker: the purchase tracked before it is taken into account.
+        val e = reach.explain("big-spender") ?: throw TestFailure("explain returned null")
+        assertEq("not offered", e.outcome, "outcome")
+        assertEq("purchase", e.lastEvent, "lastEvent")
+        check(e.lastEventAtMs != null) { "lastEventAtMs is null" }
+        val reason = e.reasons.firstOrNull { it.contains("amount") }
+            ?: throw TestFailure("no reason names the property: ${e.reasons}")
+        check(reason.contains("50")) { "the reason gives the value seen: $reason" }
+        check(e.text.contains(reason)) { "text holds the reasons: ${e.text}" }
+        assertEq(0uL, reach.diagnostics().popupsOffered, "popupsOffered")
+    }
+}
+
+test("explain after close: null, or ClosedException in strict mode") { dir ->
+    val log = LogCollector()
+    val reach = Reach(config(dir), log.sink)
+    reach.loadRulePack(BIG_SPENDER_PACK)
+    reach.close()
+    assertEq(null, reach.explain("big-spender"), "explain after close")
+    reach.setClaimClient(StockClaimClient(prizes = 1))
+    reach.setClaimClient(null)
+    val strict = Reach(config(File(dir, "strict"), strict = true))
+    strict.close()
+    assertThrows<ClosedException>("strict explain after close") { strict.explain("big-spender") }
+    assertThrows<ClosedException>("strict setClaimClient after close") { strict.setClaimClient(null) }
+}
+
+test("a holdout control arm shows nothing, records reach.popup.control, and explain says control") { dir ->
+    Reach(config(dir)).use { reach ->
+        reach.loadRulePack(HOLDOUT_PACK)
+        val presenter = RecordingPresenter()
+        reach.setPopupPresenter(presenter)
+        reach.track("view_item", mapOf("sku" to "vip"))
+        val e = reach.explainUntil("vip-upsell", "the control exposure") { it.impressions == 1u }
+        assertEq("control", e.variant, "variant")
+        check(e.text.contains("control")) { e.text }
+        // view_item and reach.popup.control
+        assertEq(2L, reach.storedAfterFlush(), "stored")
+        assertEq(null, presenter.poll(200), "a popup for the control arm")
+        assertEq(0uL, reach.diagnostics().popupsOffered, "popupsOffered")
     }
 }
 
