@@ -371,6 +371,9 @@ impl Tracker {
     /// at most the flush timeout; `Error::Closed` after `close()`, and a
     /// timed-out `Error::Io` when the worker does not answer in time.
     pub fn explain(&self, campaign_id: &str) -> Result<crate::explain::Explanation, Error> {
+        if self.closed.load(Ordering::Relaxed) {
+            return Err(Error::Closed);
+        }
         let (reply, answer) = mpsc::sync_channel(1);
         self.send(Command::Explain {
             campaign_id: campaign_id.to_owned(),

@@ -24,12 +24,13 @@ pub enum ClaimOutcome {
 /// take a second prize.
 #[uniffi::export(with_foreign)]
 pub trait ClaimClient: Send + Sync {
+    /// An error thrown here counts as `Unavailable`, with its message.
     fn claim(
         &self,
         campaign_id: String,
         person_id: String,
         idempotency_key: String,
-    ) -> ClaimOutcome;
+    ) -> Result<ClaimOutcome, super::CallbackError>;
     /// Gives a granted prize back (the host discarded the popup). Releasing
     /// a key that holds no prize must succeed.
     fn release(
@@ -48,9 +49,10 @@ impl claim::ClaimClient for ForeignClaimClient {
             r.person_id.clone(),
             r.idempotency_key.clone(),
         ) {
-            ClaimOutcome::Granted { claim_id } => ClaimAnswer::Granted { claim_id },
-            ClaimOutcome::Exhausted => ClaimAnswer::Exhausted,
-            ClaimOutcome::Unavailable { reason } => ClaimAnswer::Unavailable(reason),
+            Ok(ClaimOutcome::Granted { claim_id }) => ClaimAnswer::Granted { claim_id },
+            Ok(ClaimOutcome::Exhausted) => ClaimAnswer::Exhausted,
+            Ok(ClaimOutcome::Unavailable { reason }) => ClaimAnswer::Unavailable(reason),
+            Err(e) => ClaimAnswer::Unavailable(format!("the claim client failed: {e}")),
         }
     }
 
