@@ -11,6 +11,7 @@
 mod checkpoint;
 mod event_batch;
 mod schema;
+mod upload;
 
 use std::path::{Path, PathBuf};
 
