@@ -5,6 +5,7 @@
 //! returns errors instead of panicking.
 
 mod popup;
+mod transport;
 mod types;
 
 use std::collections::HashMap;
@@ -12,6 +13,10 @@ use std::sync::Arc;
 
 pub use popup::{
     ButtonAction, Popup, PopupButton, PopupPresenter, PopupTemplate, PresenterDecision,
+};
+pub use transport::{
+    foreign_transport, from_core_result, to_core_request, ForeignTransport, HttpHeader,
+    HttpRequest, HttpResponse, HttpTransport, HttpTransportError,
 };
 pub use types::{AppInfo, Consent, Diagnostics, LogLevel, PropertyValue, ReachConfig, ReachError};
 
