@@ -25,7 +25,8 @@ fn run(n: u64) -> (f64, f64, f64, u64) {
     {
         let t = common::open(dir.path(), u64::MAX / 4);
         for _ in 0..n {
-            t.track(common::EVENT_NAME.into(), common::props5()).unwrap();
+            t.track(common::EVENT_NAME.into(), common::props5())
+                .unwrap();
         }
         assert!(t.flush_within(common::DRAIN));
         assert_eq!(t.diagnostics().stored, n);

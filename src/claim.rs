@@ -116,8 +116,7 @@ impl ClaimClient for LocalStock {
         if s.offline {
             return Err("offline".into());
         }
-        if s
-            .granted
+        if s.granted
             .remove(&(campaign_id.to_owned(), key.to_owned()))
             .is_some()
         {

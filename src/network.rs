@@ -30,7 +30,8 @@ use crate::worker::{self, Command, NetworkStart};
 
 /// What the caller's thread and the worker tell the network thread.
 pub enum NetSignal {
-    /// After a commit: this many events are stored.
+    /// After a commit that changed the stored count or consent: this many
+    /// events are stored.
     Stored(u64),
     /// `flush()` or `onBackground()`: upload now (unless backing off).
     Flush,
@@ -276,11 +277,16 @@ impl Network {
             inbox: &self.shared.inbox,
         };
         match self.uploader.drain(&mut queue) {
-            DrainOutcome::Drained | DrainOutcome::Withheld => {
+            DrainOutcome::Drained => {
                 self.retry_at = None;
                 self.flush_wanted = false;
+                // The worker's next Stored signal says what arrived meanwhile.
                 self.stored = 0;
                 self.interval_at = None;
+                true
+            }
+            DrainOutcome::Withheld => {
+                self.flush_wanted = false;
                 true
             }
             DrainOutcome::RetryAt(at) => {

@@ -55,44 +55,105 @@ fn refusals_keep_the_last_good_pack(kind: TransportKind) {
     let v1 = signed_pack(&pack_json(2), 1);
     server.state().pack = Some(v1.clone());
     let dir = tempfile::tempdir().unwrap();
-    let o = open_with(sync_config(dir.path(), &server, &[1, 2], net_support::transport(kind)));
+    let o = open_with(sync_config(
+        dir.path(),
+        &server,
+        &[1, 2],
+        net_support::transport(kind),
+    ));
     wait_diag(&o, "pack 2", |d| d.pack_version == Some(2));
     assert_eq!(o.tracker.diagnostics().pack_revision.as_deref(), Some("r2"));
 
     // 304: nothing is installed or written.
-    let before = (meta(dir.path(), "rule_pack"), meta(dir.path(), "rule_pack_etag"));
+    let before = (
+        meta(dir.path(), "rule_pack"),
+        meta(dir.path(), "rule_pack_etag"),
+    );
     assert_eq!(before.1.as_deref(), Some(v1.etag.as_str()));
-    let installs = |o: &Opened| o.log.lines.lock().unwrap().iter().filter(|(_, l)| l.contains("rule pack r2 active")).count();
+    let installs = |o: &Opened| {
+        o.log
+            .lines
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, l)| l.contains("rule pack r2 active"))
+            .count()
+    };
     let installs_before = installs(&o);
     o.tracker.on_foreground().unwrap();
-    server.wait_for("the conditional GET", Duration::from_secs(20), |s| s.pack_requests.len() == 2);
+    server.wait_for("the conditional GET", Duration::from_secs(20), |s| {
+        s.pack_requests.len() == 2
+    });
     assert!(o.tracker.flush());
-    assert_eq!(server.state().pack_requests[1].as_deref(), Some(v1.etag.as_str()));
-    let after = (meta(dir.path(), "rule_pack"), meta(dir.path(), "rule_pack_etag"));
+    assert_eq!(
+        server.state().pack_requests[1].as_deref(),
+        Some(v1.etag.as_str())
+    );
+    let after = (
+        meta(dir.path(), "rule_pack"),
+        meta(dir.path(), "rule_pack_etag"),
+    );
     assert_eq!(before, after, "a 304 writes nothing");
     assert_eq!(installs(&o), installs_before, "a 304 installs nothing");
 
     let refusals: Vec<(&str, net_support::PackAnswer, &str)> = vec![
-        ("unsigned", { let mut p = signed_pack(&pack_json(5), 1); p.signature = None; p }, "unsigned"),
-        ("tampered", { let mut p = signed_pack(&pack_json(5), 1); p.body = pack_json(6).into_bytes(); p }, "does not verify"),
-        ("wrong key", signed_pack(&pack_json(5), 3), "does not verify"),
+        (
+            "unsigned",
+            {
+                let mut p = signed_pack(&pack_json(5), 1);
+                p.signature = None;
+                p
+            },
+            "unsigned",
+        ),
+        (
+            "tampered",
+            {
+                let mut p = signed_pack(&pack_json(5), 1);
+                p.body = pack_json(6).into_bytes();
+                p
+            },
+            "does not verify",
+        ),
+        (
+            "wrong key",
+            signed_pack(&pack_json(5), 3),
+            "does not verify",
+        ),
         ("older version", signed_pack(&pack_json(1), 1), "older"),
-        ("oversized", {
-            let mut body = pack_json(5);
-            body.insert_str(1, &format!("\"x-pad\": \"{}\", ", "p".repeat(4 * 1024 * 1024)));
-            signed_pack(&body, 1)
-        }, "larger than"),
-        ("invalid", signed_pack(&pack_json(5).replace("\"modal\"", "\"sideways\""), 1), "campaigns[0].popup.template"),
+        (
+            "oversized",
+            {
+                let mut body = pack_json(5);
+                body.insert_str(
+                    1,
+                    &format!("\"x-pad\": \"{}\", ", "p".repeat(4 * 1024 * 1024)),
+                );
+                signed_pack(&body, 1)
+            },
+            "larger than",
+        ),
+        (
+            "invalid",
+            signed_pack(&pack_json(5).replace("\"modal\"", "\"sideways\""), 1),
+            "campaigns[0].popup.template",
+        ),
     ];
     for (name, answer, expected) in refusals {
         server.state().pack = Some(answer);
         o.tracker.on_foreground().unwrap();
         wait_diag(&o, name, |d| {
-            d.last_sync_error.as_deref().is_some_and(|e| e.contains(expected))
+            d.last_sync_error
+                .as_deref()
+                .is_some_and(|e| e.contains(expected))
         });
         let d = o.tracker.diagnostics();
         assert_eq!(d.pack_version, Some(2), "{name}: the old pack serves");
-        assert_eq!(meta(dir.path(), "rule_pack_etag").as_deref(), Some(v1.etag.as_str()), "{name}");
+        assert_eq!(
+            meta(dir.path(), "rule_pack_etag").as_deref(),
+            Some(v1.etag.as_str()),
+            "{name}"
+        );
         // Back to the current pack: a 304 clears the error between steps.
         server.state().pack = Some(v1.clone());
         o.tracker.on_foreground().unwrap();
@@ -106,8 +167,13 @@ fn refusals_keep_the_last_good_pack(kind: TransportKind) {
     o.tracker.on_foreground().unwrap();
     wait_diag(&o, "pack 3", |d| d.pack_version == Some(3));
     assert!(o.tracker.flush());
-    assert_eq!(meta(dir.path(), "rule_pack_etag").as_deref(), Some(v3.etag.as_str()));
-    assert!(meta(dir.path(), "rule_pack").unwrap().contains("\"version\": 3"));
+    assert_eq!(
+        meta(dir.path(), "rule_pack_etag").as_deref(),
+        Some(v3.etag.as_str())
+    );
+    assert!(meta(dir.path(), "rule_pack")
+        .unwrap()
+        .contains("\"version\": 3"));
 }
 both_transports!(
     tampered_unsigned_wrong_key_older_oversized_and_invalid_packs_are_refused_and_rotation_works,
@@ -121,7 +187,12 @@ fn the_servers_max_age_wins_over_the_configured_interval() {
     v1.max_age = Some(600);
     server.state().pack = Some(v1);
     let dir = tempfile::tempdir().unwrap();
-    let o = open_with(sync_config(dir.path(), &server, &[1], net_support::transport(TransportKind::Ureq)));
+    let o = open_with(sync_config(
+        dir.path(),
+        &server,
+        &[1],
+        net_support::transport(TransportKind::Ureq),
+    ));
     wait_diag(&o, "pack 1", |d| d.pack_version == Some(1));
     o.tracker.on_foreground().unwrap();
     o.clock.advance_ms(599_000);
@@ -131,7 +202,9 @@ fn the_servers_max_age_wins_over_the_configured_interval() {
     assert_eq!(server.state().pack_requests.len(), 1, "not before max-age");
     o.clock.advance_ms(2_000);
     o.tracker.on_foreground().unwrap();
-    server.wait_for("the next poll", Duration::from_secs(20), |s| s.pack_requests.len() == 2);
+    server.wait_for("the next poll", Duration::from_secs(20), |s| {
+        s.pack_requests.len() == 2
+    });
 }
 
 #[test]
@@ -139,7 +212,12 @@ fn without_public_keys_sync_is_off() {
     let server = TestServer::start();
     server.state().pack = Some(signed_pack(&pack_json(1), 1));
     let dir = tempfile::tempdir().unwrap();
-    let o = open_with(sync_config(dir.path(), &server, &[], net_support::transport(TransportKind::Ureq)));
+    let o = open_with(sync_config(
+        dir.path(),
+        &server,
+        &[],
+        net_support::transport(TransportKind::Ureq),
+    ));
     o.tracker.on_foreground().unwrap();
     assert!(o.tracker.flush());
     std::thread::sleep(Duration::from_millis(100));
@@ -189,7 +267,12 @@ fn a_kill_in_the_middle_of_a_download_leaves_the_old_pack_and_the_next_sync_inst
     server.state().pack = Some(signed_pack(&pack_json(1), 1));
     let dir = tempfile::tempdir().unwrap();
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["sync_kill_child", "--exact", "--nocapture", "--test-threads=1"])
+        .args([
+            "sync_kill_child",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, dir.path())
         .env(URL_ENV, server.url())
         .stdout(Stdio::piped())
@@ -220,7 +303,9 @@ fn a_kill_in_the_middle_of_a_download_leaves_the_old_pack_and_the_next_sync_inst
     let mut v2 = signed_pack(&pack_json(2), 1);
     v2.stall_body = true;
     server.state().pack = Some(v2.clone());
-    server.wait_for("the stalled download", Duration::from_secs(30), |s| s.pack_stalled);
+    server.wait_for("the stalled download", Duration::from_secs(30), |s| {
+        s.pack_stalled
+    });
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
 
@@ -229,10 +314,17 @@ fn a_kill_in_the_middle_of_a_download_leaves_the_old_pack_and_the_next_sync_inst
 
     v2.stall_body = false;
     server.state().pack = Some(v2);
-    let o = open_with(sync_config(dir.path(), &server, &[1], net_support::transport(TransportKind::Ureq)));
+    let o = open_with(sync_config(
+        dir.path(),
+        &server,
+        &[1],
+        net_support::transport(TransportKind::Ureq),
+    ));
     wait_diag(&o, "pack 2 after restart", |d| d.pack_version == Some(2));
     assert!(o.tracker.close());
-    assert!(meta(dir.path(), "rule_pack").unwrap().contains("\"version\": 2"));
+    assert!(meta(dir.path(), "rule_pack")
+        .unwrap()
+        .contains("\"version\": 2"));
 }
 
 #[test]

@@ -63,7 +63,11 @@ fn ten_thousand_events_survive_every_fault(kind: TransportKind) {
         Answer::Status(400, None),
     ]);
     let dir = tempfile::tempdir().unwrap();
-    let o = open_with(net_config(dir.path(), &server, net_support::transport(kind)));
+    let o = open_with(net_config(
+        dir.path(),
+        &server,
+        net_support::transport(kind),
+    ));
     for i in 0..N {
         o.tracker
             .track("tick".into(), props(&[("i", Value::Int(i))]))
@@ -85,12 +89,23 @@ fn ten_thousand_events_survive_every_fault(kind: TransportKind) {
     let s = server.state();
     let stored: BTreeSet<i64> = s.stored.values().map(index).collect();
     let mut rejected = BTreeSet::new();
-    for r in s.receipts.iter().filter(|r| r.answer == Answer::Status(400, None)) {
+    for r in s
+        .receipts
+        .iter()
+        .filter(|r| r.answer == Answer::Status(400, None))
+    {
         rejected.extend(r.events.iter().map(index));
     }
     assert!(!rejected.is_empty(), "the 400 hit a batch");
-    assert!(stored.is_disjoint(&rejected), "a refused event was also stored");
-    assert_eq!(stored.len() + rejected.len(), N as usize, "every event arrived");
+    assert!(
+        stored.is_disjoint(&rejected),
+        "a refused event was also stored"
+    );
+    assert_eq!(
+        stored.len() + rejected.len(),
+        N as usize,
+        "every event arrived"
+    );
     assert_eq!(s.stored.len(), stored.len(), "one stored copy per event");
 
     // Resent only after an attempt that did not settle it (no answer, an
@@ -113,7 +128,10 @@ fn ten_thousand_events_survive_every_fault(kind: TransportKind) {
         assert_eq!(r.authorization.as_deref(), Some(expected.as_str()));
     }
     assert_eq!(settled.len(), N as usize);
-    assert!(attempts.values().any(|n| *n > 1), "the faults caused resends");
+    assert!(
+        attempts.values().any(|n| *n > 1),
+        "the faults caused resends"
+    );
     // sentAt is stamped per request: the retries of the first batch differ.
     assert_ne!(s.receipts[0].sent_at, s.receipts[1].sent_at);
 
@@ -121,10 +139,20 @@ fn ten_thousand_events_survive_every_fault(kind: TransportKind) {
     assert_eq!(d.upload_batches_dropped, 1);
     assert_eq!(d.upload_events_dropped, rejected.len() as u64);
     assert_eq!(d.uploaded_events, stored.len() as u64);
-    assert_eq!(d.upload_retries, 7, "500, 503, 429, reset, timeout, truncated, malformed");
+    assert_eq!(
+        d.upload_retries, 7,
+        "500, 503, 429, reset, timeout, truncated, malformed"
+    );
     assert_eq!(d.upload_batches_sent, s.receipts.len() as u64);
-    assert_eq!(d.last_upload_error, None, "cleared by the uploads that followed");
-    assert_eq!(stored_events(dir.path()).len(), 0, "acknowledged rows left the queue");
+    assert_eq!(
+        d.last_upload_error, None,
+        "cleared by the uploads that followed"
+    );
+    assert_eq!(
+        stored_events(dir.path()).len(),
+        0,
+        "acknowledged rows left the queue"
+    );
 }
 both_transports!(
     ten_thousand_events_arrive_once_through_every_fault_and_only_the_400_batch_is_dropped,
@@ -136,7 +164,9 @@ fn offline_for_a_day(kind: TransportKind) {
     const MAX_BATCH: usize = 100;
     let server = TestServer::start();
     let switch = Switchable::new(net_support::transport(kind));
-    switch.offline.store(true, std::sync::atomic::Ordering::SeqCst);
+    switch
+        .offline
+        .store(true, std::sync::atomic::Ordering::SeqCst);
     let dir = tempfile::tempdir().unwrap();
     let mut c = net_config(dir.path(), &server, switch.clone());
     c.server.as_mut().unwrap().max_batch_events = MAX_BATCH;
@@ -155,19 +185,34 @@ fn offline_for_a_day(kind: TransportKind) {
     }
     o.tracker.on_background();
     assert!(o.tracker.flush());
-    assert_eq!(server.receipts().len(), 0, "nothing reached the server offline");
-    assert!(switch.attempts_offline.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    assert_eq!(
+        server.receipts().len(),
+        0,
+        "nothing reached the server offline"
+    );
+    assert!(
+        switch
+            .attempts_offline
+            .load(std::sync::atomic::Ordering::SeqCst)
+            > 0
+    );
     let events_in_queue = o.tracker.diagnostics().stored;
     assert!(events_in_queue >= N as u64, "{events_in_queue}");
 
-    switch.offline.store(false, std::sync::atomic::Ordering::SeqCst);
+    switch
+        .offline
+        .store(false, std::sync::atomic::Ordering::SeqCst);
     drive(&o, Duration::from_secs(60), || {
         server.stored_count() >= events_in_queue as usize
     });
     std::thread::sleep(Duration::from_millis(50));
     let s = server.state();
     let expected = (events_in_queue as usize).div_ceil(MAX_BATCH);
-    assert_eq!(s.receipts.len(), expected, "⌈{events_in_queue} / {MAX_BATCH}⌉ requests");
+    assert_eq!(
+        s.receipts.len(),
+        expected,
+        "⌈{events_in_queue} / {MAX_BATCH}⌉ requests"
+    );
     let order: Vec<i64> = s
         .stored_order
         .iter()
@@ -198,10 +243,16 @@ fn consent_gates_uploads(kind: TransportKind) {
         o.clock.advance_ms(STEP_MS);
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(server.receipts().len(), 0, "nothing sent while consent is pending");
+    assert_eq!(
+        server.receipts().len(),
+        0,
+        "nothing sent while consent is pending"
+    );
+    // 50 stored ≥ flush_at: granting alone starts the upload.
     o.tracker.set_consent(Consent::Granted).unwrap();
-    assert!(o.tracker.flush());
-    server.wait_for("the events", Duration::from_secs(20), |s| s.stored.len() >= 50);
+    server.wait_for("the events", Duration::from_secs(20), |s| {
+        s.stored.len() >= 50
+    });
 }
 both_transports!(
     nothing_is_uploaded_while_consent_is_pending_and_all_once_granted,
@@ -212,10 +263,16 @@ fn retry_after_is_honoured(kind: TransportKind) {
     let server = TestServer::start();
     server.script([Answer::Status(429, Some("3600".into()))]);
     let dir = tempfile::tempdir().unwrap();
-    let o = open_with(net_config(dir.path(), &server, net_support::transport(kind)));
+    let o = open_with(net_config(
+        dir.path(),
+        &server,
+        net_support::transport(kind),
+    ));
     o.tracker.track("a".into(), vec![]).unwrap();
     assert!(o.tracker.flush());
-    server.wait_for("the first attempt", Duration::from_secs(20), |s| s.receipts.len() == 1);
+    server.wait_for("the first attempt", Duration::from_secs(20), |s| {
+        s.receipts.len() == 1
+    });
     // Past the longest backoff but before the server's hour: no retry.
     for _ in 0..5 {
         o.clock.advance_ms(11 * 60 * 1000);
@@ -224,15 +281,24 @@ fn retry_after_is_honoured(kind: TransportKind) {
     }
     assert_eq!(server.receipts().len(), 1, "no retry before Retry-After");
     o.clock.advance_ms(6 * 60 * 1000);
-    server.wait_for("the retry", Duration::from_secs(20), |s| s.stored.len() == 1);
+    server.wait_for("the retry", Duration::from_secs(20), |s| {
+        s.stored.len() == 1
+    });
 }
-both_transports!(a_retry_after_of_an_hour_is_waited_out, retry_after_is_honoured);
+both_transports!(
+    a_retry_after_of_an_hour_is_waited_out,
+    retry_after_is_honoured
+);
 
 fn too_large_splits(kind: TransportKind) {
     let server = TestServer::start();
     server.script([Answer::Status(413, None)]);
     let dir = tempfile::tempdir().unwrap();
-    let o = open_with(net_config(dir.path(), &server, net_support::transport(kind)));
+    let o = open_with(net_config(
+        dir.path(),
+        &server,
+        net_support::transport(kind),
+    ));
     for i in 0..10 {
         o.tracker
             .track("tick".into(), props(&[("i", Value::Int(i))]))
@@ -240,7 +306,9 @@ fn too_large_splits(kind: TransportKind) {
     }
     // One commit, one batch: nothing is sent before this flush (10 < 20).
     assert!(o.tracker.flush());
-    server.wait_for("the halves", Duration::from_secs(20), |s| s.stored.len() == 10);
+    server.wait_for("the halves", Duration::from_secs(20), |s| {
+        s.stored.len() == 10
+    });
     let sizes: Vec<usize> = server.receipts().iter().map(|r| r.events.len()).collect();
     assert_eq!(sizes, vec![10, 5, 5]);
     assert_eq!(o.tracker.diagnostics().upload_batches_dropped, 0);
@@ -250,7 +318,11 @@ both_transports!(a_413_splits_the_batch_in_halves, too_large_splits);
 fn oversized_events(kind: TransportKind) {
     let server = TestServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let o = open_with(net_config(dir.path(), &server, net_support::transport(kind)));
+    let o = open_with(net_config(
+        dir.path(),
+        &server,
+        net_support::transport(kind),
+    ));
     o.tracker.track("small".into(), vec![]).unwrap();
     let big = "x".repeat(32_700);
     o.tracker
@@ -258,7 +330,9 @@ fn oversized_events(kind: TransportKind) {
         .unwrap();
     o.tracker.track("after".into(), vec![]).unwrap();
     assert!(o.tracker.flush());
-    server.wait_for("the small events", Duration::from_secs(20), |s| s.stored.len() == 2);
+    server.wait_for("the small events", Duration::from_secs(20), |s| {
+        s.stored.len() == 2
+    });
     let d = o.tracker.diagnostics();
     assert_eq!(d.dropped_oversized, 1);
     let s = server.state();
@@ -269,20 +343,32 @@ fn oversized_events(kind: TransportKind) {
         .collect();
     assert_eq!(names, vec!["small", "after"]);
 }
-both_transports!(an_event_over_32_kb_is_dropped_and_counted_without_blocking, oversized_events);
+both_transports!(
+    an_event_over_32_kb_is_dropped_and_counted_without_blocking,
+    oversized_events
+);
 
 #[test]
 fn the_batch_json_is_the_segment_mapping() {
     let server = TestServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let o = open_with(net_config(dir.path(), &server, net_support::transport(TransportKind::Ureq)));
+    let o = open_with(net_config(
+        dir.path(),
+        &server,
+        net_support::transport(TransportKind::Ureq),
+    ));
     o.tracker
-        .track("add_to_cart".into(), props(&[("sku", Value::String("A1".into()))]))
+        .track(
+            "add_to_cart".into(),
+            props(&[("sku", Value::String("A1".into()))]),
+        )
         .unwrap();
     o.tracker.identify("u-42".into()).unwrap();
     o.tracker.screen("home".into(), vec![]).unwrap();
     assert!(o.tracker.flush());
-    server.wait_for("three events", Duration::from_secs(20), |s| s.stored.len() >= 3);
+    server.wait_for("three events", Duration::from_secs(20), |s| {
+        s.stored.len() >= 3
+    });
     let s = server.state();
     let events: Vec<&serde_json::Value> = s.stored_order.iter().map(|id| &s.stored[id]).collect();
     let track = events.iter().find(|e| e["type"] == "track").unwrap();
@@ -308,7 +394,11 @@ fn the_batch_json_is_the_segment_mapping() {
 fn nothing_is_sent_without_a_reason_no_timer_while_idle_in_background() {
     let server = TestServer::start();
     let dir = tempfile::tempdir().unwrap();
-    let o = open_with(net_config(dir.path(), &server, net_support::transport(TransportKind::Ureq)));
+    let o = open_with(net_config(
+        dir.path(),
+        &server,
+        net_support::transport(TransportKind::Ureq),
+    ));
     // Below flush_at, in the background: no interval flush.
     for _ in 0..5 {
         o.tracker.track("a".into(), vec![]).unwrap();
@@ -323,7 +413,9 @@ fn nothing_is_sent_without_a_reason_no_timer_while_idle_in_background() {
     o.tracker.on_foreground().unwrap();
     std::thread::sleep(Duration::from_millis(50));
     o.clock.advance_ms(31_000);
-    server.wait_for("the interval flush", Duration::from_secs(20), |s| s.stored.len() >= 5);
+    server.wait_for("the interval flush", Duration::from_secs(20), |s| {
+        s.stored.len() >= 5
+    });
 }
 
 #[test]

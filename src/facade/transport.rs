@@ -119,9 +119,7 @@ impl transport::Transport for ForeignTransport {
                 let kind = match &e {
                     HttpTransportError::CouldNotConnect { .. } => TransportErrorKind::Connect,
                     HttpTransportError::Timeout { .. } => TransportErrorKind::Timeout,
-                    HttpTransportError::ConnectionLost { .. } => {
-                        TransportErrorKind::ConnectionLost
-                    }
+                    HttpTransportError::ConnectionLost { .. } => TransportErrorKind::ConnectionLost,
                     HttpTransportError::Other { .. } => TransportErrorKind::Other,
                 };
                 Err(TransportError::new(kind, e.to_string()))
@@ -162,9 +160,7 @@ pub fn from_core_result(
             Err(match e.kind {
                 TransportErrorKind::Connect => HttpTransportError::CouldNotConnect { detail },
                 TransportErrorKind::Timeout => HttpTransportError::Timeout { detail },
-                TransportErrorKind::ConnectionLost => {
-                    HttpTransportError::ConnectionLost { detail }
-                }
+                TransportErrorKind::ConnectionLost => HttpTransportError::ConnectionLost { detail },
                 TransportErrorKind::ResponseTooLarge | TransportErrorKind::Other => {
                     HttpTransportError::Other { detail }
                 }

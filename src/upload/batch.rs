@@ -77,13 +77,27 @@ impl Batch {
         }
         let mut first = self;
         let second_events = first.events.split_off(first.events.len() / 2);
-        let boundary = first.events.last().map(|(s, _)| *s).unwrap_or(first.first_seq);
+        let boundary = first
+            .events
+            .last()
+            .map(|(s, _)| *s)
+            .unwrap_or(first.first_seq);
         let second = Batch {
             first_seq: boundary + 1,
             last_seq: first.last_seq,
             events: second_events,
-            oversized: first.oversized.iter().copied().filter(|s| *s > boundary).collect(),
-            unreadable: first.unreadable.iter().copied().filter(|s| *s > boundary).collect(),
+            oversized: first
+                .oversized
+                .iter()
+                .copied()
+                .filter(|s| *s > boundary)
+                .collect(),
+            unreadable: first
+                .unreadable
+                .iter()
+                .copied()
+                .filter(|s| *s > boundary)
+                .collect(),
         };
         first.oversized.retain(|s| *s <= boundary);
         first.unreadable.retain(|s| *s <= boundary);
@@ -132,9 +146,8 @@ fn push_str(out: &mut String, s: &str) {
 
 /// One event as Segment JSON (see docs/upload.md for the mapping).
 pub fn event_json(e: &StoredEvent) -> String {
-    let mut out = String::with_capacity(
-        160 + e.name.len() + e.properties_json.len() + e.context_json.len(),
-    );
+    let mut out =
+        String::with_capacity(160 + e.name.len() + e.properties_json.len() + e.context_json.len());
     out.push_str("{\"type\":\"");
     out.push_str(e.kind.as_str());
     out.push('"');
@@ -186,7 +199,11 @@ pub fn body_json(events: &[(i64, String)], sent_at_ms: i64, write_key: &str) -> 
         }
         out.push_str(json);
     }
-    let _ = write!(out, "],\"sentAt\":\"{}\",\"writeKey\":", rfc3339_ms(sent_at_ms));
+    let _ = write!(
+        out,
+        "],\"sentAt\":\"{}\",\"writeKey\":",
+        rfc3339_ms(sent_at_ms)
+    );
     push_str(&mut out, write_key);
     out.push('}');
     out.into_bytes()
@@ -214,8 +231,7 @@ mod tests {
     #[test]
     fn a_track_event_maps_to_segment_fields_with_reach_context() {
         let j: serde_json::Value =
-            serde_json::from_str(&event_json(&ev(2, EventKind::Track, r#"{"sku":"A1"}"#)))
-                .unwrap();
+            serde_json::from_str(&event_json(&ev(2, EventKind::Track, r#"{"sku":"A1"}"#))).unwrap();
         assert_eq!(j["type"], "track");
         assert_eq!(j["event"], "add_to_cart");
         assert_eq!(j["properties"]["sku"], "A1");
@@ -234,9 +250,12 @@ mod tests {
             serde_json::from_str(&event_json(&ev(1, EventKind::Screen, "{}"))).unwrap();
         assert_eq!(s["name"], "add_to_cart");
         assert!(s.get("userId").is_none());
-        let i: serde_json::Value =
-            serde_json::from_str(&event_json(&ev(1, EventKind::Identify, r#"{"plan":"pro"}"#)))
-                .unwrap();
+        let i: serde_json::Value = serde_json::from_str(&event_json(&ev(
+            1,
+            EventKind::Identify,
+            r#"{"plan":"pro"}"#,
+        )))
+        .unwrap();
         assert_eq!(i["traits"]["plan"], "pro");
         assert!(i.get("event").is_none() && i.get("properties").is_none());
     }
@@ -279,7 +298,10 @@ mod tests {
         assert_eq!(body["writeKey"], "k");
         assert_eq!(body["sentAt"], "1970-01-01T00:00:00.000Z");
         let (a, c) = b.split().unwrap();
-        assert_eq!((a.first_seq, a.last_seq, c.first_seq, c.last_seq), (1, 1, 2, 3));
+        assert_eq!(
+            (a.first_seq, a.last_seq, c.first_seq, c.last_seq),
+            (1, 1, 2, 3)
+        );
         assert_eq!((a.oversized.len(), c.oversized.len()), (0, 1));
     }
 }

@@ -137,8 +137,7 @@ impl Uploader {
                         self.counters
                             .uploaded_events
                             .fetch_add(piece.events.len() as u64, Relaxed);
-                        self.counters
-                            .update_network(|n| n.last_upload_error = None);
+                        self.counters.update_network(|n| n.last_upload_error = None);
                         self.remove(queue, &piece);
                     }
                     Sent::Refused(status) => {
@@ -217,11 +216,7 @@ impl Uploader {
     fn send(&mut self, piece: &Batch) -> Sent {
         // Stamped per request, retries included: a stale sentAt would make
         // the server shift the events' times (analytics-react-native#977).
-        let json = batch::body_json(
-            &piece.events,
-            self.clock.now_ms(),
-            &self.server.write_key,
-        );
+        let json = batch::body_json(&piece.events, self.clock.now_ms(), &self.server.write_key);
         let body = match gzip(&json) {
             Ok(b) => b,
             Err(e) => {

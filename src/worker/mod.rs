@@ -114,7 +114,10 @@ pub enum Command {
         reply: SyncSender<Vec<crate::event::StoredEvent>>,
     },
     /// Rows `first_seq..=last_seq` may leave the queue.
-    UploadDone { first_seq: i64, last_seq: i64 },
+    UploadDone {
+        first_seq: i64,
+        last_seq: i64,
+    },
     /// A verified synced pack, installed with its ETag (answered after commit).
     InstallSyncedPack {
         fetched: crate::sync::FetchedPack,

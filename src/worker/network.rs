@@ -8,6 +8,7 @@ use std::sync::mpsc::{Sender, SyncSender};
 use std::sync::Arc;
 
 use super::Worker;
+use crate::config::Consent;
 use crate::event::StoredEvent;
 use crate::log::Level;
 use crate::network::NetSignal;
@@ -31,7 +32,9 @@ pub(super) struct NetworkLink {
     signals: Option<Sender<NetSignal>>,
     batch_requests: Vec<(usize, SyncSender<Vec<StoredEvent>>)>,
     install_replies: Vec<(SyncSender<Result<(), String>>, Result<(), String>)>,
-    last_signalled: Option<u64>,
+    /// What the network thread last heard: the stored count and consent
+    /// (a change of either may be what lets it upload).
+    last_signalled: Option<(u64, Consent)>,
     /// The pack last reported to diagnostics.
     reported_pack: Option<Arc<RulePack>>,
 }
@@ -133,10 +136,10 @@ impl Worker {
             let _ = reply.send(rows);
         }
         if let Some(signals) = &self.net.signals {
-            let count = self.stats.count;
-            if self.net.last_signalled != Some(count) {
-                self.net.last_signalled = Some(count);
-                let _ = signals.send(NetSignal::Stored(count));
+            let now = (self.stats.count, self.consent);
+            if self.net.last_signalled != Some(now) {
+                self.net.last_signalled = Some(now);
+                let _ = signals.send(NetSignal::Stored(now.0));
             }
         }
     }

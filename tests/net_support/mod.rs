@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use ed25519_dalek::{Signer, SigningKey};
-use reach::transport::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
 use reach::transport::UreqTransport;
+use reach::transport::{HttpRequest, HttpResponse, Transport, TransportError, TransportErrorKind};
 
 /// How the server answers one batch request.
 #[derive(Debug, Clone, PartialEq)]
@@ -237,7 +237,10 @@ fn serve_connection(conn: TcpStream, state: Arc<Mutex<ServerState>>, stop: Arc<A
     };
     let mut reader = BufReader::new(conn);
     while let Some(req) = read_request(&mut reader) {
-        let keep = match (req.method.as_str(), req.path.split('?').next().unwrap_or("")) {
+        let keep = match (
+            req.method.as_str(),
+            req.path.split('?').next().unwrap_or(""),
+        ) {
             ("POST", "/v1/batch") => batch(&req, &mut writer, &state),
             ("GET", "/v1/rule-pack") => pack(&req, &mut writer, &state, &stop),
             ("POST", "/v1/claims") => claim(&req, &mut writer, &state),
@@ -319,8 +322,10 @@ fn batch(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> b
     match answer {
         Answer::Ok => respond(w, 200, &[], br#"{"success":true}"#),
         Answer::Status(status, retry_after) => {
-            let headers: Vec<(&str, String)> =
-                retry_after.map(|v| ("Retry-After", v)).into_iter().collect();
+            let headers: Vec<(&str, String)> = retry_after
+                .map(|v| ("Retry-After", v))
+                .into_iter()
+                .collect();
             respond(w, status, &headers, &json_error("scripted"))
         }
         Answer::Reset => false,
@@ -466,8 +471,9 @@ pub fn signed_pack(body: &str, seed: u8) -> PackAnswer {
 }
 
 fn fxhash(b: &[u8]) -> u64 {
-    b.iter()
-        .fold(0xcbf29ce484222325u64, |h, x| (h ^ *x as u64).wrapping_mul(0x100000001b3))
+    b.iter().fold(0xcbf29ce484222325u64, |h, x| {
+        (h ^ *x as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 // ---- transports the suites run over ----
