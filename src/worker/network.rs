@@ -26,12 +26,15 @@ pub struct NetworkStart {
     pub stored: u64,
 }
 
+/// Whether a synced pack was installed, and why not.
+pub type InstallAnswer = Result<(), String>;
+
 /// The worker's link to the network thread.
 #[derive(Default)]
 pub(super) struct NetworkLink {
     signals: Option<Sender<NetSignal>>,
     batch_requests: Vec<(usize, SyncSender<Vec<StoredEvent>>)>,
-    install_replies: Vec<(SyncSender<Result<(), String>>, Result<(), String>)>,
+    install_replies: Vec<(SyncSender<InstallAnswer>, InstallAnswer)>,
     /// What the network thread last heard: the stored count and consent
     /// (a change of either may be what lets it upload).
     last_signalled: Option<(u64, Consent)>,
@@ -81,7 +84,7 @@ impl Worker {
     pub(super) fn install_synced_pack(
         &mut self,
         fetched: FetchedPack,
-        reply: SyncSender<Result<(), String>>,
+        reply: SyncSender<InstallAnswer>,
     ) {
         let active = self.engine.pack().version;
         let answer = if fetched.pack.version < active {
