@@ -222,7 +222,11 @@ fn respond(w: &mut TcpStream, status: u16, headers: &[(&str, String)], body: &[u
         out.push_str(&format!("{n}: {v}\r\n"));
     }
     out.push_str("\r\n");
-    w.write_all(out.as_bytes()).is_ok() && w.write_all(body).is_ok() && w.flush().is_ok()
+    // One write: headers and body in separate segments would meet Nagle's
+    // algorithm and the client's delayed ACK (~40 ms per answer).
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    w.write_all(&bytes).is_ok() && w.flush().is_ok()
 }
 
 fn json_error(code: &str) -> Vec<u8> {
@@ -231,6 +235,7 @@ fn json_error(code: &str) -> Vec<u8> {
 
 fn serve_connection(conn: TcpStream, state: Arc<Mutex<ServerState>>, stop: Arc<AtomicBool>) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(20)));
+    let _ = conn.set_nodelay(true);
     let mut writer = match conn.try_clone() {
         Ok(w) => w,
         Err(_) => return,
