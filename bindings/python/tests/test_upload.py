@@ -34,7 +34,7 @@ class Collector:
                     body = gzip.decompress(body)
                 with collector.lock:
                     collector.batches.append(json.loads(body))
-                    collector.headers.append(dict(self.headers))
+                    collector.headers.append({k.lower(): v for k, v in self.headers.items()})
                 out = b'{"success": true}'
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(out)))
@@ -112,7 +112,7 @@ def test_a_batch_arrives_at_the_configured_server(open_reach, data_dir, collecto
     assert track["event"] == "add_to_cart"
     assert track["properties"] == {"sku": "A1"}
     assert track["context"]["reach"]["seq"] >= 1
-    assert collector.headers[0]["Authorization"].startswith("Basic ")
+    assert collector.headers[0]["authorization"].startswith("Basic ")
     deadline = time.monotonic() + 20
     while r.diagnostics().uploaded_events < 2:
         assert time.monotonic() < deadline
