@@ -433,3 +433,44 @@ fn the_gzip_ratio_of_the_fixture_batches_is_at_least_five() {
     }
     assert!(files >= 1);
 }
+
+fn transport_errors_say_whether_the_request_may_have_arrived(kind: TransportKind) {
+    use reach::transport::{HttpRequest, Method, TransportErrorKind};
+    let request = |url: String| HttpRequest {
+        method: Method::Post,
+        url,
+        headers: vec![],
+        body: b"{}".to_vec(),
+        timeout: Duration::from_millis(300),
+        max_response_bytes: 1024,
+    };
+    let t = net_support::transport(kind);
+    // Nothing listens there: surely not delivered.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let e = t
+        .send(request(format!("http://{closed}/v1/batch")))
+        .unwrap_err();
+    assert_eq!(e.kind, TransportErrorKind::Connect, "{e}");
+    assert!(!e.may_have_been_delivered());
+    // The server read the request and never answered: outcome unknown.
+    let server = TestServer::start();
+    server.script([Answer::Stall(Duration::from_millis(800))]);
+    let e = t
+        .send(request(format!("{}/v1/batch", server.url())))
+        .unwrap_err();
+    assert_eq!(e.kind, TransportErrorKind::Timeout, "{e}");
+    assert!(e.may_have_been_delivered());
+    // The connection closed without an answer: outcome unknown.
+    server.script([Answer::Reset]);
+    let e = t
+        .send(request(format!("{}/v1/batch", server.url())))
+        .unwrap_err();
+    assert!(e.may_have_been_delivered(), "{e}");
+}
+both_transports!(
+    a_refused_connection_is_surely_not_delivered_a_timeout_or_reset_may_have_been,
+    transport_errors_say_whether_the_request_may_have_arrived
+);

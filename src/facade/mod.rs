@@ -141,7 +141,9 @@ impl Reach {
     }
 
     /// Waits (at most the flush timeout) until everything tracked before is
-    /// on disk. Returns whether it completed. Never waits for the network.
+    /// on disk, then (with a server configured) starts an upload in the
+    /// background. Returns whether the commit completed. Never waits for the
+    /// network.
     pub fn flush(&self) -> bool {
         self.tracker.flush()
     }
