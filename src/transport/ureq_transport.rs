@@ -1,10 +1,12 @@
 //! The built-in transport, on ureq (blocking, no async runtime).
 //!
-//! TLS is rustls with Mozilla's root certificates compiled in (webpki-roots):
-//! the same trust on every platform, and no JNI set-up on Android (the
-//! platform verifier needs a JVM context there). Apps that must trust the
-//! device's store or pin certificates pass their own `Transport` (the facade's
-//! `HttpTransport`, e.g. over OkHttp or URLSession). Size cost: docs/upload.md.
+//! TLS is rustls. Certificates are checked against the device's trust store
+//! (rustls-platform-verifier: Keychain on Apple platforms, the system CA files
+//! on Linux), so an enterprise or user-installed CA works as in the rest of
+//! the app. On Android that verifier needs a JVM context Reach does not have:
+//! there Mozilla's roots compiled in (webpki-roots) serve, and apps that need
+//! the device store or certificate pinning pass their own transport (the
+//! facade's `HttpTransport`, e.g. over OkHttp). Size cost: docs/upload.md.
 
 use std::io;
 
@@ -31,6 +33,7 @@ impl UreqTransport {
             .max_idle_connections(MAX_IDLE_CONNECTIONS)
             .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
             .user_agent(concat!("reach/", env!("CARGO_PKG_VERSION")))
+            .tls_config(tls_config())
             .build();
         UreqTransport {
             agent: config.into(),
@@ -79,6 +82,20 @@ impl Transport for UreqTransport {
             body,
         })
     }
+}
+
+#[cfg(not(target_os = "android"))]
+fn tls_config() -> ureq::tls::TlsConfig {
+    ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::PlatformVerifier)
+        .build()
+}
+
+#[cfg(target_os = "android")]
+fn tls_config() -> ureq::tls::TlsConfig {
+    ureq::tls::TlsConfig::builder()
+        .root_certs(ureq::tls::RootCerts::WebPki)
+        .build()
 }
 
 fn classify(e: ureq::Error) -> TransportError {
