@@ -115,6 +115,10 @@ fn classify(e: ureq::Error) -> TransportError {
             | io::ErrorKind::NetworkUnreachable
             | io::ErrorKind::HostUnreachable => Connect,
             io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => Timeout,
+            // rustls reports a refused certificate or handshake this way,
+            // before any request byte is sent. (A TLS record corrupted later
+            // would land here too; both are retried alike.)
+            io::ErrorKind::InvalidData => Connect,
             _ => ConnectionLost,
         },
         ureq::Error::BodyExceedsLimit(_) => ResponseTooLarge,
