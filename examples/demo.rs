@@ -41,6 +41,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         session_timeout_ms: 30 * 60 * 1000,
         flush_timeout_ms: 1000,
         bundled_rule_pack: None,
+        // No server: the demo never touches the network.
+        server_url: None,
+        write_key: String::new(),
+        pack_public_keys: Vec::new(),
+        pack_name: "default".into(),
+        upload_flush_at: 20,
+        upload_interval_ms: 30_000,
+        upload_max_batch_bytes: 512_000,
+        upload_max_batch_events: 500,
+        min_pack_interval_ms: 600_000,
+        request_timeout_ms: 30_000,
+        http_transport: None,
     };
     let reach = Reach::new(config, Some(Arc::new(PrintLog)))?;
 

@@ -7,11 +7,24 @@
 //! machine, not about the user's timeline.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// How often a thread waiting for a `ManualClock` deadline looks at the
+/// clock again: a test that advances virtual time sees the waiter react
+/// within a few milliseconds, with no real sleeping for the virtual wait.
+pub const VIRTUAL_CLOCK_POLL: Duration = Duration::from_millis(2);
 
 /// Milliseconds since the Unix epoch, UTC.
 pub trait Clock: Send + Sync {
     fn now_ms(&self) -> i64;
+
+    /// How long a thread waiting until `deadline_ms` (this clock's time)
+    /// should sleep in real time before looking again. A real clock sleeps
+    /// the whole remainder (no wake-ups while nothing is due); a virtual
+    /// clock answers a short poll, since its time may jump at any moment.
+    fn real_wait_until(&self, deadline_ms: i64) -> Duration {
+        Duration::from_millis(deadline_ms.saturating_sub(self.now_ms()).max(0) as u64)
+    }
 }
 
 /// The device's real clock.
@@ -53,5 +66,13 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now_ms(&self) -> i64 {
         self.now.load(Ordering::SeqCst)
+    }
+
+    fn real_wait_until(&self, deadline_ms: i64) -> Duration {
+        if self.now_ms() >= deadline_ms {
+            Duration::ZERO
+        } else {
+            VIRTUAL_CLOCK_POLL
+        }
     }
 }

@@ -4,7 +4,10 @@
 //! a number is what it is.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::transport::Transport;
 
 /// Whether the user agreed to analytics. Reach starts in the state the app
 /// passes at open and persists every change.
@@ -97,6 +100,89 @@ pub struct Config {
     /// A rule pack shipped inside the app, active until a pack is loaded or
     /// synced, so the first launch works offline.
     pub bundled_rule_pack: Option<String>,
+    /// Where to upload events and sync rule packs. `None`: Reach never
+    /// touches the network (no network thread is started).
+    pub server: Option<ServerConfig>,
+}
+
+/// Segment's mobile libraries flush at 20 events: a few screens of use, so
+/// data is fresh without a request per tap.
+pub const DEFAULT_FLUSH_AT: u64 = 20;
+/// Segment's flush interval: a session's events reach the server within half
+/// a minute while the app is in use.
+pub const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_secs(30);
+/// The protocol's limit on a request body before compression.
+pub const DEFAULT_MAX_BATCH_BYTES: usize = 512_000;
+/// Events per request: 500 typical events are ~200 KB of JSON, ~25 KB
+/// gzipped — one quick request even on a slow network, and a retry after a
+/// lost answer resends little.
+pub const DEFAULT_MAX_BATCH_EVENTS: usize = 500;
+/// Rule packs change a few times a day at most; polling every 10 minutes
+/// makes a new campaign live quickly without a request per foreground.
+pub const DEFAULT_MIN_PACK_INTERVAL: Duration = Duration::from_secs(10 * 60);
+/// An upload or pack request that takes longer than this is abandoned (and
+/// retried): long enough for 500 KB on a poor 2G link, short enough that one
+/// dead connection does not hold the queue for minutes.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The Reach server this app talks to (see docs/upload.md).
+#[derive(Clone)]
+pub struct ServerConfig {
+    /// e.g. `https://reach.example.com` (no trailing `/v1`).
+    pub base_url: String,
+    /// Sent as HTTP Basic user name on uploads.
+    pub write_key: String,
+    /// Standard base64 Ed25519 public keys; a synced pack must verify with
+    /// one of them (several: key rotation). Empty: pack sync is off.
+    pub pack_public_keys: Vec<String>,
+    pub pack_name: String,
+    /// Upload as soon as this many events are stored.
+    pub flush_at: u64,
+    /// Upload this often while the app is in the foreground and events wait.
+    pub flush_interval: Duration,
+    pub max_batch_bytes: usize,
+    pub max_batch_events: usize,
+    /// Least time between two pack polls (a server `max-age` wins).
+    pub min_pack_interval: Duration,
+    pub request_timeout: Duration,
+    /// How requests are sent; `None` uses the built-in ureq transport.
+    pub transport: Option<Arc<dyn Transport>>,
+}
+
+impl ServerConfig {
+    pub fn new(base_url: impl Into<String>, write_key: impl Into<String>) -> ServerConfig {
+        ServerConfig {
+            base_url: base_url.into(),
+            write_key: write_key.into(),
+            pack_public_keys: Vec::new(),
+            pack_name: "default".into(),
+            flush_at: DEFAULT_FLUSH_AT,
+            flush_interval: DEFAULT_FLUSH_INTERVAL,
+            max_batch_bytes: DEFAULT_MAX_BATCH_BYTES,
+            max_batch_events: DEFAULT_MAX_BATCH_EVENTS,
+            min_pack_interval: DEFAULT_MIN_PACK_INTERVAL,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            transport: None,
+        }
+    }
+
+    /// `base_url` joined with an absolute path such as `/v1/batch`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url.trim_end_matches('/'))
+    }
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The write key stays out of logs and panics.
+        f.debug_struct("ServerConfig")
+            .field("base_url", &self.base_url)
+            .field("pack_name", &self.pack_name)
+            .field("flush_at", &self.flush_at)
+            .field("flush_interval", &self.flush_interval)
+            .field("custom_transport", &self.transport.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Config {
@@ -111,6 +197,7 @@ impl Config {
             session_timeout: DEFAULT_SESSION_TIMEOUT,
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             bundled_rule_pack: None,
+            server: None,
         }
     }
 }

@@ -1,8 +1,11 @@
 //! Counters the caller's thread and the worker share, and the snapshot
-//! `diagnostics()` returns. Lock-free, so reading them never waits for disk.
+//! `diagnostics()` returns. Lock-free (but for a few short texts behind a
+//! mutex held only to copy them), so reading them never waits for disk or
+//! the network.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
 
 use crate::validate::Rejection;
 
@@ -26,9 +29,47 @@ pub struct Counters {
     /// Prize claims handed to the claims thread, and answers applied.
     pub claims_requested: AtomicU64,
     pub claims_answered: AtomicU64,
+    /// Events the server acknowledged (200 `success`).
+    pub uploaded_events: AtomicU64,
+    /// Upload requests sent, retries included.
+    pub upload_batches_sent: AtomicU64,
+    /// Batches the server refused for good (4xx other than 408/413/429).
+    pub upload_batches_dropped: AtomicU64,
+    /// Events in those batches.
+    pub upload_events_dropped: AtomicU64,
+    /// Events over the 32 KB per-event limit, deleted instead of uploaded.
+    pub dropped_oversized: AtomicU64,
+    /// Upload attempts that failed and were scheduled again.
+    pub upload_retries: AtomicU64,
+    /// The texts and pack facts the network side reports.
+    pub network: Mutex<NetworkStatus>,
+}
+
+/// What the last upload and pack sync said, for `diagnostics()`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NetworkStatus {
+    /// `None` after a successful upload.
+    pub last_upload_error: Option<String>,
+    /// `None` after a successful (or 304) sync.
+    pub last_sync_error: Option<String>,
+    pub pack_revision: Option<String>,
+    pub pack_version: Option<u64>,
 }
 
 impl Counters {
+    /// Changes the network status; the lock is held only for `f`.
+    pub fn update_network(&self, f: impl FnOnce(&mut NetworkStatus)) {
+        let mut guard = self.network.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard);
+    }
+
+    pub fn network_status(&self) -> NetworkStatus {
+        self.network
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
     pub fn count_rejection(&self, r: &Rejection) {
         self.rejected[r.index()].fetch_add(1, Relaxed);
     }
@@ -64,11 +105,23 @@ pub struct Diagnostics {
     pub database_bytes: u64,
     /// False when the store fell back to memory (see the log for why).
     pub persistent: bool,
+    pub uploaded_events: u64,
+    pub upload_batches_sent: u64,
+    pub upload_batches_dropped: u64,
+    pub upload_events_dropped: u64,
+    pub dropped_oversized: u64,
+    pub upload_retries: u64,
+    pub last_upload_error: Option<String>,
+    pub last_sync_error: Option<String>,
+    /// The active rule pack's `revision` and `version`.
+    pub pack_revision: Option<String>,
+    pub pack_version: Option<u64>,
 }
 
 impl Diagnostics {
     pub fn collect(c: &Counters, database_bytes: u64, persistent: bool) -> Diagnostics {
         let rejected_by_reason = c.rejected_by_reason();
+        let net = c.network_status();
         Diagnostics {
             queued: c.queued.load(Relaxed),
             stored: c.stored.load(Relaxed),
@@ -83,6 +136,16 @@ impl Diagnostics {
             claims_answered: c.claims_answered.load(Relaxed),
             database_bytes,
             persistent,
+            uploaded_events: c.uploaded_events.load(Relaxed),
+            upload_batches_sent: c.upload_batches_sent.load(Relaxed),
+            upload_batches_dropped: c.upload_batches_dropped.load(Relaxed),
+            upload_events_dropped: c.upload_events_dropped.load(Relaxed),
+            dropped_oversized: c.dropped_oversized.load(Relaxed),
+            upload_retries: c.upload_retries.load(Relaxed),
+            last_upload_error: net.last_upload_error,
+            last_sync_error: net.last_sync_error,
+            pack_revision: net.pack_revision,
+            pack_version: net.pack_version,
         }
     }
 }

@@ -8,6 +8,7 @@
 uniffi::setup_scaffolding!();
 
 pub mod claim;
+pub mod claim_http;
 pub mod clock;
 pub mod config;
 pub mod diagnostics;
@@ -18,17 +19,21 @@ pub mod explain;
 pub mod facade;
 pub mod lock;
 pub mod log;
+mod network;
 pub mod popup;
 pub mod rules;
 pub mod session;
 pub mod store;
+pub mod sync;
 pub mod tracker;
+pub mod transport;
+pub mod upload;
 pub mod validate;
 pub mod value;
 mod worker;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use config::{AppInfo, Config, Consent, QueueLimits};
+pub use config::{AppInfo, Config, Consent, QueueLimits, ServerConfig};
 pub use error::Error;
 pub use tracker::Tracker;
 pub use value::Value;

@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::event::{EventKind, EventProperties, PendingEvent};
 use crate::lock::{DirectoryLock, LockError};
 use crate::log::{Level, LogSink, Logger};
+use crate::network::{self, NetSignal, NetworkShared};
 use crate::popup::{Presenter, Report};
 use crate::rules::RulePack;
 use crate::validate::{self, Rejection};
@@ -32,6 +33,8 @@ pub struct Tracker {
     logger: Logger,
     config: Config,
     worker: Mutex<Option<JoinHandle<()>>>,
+    /// The `reach-network` thread's signal channel, when a server is configured.
+    network: Option<Sender<NetSignal>>,
 }
 
 impl Tracker {
@@ -66,6 +69,13 @@ impl Tracker {
         let persistent = Arc::new(AtomicBool::new(true));
         let ready = Arc::new(AtomicBool::new(false));
         let (sender, receiver) = mpsc::channel();
+        let (net_sender, net_receiver) = match config.server {
+            Some(_) => {
+                let (s, r) = mpsc::channel();
+                (Some(s), Some(r))
+            }
+            None => (None, None),
+        };
         let shared = Shared {
             counters: counters.clone(),
             logger: logger.clone(),
@@ -74,6 +84,7 @@ impl Tracker {
             persistent: persistent.clone(),
             ready: ready.clone(),
             inbox: sender.clone(),
+            network: net_sender.clone(),
         };
         let worker_config = config.clone();
         let handle = std::thread::Builder::new()
@@ -83,6 +94,28 @@ impl Tracker {
                 what: "cannot start the Reach worker thread".into(),
                 source,
             })?;
+        if let Some(server) = &config.server {
+            // Prize campaigns claim from the same server; a host's own
+            // client (`set_claim_client`) replaces this one.
+            let _ = sender.send(Command::SetClaimClient(Some(
+                crate::claim_http::http_claim_client(server),
+            )));
+        }
+        if let (Some(server), Some(signals)) = (config.server.clone(), net_receiver) {
+            let net_shared = NetworkShared {
+                counters: counters.clone(),
+                clock: clock.clone(),
+                consent: consent.clone(),
+                inbox: sender.clone(),
+            };
+            if let Err(e) = network::spawn(server, net_shared, signals) {
+                // Events are still recorded; they wait for the next start.
+                let _ = sender.send(Command::Log(
+                    Level::Error,
+                    format!("cannot start the network thread, nothing is uploaded: {e}"),
+                ));
+            }
+        }
         Ok(Tracker {
             sender,
             counters,
@@ -94,6 +127,7 @@ impl Tracker {
             logger,
             config,
             worker: Mutex::new(Some(handle)),
+            network: net_sender,
         })
     }
 
@@ -265,7 +299,13 @@ impl Tracker {
     /// (at most the flush timeout) rather than report zeros.
     fn wait_until_ready(&self) {
         if !self.ready.load(Ordering::SeqCst) {
-            self.flush();
+            self.flush_within(self.config.flush_timeout);
+        }
+    }
+
+    fn signal_network(&self, signal: NetSignal) {
+        if let Some(n) = &self.network {
+            let _ = n.send(signal);
         }
     }
 
@@ -276,9 +316,12 @@ impl Tracker {
     }
 
     /// Waits until everything tracked before this call is committed, at most
-    /// the configured flush timeout. Returns whether it completed.
+    /// the configured flush timeout, then starts an upload in the background
+    /// (never waiting for the network). Returns whether the commit completed.
     pub fn flush(&self) -> bool {
-        self.flush_within(self.config.flush_timeout)
+        let committed = self.flush_within(self.config.flush_timeout);
+        self.signal_network(NetSignal::Flush);
+        committed
     }
 
     pub fn flush_within(&self, timeout: Duration) -> bool {
@@ -292,7 +335,9 @@ impl Tracker {
     /// The app came to the foreground: maybe a new session, and `app_open`.
     pub fn on_foreground(&self) -> Result<(), Error> {
         let timestamp_ms = self.clock.now_ms();
-        self.send(Command::Foreground { timestamp_ms })
+        let sent = self.send(Command::Foreground { timestamp_ms });
+        self.signal_network(NetSignal::Foreground);
+        sent
     }
 
     /// The app went to the background: remember when, and flush (bounded),
@@ -300,6 +345,7 @@ impl Tracker {
     pub fn on_background(&self) -> bool {
         let timestamp_ms = self.clock.now_ms();
         let _ = self.send(Command::Background { timestamp_ms });
+        self.signal_network(NetSignal::Background);
         self.flush()
     }
 
@@ -309,11 +355,14 @@ impl Tracker {
         if self.closed.swap(true, Ordering::SeqCst) {
             return true;
         }
+        let deadline = std::time::Instant::now() + self.config.flush_timeout;
         let (ack, done) = mpsc::sync_channel(1);
         if self.sender.send(Command::Close(ack)).is_err() {
+            self.stop_network(deadline);
             return true;
         }
         let completed = done.recv_timeout(self.config.flush_timeout).is_ok();
+        self.stop_network(deadline);
         if completed {
             // The worker answered just before returning; joining is quick.
             if let Some(handle) = self.worker.lock().ok().and_then(|mut w| w.take()) {
@@ -321,6 +370,19 @@ impl Tracker {
             }
         }
         completed
+    }
+
+    /// Asks the network thread to stop and waits for it until `deadline`:
+    /// a request in flight (bounded by its timeout) may outlive close(), its
+    /// answer is then ignored.
+    fn stop_network(&self, deadline: std::time::Instant) {
+        if let Some(n) = &self.network {
+            let (ack, done) = mpsc::sync_channel(1);
+            if n.send(NetSignal::Stop(ack)).is_ok() {
+                let left = deadline.saturating_duration_since(std::time::Instant::now());
+                let _ = done.recv_timeout(left.max(std::time::Duration::from_millis(1)));
+            }
+        }
     }
 
     pub fn is_closed(&self) -> bool {

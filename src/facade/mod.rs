@@ -6,6 +6,7 @@
 
 mod campaigns;
 mod popup;
+mod transport;
 mod types;
 
 use std::collections::HashMap;
@@ -14,6 +15,10 @@ use std::sync::Arc;
 pub use campaigns::{CampaignExplanation, ClaimClient, ClaimOutcome};
 pub use popup::{
     ButtonAction, Popup, PopupButton, PopupPresenter, PopupTemplate, PresenterDecision,
+};
+pub use transport::{
+    foreign_transport, from_core_result, to_core_request, ForeignTransport, HttpHeader,
+    HttpRequest, HttpResponse, HttpTransport, HttpTransportError,
 };
 pub use types::{AppInfo, Consent, Diagnostics, LogLevel, PropertyValue, ReachConfig, ReachError};
 
@@ -138,7 +143,9 @@ impl Reach {
     }
 
     /// Waits (at most the flush timeout) until everything tracked before is
-    /// on disk. Returns whether it completed. Never waits for the network.
+    /// on disk, then (with a server configured) starts an upload in the
+    /// background. Returns whether the commit completed. Never waits for the
+    /// network.
     pub fn flush(&self) -> bool {
         self.tracker.flush()
     }

@@ -3,6 +3,9 @@
 //! never ripples into the engine.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::transport::{foreign_transport, HttpTransport};
 
 use crate::{config, diagnostics, error, log, value::Value};
 
@@ -96,7 +99,7 @@ pub struct AppInfo {
 
 /// How Reach is opened. Defaults are the core's named defaults (see
 /// `config.rs` for the reasons behind each number).
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Clone, uniffi::Record)]
 pub struct ReachConfig {
     /// A directory private to the app (Android `filesDir/reach`, iOS
     /// Application Support/reach). One Reach instance per directory.
@@ -120,6 +123,48 @@ pub struct ReachConfig {
     /// A rule pack shipped in the app, active until one is loaded or synced.
     #[uniffi(default = None)]
     pub bundled_rule_pack: Option<String>,
+    /// The Reach server, e.g. `https://reach.example.com`. None: Reach
+    /// never touches the network.
+    #[uniffi(default = None)]
+    pub server_url: Option<String>,
+    /// The write key uploads authenticate with.
+    #[uniffi(default = "")]
+    pub write_key: String,
+    /// Base64 Ed25519 public keys a synced pack must verify with (several:
+    /// rotation). Empty: rule-pack sync is off.
+    #[uniffi(default)]
+    pub pack_public_keys: Vec<String>,
+    #[uniffi(default = "default")]
+    pub pack_name: String,
+    /// Upload once this many events are stored.
+    #[uniffi(default = 20)]
+    pub upload_flush_at: u64,
+    /// Upload this often while in the foreground and events wait.
+    #[uniffi(default = 30000)]
+    pub upload_interval_ms: u64,
+    /// A request body's limit before compression.
+    #[uniffi(default = 512000)]
+    pub upload_max_batch_bytes: u64,
+    #[uniffi(default = 500)]
+    pub upload_max_batch_events: u64,
+    /// Least time between two rule-pack polls (a server max-age wins).
+    #[uniffi(default = 600000)]
+    pub min_pack_interval_ms: u64,
+    #[uniffi(default = 30000)]
+    pub request_timeout_ms: u64,
+    /// Send requests through the app's own HTTP stack (OkHttp, URLSession,
+    /// pinning) instead of Reach's built-in one.
+    #[uniffi(default = None)]
+    pub http_transport: Option<Arc<dyn HttpTransport>>,
+}
+
+impl std::fmt::Debug for ReachConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReachConfig")
+            .field("data_dir", &self.data_dir)
+            .field("server_url", &self.server_url)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<ReachConfig> for config::Config {
@@ -143,6 +188,19 @@ impl From<ReachConfig> for config::Config {
         out.session_timeout = std::time::Duration::from_millis(c.session_timeout_ms);
         out.flush_timeout = std::time::Duration::from_millis(c.flush_timeout_ms);
         out.bundled_rule_pack = c.bundled_rule_pack;
+        out.server = c.server_url.map(|url| {
+            let mut s = config::ServerConfig::new(url, c.write_key);
+            s.pack_public_keys = c.pack_public_keys;
+            s.pack_name = c.pack_name;
+            s.flush_at = c.upload_flush_at;
+            s.flush_interval = std::time::Duration::from_millis(c.upload_interval_ms);
+            s.max_batch_bytes = c.upload_max_batch_bytes as usize;
+            s.max_batch_events = c.upload_max_batch_events as usize;
+            s.min_pack_interval = std::time::Duration::from_millis(c.min_pack_interval_ms);
+            s.request_timeout = std::time::Duration::from_millis(c.request_timeout_ms);
+            s.transport = c.http_transport.map(foreign_transport);
+            s
+        });
         out
     }
 }
@@ -167,6 +225,24 @@ pub struct Diagnostics {
     pub database_bytes: u64,
     /// False when the database could not be opened and events live in memory.
     pub persistent: bool,
+    /// Events the server acknowledged since open.
+    pub uploaded_events: u64,
+    /// Upload requests sent since open, retries included.
+    pub upload_batches_sent: u64,
+    /// Batches (and their events) the server refused for good (4xx).
+    pub upload_batches_dropped: u64,
+    pub upload_events_dropped: u64,
+    /// Events over 32 KB, deleted instead of uploaded.
+    pub dropped_oversized: u64,
+    /// Failed upload attempts scheduled again.
+    pub upload_retries: u64,
+    /// None after a successful upload.
+    pub last_upload_error: Option<String>,
+    /// None after a successful (or unchanged) rule-pack sync.
+    pub last_sync_error: Option<String>,
+    /// The active rule pack's revision label and version number.
+    pub pack_revision: Option<String>,
+    pub pack_version: Option<u64>,
 }
 
 impl From<diagnostics::Diagnostics> for Diagnostics {
@@ -182,6 +258,16 @@ impl From<diagnostics::Diagnostics> for Diagnostics {
             popups_offered: d.popups_offered,
             database_bytes: d.database_bytes,
             persistent: d.persistent,
+            uploaded_events: d.uploaded_events,
+            upload_batches_sent: d.upload_batches_sent,
+            upload_batches_dropped: d.upload_batches_dropped,
+            upload_events_dropped: d.upload_events_dropped,
+            dropped_oversized: d.dropped_oversized,
+            upload_retries: d.upload_retries,
+            last_upload_error: d.last_upload_error,
+            last_sync_error: d.last_sync_error,
+            pack_revision: d.pack_revision,
+            pack_version: d.pack_version,
         }
     }
 }

@@ -12,6 +12,7 @@ mod campaign_state;
 mod checkpoint;
 mod event_batch;
 mod schema;
+mod upload;
 
 use std::path::{Path, PathBuf};
 

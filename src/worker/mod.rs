@@ -8,7 +8,8 @@
 //! is momentarily empty, and at least every `MAX_COMMIT_INTERVAL` while events
 //! keep arriving.
 //!
-//! Never touches the network. Never panics on bad data: every failure is
+//! Never touches the network (the `reach-network` thread asks it for rows
+//! and acknowledgements, see `network.rs`). Never panics on bad data: every failure is
 //! logged and counted.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
@@ -31,6 +32,9 @@ use crate::value::{self, Properties};
 
 mod campaigns;
 mod explain;
+mod network;
+
+pub use network::NetworkStart;
 
 /// Upper bound on how long events sit in an open transaction while more keep
 /// arriving: the durability delay a burst can add. 10 ms is below what a user
@@ -114,6 +118,23 @@ pub enum Command {
     Flush(SyncSender<()>),
     /// Commit, release the directory lock, answer, and stop.
     Close(SyncSender<()>),
+    /// The network thread starts (see `worker/network.rs`).
+    NetworkStart(SyncSender<NetworkStart>),
+    /// The oldest stored events, answered after the next commit.
+    UploadBatch {
+        max_events: usize,
+        reply: SyncSender<Vec<crate::event::StoredEvent>>,
+    },
+    /// Rows `first_seq..=last_seq` may leave the queue.
+    UploadDone {
+        first_seq: i64,
+        last_seq: i64,
+    },
+    /// A verified synced pack, installed with its ETag (answered after commit).
+    InstallSyncedPack {
+        fetched: crate::sync::FetchedPack,
+        reply: SyncSender<Result<(), String>>,
+    },
 }
 
 impl Command {
@@ -145,6 +166,8 @@ pub struct Shared {
     pub ready: Arc<AtomicBool>,
     /// The worker's own inbox, for the presenter thread to answer on.
     pub inbox: std::sync::mpsc::Sender<Command>,
+    /// The network thread, when a server is configured.
+    pub network: Option<std::sync::mpsc::Sender<crate::network::NetSignal>>,
 }
 
 /// The consent byte before the worker has read the persisted choice.
@@ -225,6 +248,7 @@ struct Worker {
     delays_recheck_at_ms: i64,
     foreground: bool,
     last_prune_ms: i64,
+    net: network::NetworkLink,
     _lock: DirectoryLock,
 }
 
@@ -318,6 +342,7 @@ impl Worker {
             shared.logger.log(Level::Warn, &p);
         }
         let engine = TriggerEngine::new(Arc::new(RulePack::empty()), device);
+        let net = network::NetworkLink::new(shared.network.clone());
         let mut worker = Worker {
             store,
             config,
@@ -348,6 +373,7 @@ impl Worker {
             delays_recheck_at_ms: i64::MIN,
             foreground: false,
             last_prune_ms: i64::MIN,
+            net,
             _lock: lock,
         };
         // In the transaction: restoring an offer in flight may record events.
@@ -490,6 +516,17 @@ impl Worker {
             } => self.popup_reported(&offer_id, report, timestamp_ms),
             Command::Flush(ack) => self.waiters.push(ack),
             Command::Close(ack) => return Some(ack),
+            Command::NetworkStart(reply) => self.network_start(reply),
+            Command::UploadBatch { max_events, reply } => {
+                self.upload_batch_requested(max_events, reply)
+            }
+            Command::UploadDone {
+                first_seq,
+                last_seq,
+            } => self.upload_done(first_seq, last_seq),
+            Command::InstallSyncedPack { fetched, reply } => {
+                self.install_synced_pack(fetched, reply)
+            }
         }
         None
     }
@@ -743,6 +780,7 @@ impl Worker {
             }
         }
         self.dispatch_offers();
+        self.after_commit_network();
         let c = &self.shared.counters;
         c.queued.fetch_sub(self.handled_in_batch, Ordering::Relaxed);
         c.stored.store(self.stats.count, Ordering::Relaxed);

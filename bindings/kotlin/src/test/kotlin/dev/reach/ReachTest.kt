@@ -979,6 +979,43 @@ test("8 threads x 5,000 events tracked concurrently are all stored") { dir ->
     }
 }
 
+test("a batch arrives at the configured server, gzipped, as Segment JSON") { dir ->
+    val received = LinkedBlockingQueue<String>()
+    val server = com.sun.net.httpserver.HttpServer.create(java.net.InetSocketAddress("127.0.0.1", 0), 0)
+    server.createContext("/v1/batch") { ex ->
+        val raw = ex.requestBody.readBytes()
+        val body = if (ex.requestHeaders.getFirst("Content-Encoding") == "gzip") {
+            java.util.zip.GZIPInputStream(raw.inputStream()).readBytes()
+        } else raw
+        received.put(String(body, Charsets.UTF_8))
+        val out = """{"success": true}""".toByteArray()
+        ex.sendResponseHeaders(200, out.size.toLong())
+        ex.responseBody.use { it.write(out) }
+    }
+    server.start()
+    try {
+        val cfg = config(dir, recordAppOpen = false).copy(
+            serverUrl = "http://127.0.0.1:${server.address.port}", writeKey = "wk-kotlin",
+        )
+        Reach(cfg).use { reach ->
+            reach.track("add_to_cart", mapOf("sku" to "A1"))
+            check(reach.flush()) { "flush completed" }
+            val body = received.poll(20, TimeUnit.SECONDS) ?: throw TestFailure("no batch arrived")
+            check(body.contains("\"event\":\"add_to_cart\"")) { "the event is in the batch: $body" }
+            check(body.contains("\"sku\":\"A1\"")) { "the properties are in the batch: $body" }
+            check(body.contains("\"writeKey\":\"wk-kotlin\"")) { "the write key is in the batch" }
+            val deadline = System.nanoTime() + 20_000_000_000L
+            while (reach.diagnostics().uploadedEvents < 1uL) {
+                check(System.nanoTime() < deadline) { "the upload was acknowledged" }
+                Thread.sleep(20)
+            }
+            assertEq(0uL, reach.diagnostics().stored, "stored after the upload")
+        }
+    } finally {
+        server.stop(0)
+    }
+}
+
 } // defineTests
 
 // ---------------------------------------------------------------------------------------------
