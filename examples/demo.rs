@@ -77,7 +77,9 @@ impl PopupPresenter for ConsolePresenter {
             popup.template,
             popup.title.clone().unwrap_or_default()
         );
-        let _ = self.0.lock().map(|s| s.send(popup));
+        if let Ok(s) = self.0.lock() {
+            let _ = s.send(popup);
+        }
         Ok(PresenterDecision::ShowNow)
     }
 }
@@ -100,7 +102,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     server_config.write_keys = vec![WRITE_KEY.into()];
     server_config.stock = vec![("golden-week-gift".into(), 1)];
     let server = reach_server::start(server_config).map_err(|e| e.to_string())?;
-    println!("Reference server on {} (data in {})", server.addr(), root.display());
+    println!(
+        "Reference server on {} (data in {})",
+        server.addr(),
+        root.display()
+    );
 
     // The app side: Reach with the server's address and the pack's public key.
     let config = ReachConfig {
@@ -192,7 +198,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     reach.flush();
     println!(
         "  prizes left on the server: {:?}",
-        server.stock("golden-week-gift").map_err(|e| e.to_string())?
+        server
+            .stock("golden-week-gift")
+            .map_err(|e| e.to_string())?
     );
 
     println!("\n5. Why did each campaign fire (or not)? explain():");
