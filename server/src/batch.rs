@@ -158,24 +158,20 @@ pub fn store(store: &Store, events: &[Event]) -> Result<Outcome, ApiError> {
     let now = now_ms();
     let mut outcome = Outcome::default();
     {
+        // One statement per event: a new messageId is inserted, a known one
+        // only counts its receipt; `times` says which happened.
         let mut insert = tx.prepare_cached(
-            "INSERT OR IGNORE INTO events (message_id, type, name, campaign_id, body, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?;
-        let mut receipt = tx.prepare_cached(
-            "INSERT INTO receipts (message_id, times) VALUES (?1, 1)
-             ON CONFLICT (message_id) DO UPDATE SET times = times + 1",
+            "INSERT INTO events (message_id, type, name, campaign_id, body, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (message_id) DO UPDATE SET times = times + 1
+             RETURNING times",
         )?;
         for e in events {
-            let inserted = insert.execute(params![
-                e.message_id,
-                e.kind,
-                e.name,
-                e.campaign_id,
-                e.json,
-                now
-            ])?;
-            receipt.execute([&e.message_id])?;
+            let times: i64 = insert.query_row(
+                params![e.message_id, e.kind, e.name, e.campaign_id, e.json, now],
+                |r| r.get(0),
+            )?;
+            let inserted = usize::from(times == 1);
             outcome.received += 1;
             if inserted == 1 {
                 outcome.stored += 1;

@@ -66,7 +66,7 @@ fn count(n: i64) -> u64 {
 pub fn compute(store: &Store) -> Result<Stats, ServerError> {
     let mut conn = store.conn();
     let tx = conn.transaction()?;
-    let received: i64 = tx.query_row("SELECT COALESCE(SUM(times), 0) FROM receipts", [], |r| {
+    let received: i64 = tx.query_row("SELECT COALESCE(SUM(times), 0) FROM events", [], |r| {
         r.get(0)
     })?;
     let stored: i64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
