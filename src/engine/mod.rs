@@ -412,6 +412,9 @@ impl TriggerEngine {
     }
 
     fn attribute(&mut self, name: &str, props: &[(String, Value)], ts_ms: i64, d: &mut Decision) {
+        if self.pack.goals_for(name).is_empty() {
+            return;
+        }
         let pack = self.pack.clone();
         for &idx in pack.goals_for(name) {
             let c = pack.campaign(idx);
@@ -545,11 +548,23 @@ impl TriggerEngine {
         if self.last.len() != self.pack.campaigns().len() {
             self.last.resize(self.pack.campaigns().len(), None);
         }
-        self.last[idx] = Some(LastMatch {
-            event: seen.clone(),
-            outcome,
-            notes: Vec::new(),
-        });
+        // Updated in place: this runs for every candidate of every event.
+        match &mut self.last[idx] {
+            Some(l) => {
+                if !Arc::ptr_eq(&l.event, seen) {
+                    l.event = seen.clone();
+                }
+                l.outcome = outcome;
+                l.notes.clear();
+            }
+            slot => {
+                *slot = Some(LastMatch {
+                    event: seen.clone(),
+                    outcome,
+                    notes: Vec::new(),
+                })
+            }
+        }
     }
 
     /// Adds what the worker did after the decision to the campaign's
