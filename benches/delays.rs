@@ -14,30 +14,20 @@
 //! and p99 over timed calls, three repeats (`REACH_BENCH_REPEATS`); absolute
 //! figures drift on a shared machine.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use reach::engine::delays::{Delays, PendingDelay};
-use reach::engine::{Device, Person, TriggerEngine};
+use reach::engine::{Person, TriggerEngine};
 use reach::rules::RulePack;
 use reach::store::Store;
-use reach::Value;
 
 const MIN: i64 = 60_000;
 
 /// 2026-09-22 12:00 in Shanghai.
 const NOW: i64 = 1_790_049_600_000;
-
-fn device() -> Device {
-    let app = reach::AppInfo {
-        app_version: "5.2.0".into(),
-        platform: "android".into(),
-        locale: "zh-CN".into(),
-        timezone: "Asia/Shanghai".into(),
-        ..Default::default()
-    };
-    Device::from_app(&app).0
-}
 
 /// A delayed campaign on `event`, cancelled by `cancel` (with a condition),
 /// with a property filter, an audience and a behaviour window to check at
@@ -71,20 +61,10 @@ fn pack(n: usize, limits: &str) -> String {
 }
 
 fn engine(pack_json: &str) -> TriggerEngine {
-    TriggerEngine::new(Arc::new(RulePack::parse(pack_json).unwrap()), device())
-}
-
-fn props() -> Vec<(String, Value)> {
-    vec![
-        ("screen".into(), Value::String("product_detail".into())),
-        ("price".into(), Value::Float(19.99)),
-        ("quantity".into(), Value::Int(2)),
-    ]
-}
-
-fn stats(mut ns: Vec<u64>) -> (u64, u64) {
-    ns.sort_unstable();
-    (ns[ns.len() / 2], ns[ns.len() * 99 / 100])
+    TriggerEngine::new(
+        Arc::new(RulePack::parse(pack_json).unwrap()),
+        common::engine_device(),
+    )
 }
 
 fn row(label: String, (median, p99): (u64, u64)) {
@@ -104,7 +84,7 @@ fn person(props: &reach::value::Properties) -> Person<'_> {
 fn schedule_via_engine(n: usize) -> (u64, u64) {
     let mut e = engine(&pack(1000, "{}"));
     let user = reach::value::Properties::new();
-    let p = props();
+    let p = common::engine_props();
     let mut ns = Vec::with_capacity(n);
     for k in 0..n {
         let t = NOW + k as i64;
@@ -115,7 +95,7 @@ fn schedule_via_engine(n: usize) -> (u64, u64) {
         e.delays_mut().remove("c0");
         e.delays_mut().take_dirty();
     }
-    stats(ns)
+    common::median_p99(ns)
 }
 
 /// `Delays::schedule` alone, then with the store write the worker makes for
@@ -163,7 +143,7 @@ fn schedule_and_store(n: usize) -> ((u64, u64), (u64, u64)) {
     }
     store.commit().unwrap();
     assert_eq!(store.load_pending_delays().unwrap().len(), n);
-    (stats(alone), stats(stored))
+    (common::median_p99(alone), common::median_p99(stored))
 }
 
 /// `on_event("purchase")` cancelling c0's pending delay (ten campaigns are
@@ -171,7 +151,7 @@ fn schedule_and_store(n: usize) -> ((u64, u64), (u64, u64)) {
 fn cancel(n: usize) -> (u64, u64) {
     let mut e = engine(&pack(1000, "{}"));
     let user = reach::value::Properties::new();
-    let p = props();
+    let p = common::engine_props();
     let mut ns = Vec::with_capacity(n);
     for k in 0..n {
         let t = NOW + k as i64;
@@ -188,7 +168,7 @@ fn cancel(n: usize) -> (u64, u64) {
         assert_eq!(d.cancelled.len(), 1);
         e.delays_mut().take_dirty();
     }
-    stats(ns)
+    common::median_p99(ns)
 }
 
 /// 10,000 pending delays, `due` of them due at NOW (for campaigns of the
@@ -231,7 +211,7 @@ fn due_check(limits: &str, due: usize, n: usize) -> (u64, u64) {
         }
     }
     assert_eq!(e.delays_mut().len(), 10_000);
-    stats(ns)
+    common::median_p99(ns)
 }
 
 fn main() {

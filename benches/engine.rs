@@ -10,13 +10,15 @@
 //! and p99 over timed calls, three repeats each; absolute figures drift on a
 //! shared machine, so compare with ../shared/peers run in the same sitting.
 
+mod common;
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reach::engine::caps::CampaignHistory;
-use reach::engine::{Device, Person, TriggerEngine};
+use reach::engine::{Person, TriggerEngine};
 use reach::popup::{Answer, OfferContent, Presenter};
 use reach::rules::RulePack;
 use reach::{Config, SystemClock, Tracker, Value};
@@ -77,35 +79,11 @@ fn pack(hot: usize) -> String {
     )
 }
 
-fn device() -> Device {
-    let app = reach::AppInfo {
-        app_version: "5.2.0".into(),
-        platform: "android".into(),
-        locale: "zh-CN".into(),
-        timezone: "Asia/Shanghai".into(),
-        ..Default::default()
-    };
-    Device::from_app(&app).0
-}
-
-fn props() -> Vec<(String, Value)> {
-    vec![
-        ("screen".into(), Value::String("product_detail".into())),
-        ("price".into(), Value::Float(19.99)),
-        ("quantity".into(), Value::Int(2)),
-    ]
-}
-
-fn stats(mut ns: Vec<u64>) -> (u64, u64) {
-    ns.sort_unstable();
-    (ns[ns.len() / 2], ns[ns.len() * 99 / 100])
-}
-
 /// An engine for `pack` where every campaign passes every condition and is
 /// then held back by its cap (one impression already): all fully evaluated.
 fn engine(pack_json: &str, now: i64) -> TriggerEngine {
     let pack = Arc::new(RulePack::parse(pack_json).unwrap());
-    let mut e = TriggerEngine::new(pack.clone(), device());
+    let mut e = TriggerEngine::new(pack.clone(), common::engine_device());
     for c in pack.campaigns() {
         let mut h = CampaignHistory::default();
         h.record_impression(now - 40 * 86_400_000);
@@ -129,7 +107,7 @@ fn engine(pack_json: &str, now: i64) -> TriggerEngine {
     for i in 0..1000 {
         e.on_event(
             &format!("e{i}"),
-            &props(),
+            &common::engine_props(),
             now - 3_600_000,
             now - 3_600_000,
             &person,
@@ -138,7 +116,7 @@ fn engine(pack_json: &str, now: i64) -> TriggerEngine {
     }
     e.on_event(
         "hot",
-        &props(),
+        &common::engine_props(),
         now - 3_600_000,
         now - 3_600_000,
         &person,
@@ -155,7 +133,7 @@ fn time_events(e: &mut TriggerEngine, name: &str, now: i64, n: usize) -> (u64, u
         identified: false,
         session_id: "s",
     };
-    let p = props();
+    let p = common::engine_props();
     let mut ns = Vec::with_capacity(n);
     let mut skipped = 0;
     for k in 0..n {
@@ -170,7 +148,7 @@ fn time_events(e: &mut TriggerEngine, name: &str, now: i64, n: usize) -> (u64, u
             assert!(matches!(why, reach::engine::Skip::Cap(_)), "{id}: {why}");
         }
     }
-    let (median, p99) = stats(ns);
+    let (median, p99) = common::median_p99(ns);
     (median, p99, skipped)
 }
 
@@ -215,7 +193,7 @@ fn track_to_presenter(repeats: usize) -> (u64, u64, u64) {
         }
     }
     let max = *ns.iter().max().unwrap();
-    let (median, p99) = stats(ns);
+    let (median, p99) = common::median_p99(ns);
     (median, p99, max)
 }
 

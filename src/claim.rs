@@ -134,13 +134,7 @@ impl Drop for ClaimThread {
     fn drop(&mut self) {
         self.jobs = None;
         if let Some(handle) = self.handle.take() {
-            let deadline = std::time::Instant::now() + CLAIM_THREAD_JOIN_TIMEOUT;
-            while !handle.is_finished() && std::time::Instant::now() < deadline {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            if handle.is_finished() {
-                let _ = handle.join();
-            }
+            crate::thread::join_within(handle, CLAIM_THREAD_JOIN_TIMEOUT);
         }
     }
 }

@@ -25,6 +25,7 @@ pub mod rules;
 pub mod session;
 pub mod store;
 pub mod sync;
+mod thread;
 pub mod tracker;
 pub mod transport;
 pub mod upload;

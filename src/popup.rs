@@ -335,18 +335,9 @@ impl PresenterThread {
 
     fn stop(&mut self, timeout: std::time::Duration) -> bool {
         self.offers = None;
-        let Some(handle) = self.handle.take() else {
-            return true;
-        };
-        let deadline = std::time::Instant::now() + timeout;
-        while !handle.is_finished() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-        let finished = handle.is_finished();
-        if finished {
-            let _ = handle.join();
-        }
-        finished
+        self.handle
+            .take()
+            .is_none_or(|handle| crate::thread::join_within(handle, timeout))
     }
 }
 

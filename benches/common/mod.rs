@@ -177,3 +177,30 @@ pub fn process_written_bytes() -> u64 {
         })
         .unwrap_or(0)
 }
+
+/// The device of the engine benches: a Shanghai phone on Android 5.2.0.
+pub fn engine_device() -> reach::engine::Device {
+    let app = reach::AppInfo {
+        app_version: "5.2.0".into(),
+        platform: "android".into(),
+        locale: "zh-CN".into(),
+        timezone: "Asia/Shanghai".into(),
+        ..Default::default()
+    };
+    reach::engine::Device::from_app(&app).0
+}
+
+/// The three properties of the engine benches' events.
+pub fn engine_props() -> Vec<(String, Value)> {
+    vec![
+        ("screen".into(), Value::String("product_detail".into())),
+        ("price".into(), Value::Float(19.99)),
+        ("quantity".into(), Value::Int(2)),
+    ]
+}
+
+/// Median and p99 of per-call nanoseconds.
+pub fn median_p99(mut ns: Vec<u64>) -> (u64, u64) {
+    ns.sort_unstable();
+    (ns[ns.len() / 2], ns[ns.len() * 99 / 100])
+}

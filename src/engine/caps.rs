@@ -222,12 +222,6 @@ impl Calendar {
     }
 }
 
-/// An instant for people: RFC 3339 in UTC (logs and `explain()` say which
-/// zone they mean).
-pub fn format_ms(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map_or_else(|_| format!("{ms} ms"), |t| t.to_string())
-}
-
 fn period_name(period: Period) -> String {
     match period {
         Period::LocalDay => "day".into(),

@@ -153,7 +153,7 @@ impl fmt::Display for Skip {
             Skip::DelayPending { due_ms } => write!(
                 f,
                 "a delayed popup of this campaign is already pending (due at {})",
-                caps::format_ms(*due_ms)
+                crate::value::format_timestamp_ms(*due_ms)
             ),
             Skip::PrizeLimit { max } => write!(
                 f,
@@ -889,7 +889,7 @@ impl TriggerEngine {
 }
 
 /// Tags are the user property `tags`, a list of strings.
-fn tags_of(props: &Properties) -> std::collections::BTreeSet<String> {
+pub(crate) fn tags_of(props: &Properties) -> std::collections::BTreeSet<String> {
     match props.get("tags") {
         Some(Value::StringList(l)) => l.iter().cloned().collect(),
         _ => Default::default(),

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use super::{Command, Worker};
 use crate::claim::{ClaimAnswer, ClaimClient, ClaimRequest, ClaimThread};
-use crate::engine::caps::format_ms;
 use crate::engine::caps::{CampaignHistory, GlobalHistory};
 use crate::engine::counters::{Bucket, TIERS};
 use crate::engine::{Decision, Person};
@@ -19,7 +18,7 @@ use crate::popup::{
     PresenterThread, Report, DEFAULT_VARIANT,
 };
 use crate::rules::{Action, OfflinePolicy, RulePack};
-use crate::value::Value;
+use crate::value::{format_timestamp_ms, Value};
 
 const META_RULE_PACK: &str = "rule_pack";
 const META_GLOBAL_HISTORY: &str = "global_history";
@@ -226,7 +225,7 @@ impl Worker {
     fn remember_for_replay(
         &mut self,
         name: &str,
-        props: &[(String, Value)],
+        props: Vec<(String, Value)>,
         ts: i64,
     ) -> Arc<crate::engine::SeenEvent> {
         while self.recent.len() >= REPLAY_MAX_EVENTS
@@ -239,7 +238,7 @@ impl Worker {
         }
         let seen = Arc::new(crate::engine::SeenEvent {
             name: name.to_owned(),
-            props: props.to_vec(),
+            props,
             ts_ms: ts,
         });
         self.recent.push_back(seen.clone());
@@ -298,7 +297,7 @@ impl Worker {
     }
 
     /// Feeds a stored track event to the engine and acts on its decision.
-    pub(super) fn evaluate(&mut self, name: &str, props: &[(String, Value)], ts: i64) {
+    pub(super) fn evaluate(&mut self, name: &str, props: Vec<(String, Value)>, ts: i64) {
         // Decide at the moment the person acted, not when the worker got to
         // it: a queued event sees the same caps and windows it would have.
         let now = ts;
@@ -310,7 +309,7 @@ impl Worker {
         };
         let busy = self.in_flight.is_some();
         let decision = self.engine.on_seen_event(&seen, now, &person, busy);
-        self.apply_decision(decision, name, props, now);
+        self.apply_decision(decision, name, &seen.props, now);
     }
 
     fn apply_decision(
@@ -349,7 +348,7 @@ impl Worker {
                 &format!(
                     "the pending popup of campaign {} (due at {}) is cancelled by \"{name}\"",
                     p.campaign_id,
-                    format_ms(p.due_ms)
+                    format_timestamp_ms(p.due_ms)
                 ),
             );
         }
@@ -359,8 +358,8 @@ impl Worker {
                 &format!(
                     "campaign {} scheduled: due at {}, expires at {}",
                     p.campaign_id,
-                    format_ms(p.due_ms),
-                    format_ms(p.expires_ms)
+                    format_timestamp_ms(p.due_ms),
+                    format_timestamp_ms(p.expires_ms)
                 ),
             );
         }
@@ -393,7 +392,7 @@ impl Worker {
                 &c.campaign_id,
                 format!("goal \"{name}\" reached: conversion recorded"),
             );
-            self.record(EventKind::Track, "reach.conversion", &out, now);
+            self.record(EventKind::Track, "reach.conversion", out, now);
         }
         if let Some(idx) = decision.offer {
             self.expose(idx, now);
@@ -425,7 +424,7 @@ impl Worker {
                 ("variant".to_owned(), Value::String(variant.clone())),
                 ("offer_id".to_owned(), Value::String(offer_id)),
             ];
-            self.record(EventKind::Track, "reach.popup.control", &props, now);
+            self.record(EventKind::Track, "reach.popup.control", props, now);
             let note = format!(
                 "variant {variant} is a control group: nothing shown, control exposure recorded"
             );
@@ -628,7 +627,7 @@ impl Worker {
     /// Offers the first due delayed popup, when one can be offered now
     /// (foreground, a presenter, nothing in flight); drops expired ones.
     pub(super) fn offer_due_delays(&mut self, now: i64) {
-        if !self.foreground || self.engine.next_due_delay_ms().is_none_or(|due| due > now) {
+        if !self.foreground {
             return;
         }
         let can_offer = self.presenter.is_some();
@@ -648,8 +647,8 @@ impl Worker {
             for p in &due.expired {
                 let note = format!(
                     "the delayed popup expired: due at {}, not shown by {}",
-                    format_ms(p.due_ms),
-                    format_ms(p.expires_ms)
+                    format_timestamp_ms(p.due_ms),
+                    format_timestamp_ms(p.expires_ms)
                 );
                 self.shared
                     .logger
@@ -671,7 +670,10 @@ impl Worker {
             };
             self.engine.annotate(
                 &p.campaign_id,
-                format!("the delayed popup came due at {}", format_ms(p.due_ms)),
+                format!(
+                    "the delayed popup came due at {}",
+                    format_timestamp_ms(p.due_ms)
+                ),
             );
             self.expose(idx, now);
         }
@@ -802,10 +804,10 @@ impl Worker {
                     self.engine.record_click(&f.campaign_id, ts);
                     let mut props = popup_props(&f);
                     props.push(("button_id".into(), Value::String(button_id)));
-                    self.record(EventKind::Track, "reach.popup.clicked", &props, ts);
+                    self.record(EventKind::Track, "reach.popup.clicked", props, ts);
                     if let Some(Action::TrackEvent { event, properties }) = action {
                         let props: Vec<(String, Value)> = properties.into_iter().collect();
-                        self.record(EventKind::Track, &event, &props, ts);
+                        self.record(EventKind::Track, &event, props, ts);
                     }
                 }
                 self.release(&f.offer_id);
@@ -826,7 +828,7 @@ impl Worker {
         if let Some(b) = button_id {
             props.push(("button_id".into(), Value::String(b.to_owned())));
         }
-        self.record(EventKind::Track, "reach.popup.dismissed", &props, ts);
+        self.record(EventKind::Track, "reach.popup.dismissed", props, ts);
     }
 
     /// Counts an impression and records `reach.popup.shown`; `assumed` when
@@ -851,7 +853,7 @@ impl Worker {
             ..f.clone()
         });
         self.in_flight_dirty = true;
-        self.record(EventKind::Track, "reach.popup.shown", &props, at);
+        self.record(EventKind::Track, "reach.popup.shown", props, at);
     }
 
     fn release(&mut self, offer_id: &str) {

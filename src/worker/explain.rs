@@ -1,11 +1,11 @@
 //! Builds `explain(campaignId)` on the worker, which owns the engine state.
 
 use super::Worker;
-use crate::engine::caps::{self, format_ms, Calendar, NO_HISTORY};
+use crate::engine::caps::{self, Calendar, NO_HISTORY};
 use crate::engine::{Outcome, SeenEvent, Skip};
 use crate::explain::Explanation;
 use crate::rules::{Campaign, Platform, PropertyLookup, PropertyTest};
-use crate::value::Value;
+use crate::value::{format_timestamp_ms, Value};
 
 impl Worker {
     pub(super) fn explain(&self, id: &str) -> Explanation {
@@ -54,7 +54,7 @@ impl Worker {
                         "sequence progress: {} of {} steps done, the last at {}",
                         p.done,
                         c.trigger.sequence.len(),
-                        format_ms(p.last_ms)
+                        format_timestamp_ms(p.last_ms)
                     ));
                 }
                 self.describe_caps_now(c, &mut reasons);
@@ -64,8 +64,8 @@ impl Worker {
         if let Some(d) = delay {
             reasons.push(format!(
                 "a delayed popup is pending: due at {}, expires at {}",
-                format_ms(d.due_ms),
-                format_ms(d.expires_ms)
+                format_timestamp_ms(d.due_ms),
+                format_timestamp_ms(d.expires_ms)
             ));
         }
         let assignment = self.engine.assignment(id);
@@ -73,7 +73,7 @@ impl Worker {
             reasons.push(format!(
                 "assigned to variant {} at {} (from id {})",
                 a.variant,
-                format_ms(a.assigned_ms),
+                format_timestamp_ms(a.assigned_ms),
                 a.unit_id
             ));
         }
@@ -103,13 +103,13 @@ impl Worker {
     }
 
     fn describe_outcome(&self, c: &Campaign, outcome: &Outcome, e: &SeenEvent) -> String {
-        let at = format_ms(e.ts_ms);
+        let at = format_timestamp_ms(e.ts_ms);
         let event = &e.name;
         match outcome {
             Outcome::Offered => format!("\"{event}\" at {at} triggered it and it was chosen"),
             Outcome::Scheduled { due_ms } => format!(
                 "\"{event}\" at {at} triggered it; its popup was scheduled for {}",
-                format_ms(*due_ms)
+                format_timestamp_ms(*due_ms)
             ),
             Outcome::Skipped(Skip::PropertyFilter) => {
                 let mut failed = Vec::new();
@@ -189,10 +189,7 @@ impl Worker {
                 ));
             }
         }
-        let tags: std::collections::BTreeSet<String> = match self.user_properties.get("tags") {
-            Some(Value::StringList(l)) => l.iter().cloned().collect(),
-            _ => Default::default(),
-        };
+        let tags = crate::engine::tags_of(&self.user_properties);
         if !a.tags.matches(&tags) {
             out.push(format!(
                 "tags (any {:?}, all {:?}, none {:?}) do not match the person's {:?}",
@@ -231,7 +228,7 @@ impl Worker {
                     .as_ref()
                     .map(|e| format!(
                         ", the last at {} (variant {}{})",
-                        format_ms(e.at_ms),
+                        format_timestamp_ms(e.at_ms),
                         e.variant,
                         if e.converted { ", converted" } else { "" }
                     ))
@@ -261,7 +258,7 @@ fn show(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Timestamp(ms) => format_ms(*ms),
+        Value::Timestamp(ms) => format_timestamp_ms(*ms),
         Value::StringList(l) => format!("{l:?}"),
         Value::Unsupported(s) => s.clone(),
     }

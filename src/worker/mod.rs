@@ -468,7 +468,7 @@ impl Worker {
         match cmd {
             Command::Event(ev) => {
                 self.handled_in_batch += 1;
-                self.record(ev.kind, &ev.name, &ev.properties, ev.timestamp_ms);
+                self.record(ev.kind, &ev.name, ev.properties, ev.timestamp_ms);
             }
             Command::Identify {
                 user_id,
@@ -482,7 +482,7 @@ impl Worker {
                     self.user_properties.insert(k.clone(), v.clone());
                 }
                 self.persist_user_properties();
-                self.record(EventKind::Identify, "identify", &properties, timestamp_ms);
+                self.record(EventKind::Identify, "identify", properties, timestamp_ms);
             }
             Command::UnsetUserProperties { keys } => {
                 for k in &keys {
@@ -531,13 +531,9 @@ impl Worker {
         None
     }
 
-    fn record(
-        &mut self,
-        kind: EventKind,
-        name: &str,
-        props: &[(String, crate::value::Value)],
-        ts: i64,
-    ) {
+    /// Takes the properties by value: a track event's are handed on to the
+    /// engine (and its replay buffer) without a copy.
+    fn record(&mut self, kind: EventKind, name: &str, props: EventProperties, ts: i64) {
         if self.consent == Consent::Denied {
             self.shared
                 .counters
@@ -550,7 +546,7 @@ impl Worker {
             self.meta_dirty = true;
         }
         self.session.touch(ts);
-        let json = value::properties_to_json(props);
+        let json = value::properties_to_json(&props);
         let bytes = json.len() as u64 + name.len() as u64 + ROW_OVERHEAD_BYTES;
         let message_id = *uuid::Uuid::new_v4().as_bytes();
         let row = EventRow {
@@ -597,7 +593,7 @@ impl Worker {
         }
         self.identity.user_id = Some(user_id);
         self.persist_identity();
-        self.record(EventKind::Identify, "identify", &[], ts);
+        self.record(EventKind::Identify, "identify", Vec::new(), ts);
     }
 
     fn reset(&mut self, ts: i64) {
@@ -656,7 +652,7 @@ impl Worker {
         self.reoffer_deferred(ts);
         self.offer_due_delays(ts);
         if self.config.record_app_open {
-            self.record(EventKind::Track, "app_open", &[], ts);
+            self.record(EventKind::Track, "app_open", Vec::new(), ts);
         }
     }
 
