@@ -39,6 +39,9 @@ pub enum NetSignal {
     Background,
     /// Stop after the request in flight; answered just before exiting.
     Stop(SyncSender<()>),
+    /// `upload_now()`: upload what is stored at once, backoff or not, and
+    /// answer how the drain ended.
+    UploadNow(SyncSender<DrainOutcome>),
 }
 
 /// What the network thread shares with the tracker.
@@ -231,6 +234,13 @@ impl Network {
                 let _ = ack.send(());
                 return false;
             }
+            NetSignal::UploadNow(reply) => {
+                let outcome = self.upload_now();
+                let _ = reply.send(outcome);
+                if outcome == DrainOutcome::Stopped {
+                    return false;
+                }
+            }
         }
         true
     }
@@ -276,7 +286,27 @@ impl Network {
         let mut queue = WorkerQueue {
             inbox: &self.shared.inbox,
         };
-        match self.uploader.drain(&mut queue) {
+        let outcome = self.uploader.drain(&mut queue);
+        self.after_drain(outcome)
+    }
+
+    /// A host's background task asked: one drain now, whatever the backoff
+    /// said (the OS gave the app this time; a failure backs off again).
+    fn upload_now(&mut self) -> DrainOutcome {
+        if !self.consent_granted() {
+            return DrainOutcome::Withheld;
+        }
+        let mut queue = WorkerQueue {
+            inbox: &self.shared.inbox,
+        };
+        let outcome = self.uploader.drain(&mut queue);
+        self.after_drain(outcome);
+        outcome
+    }
+
+    /// Updates the upload policy after a drain. Returns false to stop.
+    fn after_drain(&mut self, outcome: DrainOutcome) -> bool {
+        match outcome {
             DrainOutcome::Drained => {
                 self.retry_at = None;
                 self.flush_wanted = false;

@@ -19,8 +19,80 @@ use crate::log::{Level, LogSink, Logger};
 use crate::network::{self, NetSignal, NetworkShared};
 use crate::popup::{Presenter, Report};
 use crate::rules::RulePack;
+use crate::upload::DrainOutcome;
 use crate::validate::{self, Rejection};
 use crate::worker::{self, Command, Shared};
+
+/// A call a binding queued on its caller's thread and hands over later, in
+/// a batch with others (`Tracker::apply_calls`): one FFI crossing per few
+/// milliseconds instead of one per call, which is what a JNA call costs.
+/// Each call carries the time it was made, so its event is stamped as if
+/// it had been made directly.
+#[derive(Debug, Clone, PartialEq)]
+pub enum QueuedCall {
+    Track {
+        name: String,
+        properties: EventProperties,
+        timestamp_ms: i64,
+    },
+    Screen {
+        name: String,
+        properties: EventProperties,
+        timestamp_ms: i64,
+    },
+    Identify {
+        user_id: String,
+        timestamp_ms: i64,
+    },
+    SetUserProperties {
+        properties: EventProperties,
+        timestamp_ms: i64,
+    },
+    UnsetUserProperties {
+        keys: Vec<String>,
+    },
+    Reset {
+        timestamp_ms: i64,
+    },
+    SetConsent(Consent),
+    Foreground {
+        timestamp_ms: i64,
+    },
+    /// Notes when the app left the foreground and tells the network thread;
+    /// unlike `on_background()` it does not wait for a flush.
+    Background {
+        timestamp_ms: i64,
+    },
+}
+
+/// How `Tracker::upload_now` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadStop {
+    /// Everything stored was acknowledged (or refused for good).
+    Drained,
+    /// A request failed; the events stay and the usual backoff resumes.
+    Failed,
+    /// The time given ran out first; the upload goes on in the background.
+    TimedOut,
+    /// Consent is not granted: nothing may be sent.
+    ConsentNotGranted,
+    /// No server is configured.
+    NoServer,
+    /// Reach is closed.
+    Closed,
+}
+
+/// What `Tracker::upload_now` achieved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadReport {
+    /// Events the server acknowledged during the call.
+    pub acknowledged: u64,
+    /// Events still stored when the call returned.
+    pub remaining: u64,
+    pub stop: UploadStop,
+    /// The last upload error, when the upload failed.
+    pub detail: Option<String>,
+}
 
 pub struct Tracker {
     sender: Sender<Command>,
@@ -134,12 +206,50 @@ impl Tracker {
     /// Records an event. Never blocks on disk; bad input is refused with a
     /// reason (logged and counted, or returned in strict mode).
     pub fn track(&self, name: String, properties: EventProperties) -> Result<(), Error> {
-        self.record(EventKind::Track, name, properties)
+        self.record(EventKind::Track, name, properties, self.clock.now_ms())
     }
 
     /// Records a screen view.
     pub fn screen(&self, name: String, properties: EventProperties) -> Result<(), Error> {
-        self.record(EventKind::Screen, name, properties)
+        self.record(EventKind::Screen, name, properties, self.clock.now_ms())
+    }
+
+    /// Applies calls a wrapper queued on the caller's thread (see
+    /// [`QueuedCall`]), in order, each as its direct call but at its own
+    /// timestamp. Refusals are logged and counted, never returned: the
+    /// caller has long gone (strict-mode wrappers call directly instead).
+    pub fn apply_calls(&self, calls: Vec<QueuedCall>) {
+        for call in calls {
+            let _ = match call {
+                QueuedCall::Track {
+                    name,
+                    properties,
+                    timestamp_ms,
+                } => self.record(EventKind::Track, name, properties, timestamp_ms),
+                QueuedCall::Screen {
+                    name,
+                    properties,
+                    timestamp_ms,
+                } => self.record(EventKind::Screen, name, properties, timestamp_ms),
+                QueuedCall::Identify {
+                    user_id,
+                    timestamp_ms,
+                } => self.identify_at(user_id, timestamp_ms),
+                QueuedCall::SetUserProperties {
+                    properties,
+                    timestamp_ms,
+                } => self.set_user_properties_at(properties, timestamp_ms),
+                QueuedCall::UnsetUserProperties { keys } => self.unset_user_properties(keys),
+                QueuedCall::Reset { timestamp_ms } => self.send(Command::Reset { timestamp_ms }),
+                QueuedCall::SetConsent(consent) => self.set_consent(consent),
+                QueuedCall::Foreground { timestamp_ms } => self.foreground_at(timestamp_ms),
+                QueuedCall::Background { timestamp_ms } => {
+                    let sent = self.send(Command::Background { timestamp_ms });
+                    self.signal_network(NetSignal::Background);
+                    sent
+                }
+            };
+        }
     }
 
     fn record(
@@ -147,8 +257,8 @@ impl Tracker {
         kind: EventKind,
         name: String,
         properties: EventProperties,
+        timestamp_ms: i64,
     ) -> Result<(), Error> {
-        let timestamp_ms = self.clock.now_ms();
         if let Err(r) = self.check(&name, &properties) {
             return self.refuse(kind, &name, r);
         }
@@ -241,6 +351,10 @@ impl Tracker {
     /// user while one is identified starts a fresh person (as `reset()` then
     /// `identify()`): one user's history never becomes another's.
     pub fn identify(&self, user_id: String) -> Result<(), Error> {
+        self.identify_at(user_id, self.clock.now_ms())
+    }
+
+    fn identify_at(&self, user_id: String, timestamp_ms: i64) -> Result<(), Error> {
         if user_id.is_empty() || user_id.chars().any(char::is_control) {
             let r = Rejection::PropertyKeyInvalid {
                 key: "userId".into(),
@@ -248,7 +362,6 @@ impl Tracker {
             };
             return self.refuse(EventKind::Identify, "identify", r);
         }
-        let timestamp_ms = self.clock.now_ms();
         self.send(Command::Identify {
             user_id,
             timestamp_ms,
@@ -256,10 +369,17 @@ impl Tracker {
     }
 
     pub fn set_user_properties(&self, properties: EventProperties) -> Result<(), Error> {
+        self.set_user_properties_at(properties, self.clock.now_ms())
+    }
+
+    fn set_user_properties_at(
+        &self,
+        properties: EventProperties,
+        timestamp_ms: i64,
+    ) -> Result<(), Error> {
         if let Err(r) = self.check("identify", &properties) {
             return self.refuse(EventKind::Identify, "identify", r);
         }
-        let timestamp_ms = self.clock.now_ms();
         self.send(Command::SetUserProperties {
             properties,
             timestamp_ms,
@@ -332,9 +452,64 @@ impl Tracker {
         done.recv_timeout(timeout).is_ok()
     }
 
+    /// For the host's background work (WorkManager, `BGTaskScheduler`):
+    /// commits what is queued, then uploads what is stored, once, and waits
+    /// for the answer at most `timeout` in all. Blocks: never call it on the
+    /// UI thread. A time-out leaves the upload going on in the background.
+    pub fn upload_now(&self, timeout: Duration) -> UploadReport {
+        let deadline = std::time::Instant::now() + timeout;
+        let report = |stop: UploadStop, acknowledged: u64| UploadReport {
+            acknowledged,
+            remaining: self.counters.stored.load(Ordering::Relaxed),
+            stop,
+            detail: match stop {
+                UploadStop::Failed | UploadStop::TimedOut => {
+                    self.counters.network_status().last_upload_error
+                }
+                _ => None,
+            },
+        };
+        if self.closed.load(Ordering::Relaxed) {
+            return report(UploadStop::Closed, 0);
+        }
+        let Some(network) = &self.network else {
+            return report(UploadStop::NoServer, 0);
+        };
+        let before = self.counters.uploaded_events.load(Ordering::Relaxed);
+        let acknowledged = || {
+            self.counters
+                .uploaded_events
+                .load(Ordering::Relaxed)
+                .saturating_sub(before)
+        };
+        if !self.flush_within(timeout) {
+            return report(UploadStop::TimedOut, 0);
+        }
+        let (reply, answer) = mpsc::sync_channel(1);
+        if network.send(NetSignal::UploadNow(reply)).is_err() {
+            return report(UploadStop::Closed, 0);
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let stop = match answer.recv_timeout(left) {
+            Ok(DrainOutcome::Drained) => UploadStop::Drained,
+            Ok(DrainOutcome::RetryAt(_)) => UploadStop::Failed,
+            Ok(DrainOutcome::Withheld) => UploadStop::ConsentNotGranted,
+            Ok(DrainOutcome::Stopped) => UploadStop::Closed,
+            Err(_) => return report(UploadStop::TimedOut, acknowledged()),
+        };
+        // The acknowledged rows leave the store in the worker's next commit:
+        // wait for it (briefly) so `remaining` counts what is really left.
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        self.flush_within(left.max(Duration::from_millis(50)));
+        report(stop, acknowledged())
+    }
+
     /// The app came to the foreground: maybe a new session, and `app_open`.
     pub fn on_foreground(&self) -> Result<(), Error> {
-        let timestamp_ms = self.clock.now_ms();
+        self.foreground_at(self.clock.now_ms())
+    }
+
+    fn foreground_at(&self, timestamp_ms: i64) -> Result<(), Error> {
         let sent = self.send(Command::Foreground { timestamp_ms });
         self.signal_network(NetSignal::Foreground);
         sent

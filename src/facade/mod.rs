@@ -6,6 +6,7 @@
 
 mod campaigns;
 mod popup;
+mod queue;
 mod transport;
 mod types;
 
@@ -16,6 +17,7 @@ pub use campaigns::{CampaignExplanation, ClaimClient, ClaimOutcome};
 pub use popup::{
     ButtonAction, Popup, PopupButton, PopupPresenter, PopupTemplate, PresenterDecision,
 };
+pub use queue::{QueuedCall, UploadOutcome, UploadStop};
 pub use transport::{
     foreign_transport, from_core_result, to_core_request, ForeignTransport, HttpHeader,
     HttpRequest, HttpResponse, HttpTransport, HttpTransportError,
@@ -97,6 +99,27 @@ impl Reach {
         properties: HashMap<String, PropertyValue>,
     ) -> Result<(), ReachError> {
         Ok(self.tracker.track(name, types::properties(properties))?)
+    }
+
+    /// Applies calls the wrapper queued on its callers' threads, in order,
+    /// each stamped with the time it was made: the wrappers' `track()` costs
+    /// an enqueue, and one FFI crossing carries many calls. Never throws; a
+    /// refused call is logged and counted as in non-strict mode (strict
+    /// wrappers use the direct calls, so the error reaches the caller).
+    pub fn apply_calls(&self, calls: Vec<QueuedCall>) {
+        self.tracker
+            .apply_calls(calls.into_iter().map(Into::into).collect());
+    }
+
+    /// For background work (WorkManager, `BGTaskScheduler`): commits what is
+    /// queued, uploads what is stored, once, and returns how many events the
+    /// server acknowledged, how many remain, and why it stopped, waiting at
+    /// most `timeout_ms`. Blocks on the network: never call it on the UI
+    /// thread.
+    pub fn upload_now(&self, timeout_ms: u64) -> UploadOutcome {
+        self.tracker
+            .upload_now(std::time::Duration::from_millis(timeout_ms))
+            .into()
     }
 
     /// Records a screen view.

@@ -52,20 +52,7 @@ const CONVERSION_KEYS: [&str; 4] = ["campaign_id", "variant", "offer_id", "goal_
 impl Worker {
     /// Restores the active pack, counters, histories and the offer in flight.
     pub(super) fn load_campaign_state(&mut self) {
-        let stored = self.store.meta_get(META_RULE_PACK).ok().flatten();
-        let (text, origin) = match stored {
-            Some(t) => (Some(t), "stored"),
-            None => (self.config.bundled_rule_pack.clone(), "bundled"),
-        };
-        if let Some(text) = text {
-            match RulePack::parse(&text) {
-                Ok(pack) => self.engine.set_pack(Arc::new(pack)),
-                Err(e) => self.shared.logger.log(
-                    Level::Error,
-                    &format!("the {origin} rule pack is refused, no campaign is active: {e}"),
-                ),
-            }
-        }
+        self.restore_pack();
         let b = self.engine.behaviours_mut();
         if let Ok(series) = self.store.load_counter_series() {
             for s in series {
@@ -160,6 +147,58 @@ impl Worker {
             }
             OfferState::Shown { .. } => {}
             OfferState::Deferred { .. } => self.in_flight = Some(f),
+        }
+    }
+
+    /// The pack to serve at open: the stored one (loaded or synced later
+    /// than the app was built), unless the app ships a bundled pack with a
+    /// higher `version` — an app update's campaigns must not be hidden by an
+    /// older stored pack. Such a bundled pack replaces the stored one (and
+    /// its ETag, so the next sync asks the server afresh).
+    fn restore_pack(&mut self) {
+        let parse =
+            |text: &str, origin: &str, logger: &crate::log::Logger| match RulePack::parse(text) {
+                Ok(pack) => Some(pack),
+                Err(e) => {
+                    logger.log(
+                        Level::Error,
+                        &format!("the {origin} rule pack is refused: {e}"),
+                    );
+                    None
+                }
+            };
+        let logger = self.shared.logger.clone();
+        let stored = self
+            .store
+            .meta_get(META_RULE_PACK)
+            .ok()
+            .flatten()
+            .and_then(|t| parse(&t, "stored", &logger));
+        let bundled_text = self.config.bundled_rule_pack.clone();
+        let bundled = bundled_text
+            .as_deref()
+            .and_then(|t| parse(t, "bundled", &logger));
+        match (stored, bundled) {
+            (Some(s), Some(b)) if b.version.unwrap_or(0) > s.version.unwrap_or(0) => {
+                logger.log(
+                    Level::Info,
+                    &format!(
+                        "the bundled rule pack (version {}) is newer than the stored one (version {}): it replaces it",
+                        b.version.unwrap_or(0),
+                        s.version.unwrap_or(0)
+                    ),
+                );
+                let r = self.store.meta_delete(super::network::META_RULE_PACK_ETAG);
+                self.log_store_error("forget the replaced pack's ETag", r);
+                let text = bundled_text.unwrap_or_default();
+                self.engine.set_pack(Arc::new(b));
+                let r = self.store.meta_set(META_RULE_PACK, &text);
+                self.log_store_error("save the rule pack", r);
+            }
+            (Some(s), _) => self.engine.set_pack(Arc::new(s)),
+            (None, Some(b)) => self.engine.set_pack(Arc::new(b)),
+            // Each refusal was logged above; no campaign is active.
+            (None, None) => {}
         }
     }
 

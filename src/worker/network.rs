@@ -16,7 +16,7 @@ use crate::rules::RulePack;
 use crate::sync::FetchedPack;
 
 /// Where the ETag of the stored pack lives (next to `meta.rule_pack`).
-const META_RULE_PACK_ETAG: &str = "rule_pack_etag";
+pub(super) const META_RULE_PACK_ETAG: &str = "rule_pack_etag";
 
 /// What the network thread needs to know at start.
 pub struct NetworkStart {

@@ -125,3 +125,20 @@ typealias ExhaustedOutcome = dev.reach.ffi.ClaimOutcome.Exhausted
 
 /** No answer (offline, time-out, server error): the campaign's `offline` policy decides; `reason` says why. */
 typealias UnavailableOutcome = dev.reach.ffi.ClaimOutcome.Unavailable
+
+// ---------------------------------------------------------------------------------------------
+// Background uploads.
+
+/**
+ * What [Reach.uploadNow] achieved: `acknowledged` (events the server took during the call),
+ * `remaining` (events still stored), `stop` (why it returned) and `detail` (the last upload error
+ * when it failed or timed out).
+ */
+typealias UploadOutcome = dev.reach.ffi.UploadOutcome
+
+/**
+ * Why [Reach.uploadNow] returned: `DRAINED` (nothing left), `FAILED` (a request failed; retry
+ * later), `TIMED_OUT`, `CONSENT_NOT_GRANTED`, `NO_SERVER` (no `serverUrl`), `CLOSED` (closed, not
+ * set up, or disabled in this process).
+ */
+typealias UploadStop = dev.reach.ffi.UploadStop

@@ -26,17 +26,17 @@ import kotlin.system.exitProcess
 // ---------------------------------------------------------------------------------------------
 // A minimal runner.
 
-private class TestFailure(message: String) : AssertionError(message)
+internal class TestFailure(message: String) : AssertionError(message)
 
-private fun check(condition: Boolean, message: () -> String) {
+internal fun check(condition: Boolean, message: () -> String) {
     if (!condition) throw TestFailure(message())
 }
 
-private fun <T> assertEq(expected: T, actual: T, what: String) =
+internal fun <T> assertEq(expected: T, actual: T, what: String) =
     check(expected == actual) { "$what: expected <$expected>, got <$actual>" }
 
 /** Runs [block] and returns what it threw, failing if it threw nothing or something else. */
-private inline fun <reified E : Throwable> assertThrows(what: String, block: () -> Unit): E {
+internal inline fun <reified E : Throwable> assertThrows(what: String, block: () -> Unit): E {
     try {
         block()
     } catch (e: Throwable) {
@@ -46,24 +46,24 @@ private inline fun <reified E : Throwable> assertThrows(what: String, block: () 
     throw TestFailure("$what: expected ${E::class.java.name}, nothing was thrown")
 }
 
-private class TestCase(val name: String, val body: (File) -> Unit)
+internal class TestCase(val name: String, val body: (File) -> Unit)
 
-private val tests = mutableListOf<TestCase>()
+internal val tests = mutableListOf<TestCase>()
 
 /** Declares a test; each gets a fresh temporary directory, deleted afterwards. */
-private fun test(name: String, body: (File) -> Unit) {
+internal fun test(name: String, body: (File) -> Unit) {
     tests += TestCase(name, body)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Helpers.
 
-private val app = AppInfo(
+internal val app = AppInfo(
     appVersion = "1.2.3", build = "45", platform = "jvm-test", osVersion = "17",
     locale = "zh-CN", timezone = "Asia/Shanghai",
 )
 
-private fun config(
+internal fun config(
     dir: File,
     strict: Boolean = false,
     consent: Consent = Consent.GRANTED,
@@ -79,15 +79,15 @@ private fun config(
 )
 
 /** Flushes (so the counts are settled) and returns the stored event count. */
-private fun Reach.storedAfterFlush(): Long {
+internal fun Reach.storedAfterFlush(): Long {
     check(flush()) { "flush() did not complete" }
     return diagnostics().stored.toLong()
 }
 
-private fun Diagnostics.rejected(code: String): Long = rejectedByReason[code]?.toLong() ?: 0L
+internal fun Diagnostics.rejected(code: String): Long = rejectedByReason[code]?.toLong() ?: 0L
 
 /** Collects log lines with the thread each arrived on. */
-private class LogCollector {
+internal class LogCollector {
     val lines: MutableList<Triple<LogLevel, String, Thread>> = Collections.synchronizedList(mutableListOf())
     private val latches = Collections.synchronizedList(mutableListOf<Pair<String, CountDownLatch>>())
 
@@ -108,11 +108,11 @@ private class LogCollector {
     fun contains(fragment: String) = snapshot().any { it.second.contains(fragment) }
 }
 
-private fun CountDownLatch.awaitOrFail(what: String) =
+internal fun CountDownLatch.awaitOrFail(what: String) =
     check(await(10, TimeUnit.SECONDS)) { "timed out waiting for $what" }
 
 /** Scenario 01 (tests/fixtures/packs/01-registration-lottery.json): one lottery popup per person. */
-private const val LOTTERY_PACK = """
+internal const val LOTTERY_PACK = """
 {"format":"1.0","campaigns":[{"id":"new-user-lottery","trigger":{"event":"register"},
  "frequency":{"max_total":1},
  "popup":{"template":"modal","title":"New member lottery","buttons":[
@@ -121,18 +121,18 @@ private const val LOTTERY_PACK = """
 """
 
 /** The same pack with an unknown operator: refused at `campaigns[0].trigger.where[0].op`. */
-private val INVALID_PACK = LOTTERY_PACK.replace(
+internal val INVALID_PACK = LOTTERY_PACK.replace(
     """"trigger":{"event":"register"}""",
     """"trigger":{"event":"register","where":[{"prop":"method","op":"gtx","value":1}]}""",
 ).also { check(it != LOTTERY_PACK) { "INVALID_PACK did not change the pack" } }
 
-private const val INVALID_PACK_PATH = "campaigns[0].trigger.where[0].op"
+internal const val INVALID_PACK_PATH = "campaigns[0].trigger.where[0].op"
 
 /**
  * A [PopupPresenter] written in Kotlin: records every popup with the thread it arrived on, and
  * answers with [answers] in order, then [ShowNowDecision].
  */
-private class RecordingPresenter(vararg answers: PresenterDecision) : PopupPresenter {
+internal class RecordingPresenter(vararg answers: PresenterDecision) : PopupPresenter {
     private val answers = ArrayDeque(answers.toList())
     private val offers = LinkedBlockingQueue<Pair<Popup, Thread>>()
     private val count = AtomicInteger()
@@ -158,7 +158,7 @@ private class RecordingPresenter(vararg answers: PresenterDecision) : PopupPrese
  * Scenario 06 (tests/fixtures/packs/06-prize-inventory.json) inline, format 1.1: a prize from a
  * limited stock, claimed before the popup is shown, one per person, nothing shown offline.
  */
-private const val PRIZE_PACK = """
+internal const val PRIZE_PACK = """
 {"format":"1.1","campaigns":[{"id":"golden-week-gift","trigger":{"event":"purchase"},
  "inventory":{"per_user":1,"offline":"skip"},
  "popup":{"template":"modal","title":"A golden week gift for you","buttons":[
@@ -166,14 +166,14 @@ private const val PRIZE_PACK = """
 """
 
 /** A trigger with a property condition: `purchase` with `amount > 100`. */
-private const val BIG_SPENDER_PACK = """
+internal const val BIG_SPENDER_PACK = """
 {"format":"1.1","campaigns":[{"id":"big-spender","trigger":{"event":"purchase",
  "where":[{"prop":"amount","op":"gt","value":100}]},
  "popup":{"template":"banner","title":"Thank you!"}}]}
 """
 
 /** A holdout where everyone is in the control arm: the only arm with weight > 0 is `control`. */
-private const val HOLDOUT_PACK = """
+internal const val HOLDOUT_PACK = """
 {"format":"1.1","campaigns":[{"id":"vip-upsell","trigger":{"event":"view_item"},
  "variants":[{"id":"treatment","weight":0},{"id":"control","weight":1,"control":true}],
  "popup":{"template":"modal","title":"Become a VIP"}}]}
@@ -184,7 +184,7 @@ private const val HOLDOUT_PACK = """
  * one per idempotency key (a repeated key gets its prize again, never a second one); records
  * every claim and release with the thread it arrived on. A released key returns its prize.
  */
-private class StockClaimClient(private var prizes: Int) : ClaimClient {
+internal class StockClaimClient(private var prizes: Int) : ClaimClient {
     data class Call(val campaignId: String, val personId: String, val key: String, val thread: Thread)
 
     private val granted = HashMap<String, String>()
@@ -226,7 +226,7 @@ private class StockClaimClient(private var prizes: Int) : ClaimClient {
  * Asks [Reach.explain] until [condition] holds (claim answers reach Reach's worker from the
  * `reach-claims` thread, after the host's `claim` returned), failing after 5 s with the last text.
  */
-private fun Reach.explainUntil(
+internal fun Reach.explainUntil(
     campaignId: String,
     what: String,
     condition: (CampaignExplanation) -> Boolean,
@@ -243,10 +243,10 @@ private fun Reach.explainUntil(
 // ---------------------------------------------------------------------------------------------
 // Property conversion (unit level: the exact values and type names).
 
-private fun conv(v: Any?) = PropertyConversion.toPropertyValue(v)
+internal fun conv(v: Any?) = PropertyConversion.toPropertyValue(v)
 
 /** Declares every test, in the order they run. */
-private fun defineTests() {
+internal fun defineTests() {
 
 test("every supported Kotlin type converts to its PropertyValue") {
     val date = Date(1_700_000_000_123L)
@@ -1022,6 +1022,7 @@ test("a batch arrives at the configured server, gzipped, as Segment JSON") { dir
 
 fun main(args: Array<String>) {
     defineTests()
+    defineQueueTests()
     val selected = if (args.isEmpty()) tests else tests.filter { t -> args.any { t.name.contains(it) } }
     var passed = 0
     var failed = 0
