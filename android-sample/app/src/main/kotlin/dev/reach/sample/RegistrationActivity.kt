@@ -61,7 +61,7 @@ class RegistrationActivity : Activity() {
 
     // A plain Activity with targetSdk 35 still gets onBackPressed (predictive back is opt-in
     // until targetSdk 36); AppCompat's OnBackPressedDispatcher is what the sample leaves out.
-    @Suppress("OVERRIDE_DEPRECATION")
+    @Suppress("OVERRIDE_DEPRECATION", "DEPRECATION")
     override fun onBackPressed() {
         if (!renderer.dismissTop()) super.onBackPressed()
     }

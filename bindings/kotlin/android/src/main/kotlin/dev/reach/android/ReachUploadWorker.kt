@@ -5,7 +5,7 @@ import androidx.work.BackoffPolicy
 import androidx.work.Constraints
 import androidx.work.ExistingWorkPolicy
 import androidx.work.NetworkType
-import androidx.work.OneTimeWorkRequestBuilder
+import androidx.work.OneTimeWorkRequest
 import androidx.work.WorkManager
 import androidx.work.Worker
 import androidx.work.WorkerParameters
@@ -32,8 +32,9 @@ class ReachUploadWorker(context: Context, params: WorkerParameters) : Worker(con
             // The server or the network failed, or the time ran out with events left: WorkManager
             // tries again later with its backoff, under the same network constraint.
             UploadStop.FAILED, UploadStop.TIMED_OUT -> Result.retry()
-            // A retry would change nothing; Reach's own network thread uploads once consent is
-            // granted, and a closed instance's events wait for the next launch.
+            // A retry would change nothing: Reach's own network thread uploads once consent is
+            // granted; CLOSED means closed, not set up or disabled in this process (another one
+            // holds the data directory), and those events go at a later launch.
             UploadStop.CONSENT_NOT_GRANTED, UploadStop.CLOSED -> Result.success()
             // A build without ReachConfig.serverUrl should never have enqueued this.
             UploadStop.NO_SERVER -> Result.failure()
@@ -59,7 +60,8 @@ class ReachUploadWorker(context: Context, params: WorkerParameters) : Worker(con
          * (it uploads everything stored when it runs, including what was recorded since).
          */
         fun enqueue(context: Context) {
-            val request = OneTimeWorkRequestBuilder<ReachUploadWorker>()
+            // The Java builder: no need for the work-runtime-ktx artifact.
+            val request = OneTimeWorkRequest.Builder(ReachUploadWorker::class.java)
                 .setConstraints(
                     Constraints.Builder().setRequiredNetworkType(NetworkType.CONNECTED).build(),
                 )
