@@ -38,8 +38,9 @@ class SampleApplication : Application() {
 
     /** Reach's offer, on the main thread: draw it on the screen in front, if there is one. */
     private fun offer(popup: Popup): PresenterDecision {
-        // Between screens (or in the background): offered again at the next onForeground.
-        val renderer = popupRenderer ?: return LaterDecision(delayMs = null)
+        // Between two screens: offered again a moment later, or at the next onForeground if the
+        // app has gone to the background meanwhile.
+        val renderer = popupRenderer ?: return LaterDecision(delayMs = BETWEEN_SCREENS_RETRY_MS)
         return if (renderer.show(popup)) ShowNowDecision else DiscardDecision
     }
 
@@ -49,5 +50,8 @@ class SampleApplication : Application() {
 
         /** What the top README's `reach serve` command accepts (`--write-key wk-demo`). */
         const val WRITE_KEY = "wk-demo"
+
+        /** Long enough for the next Activity to resume, short enough to feel immediate. */
+        const val BETWEEN_SCREENS_RETRY_MS: ULong = 1_000uL
     }
 }
