@@ -280,3 +280,40 @@ fn a_delayed_offer_waits_for_its_delay_even_across_a_foreground() {
     expect(&phone.foreground(day(0, "10:02")), None);
     expect(&phone.foreground(day(0, "10:11")), Some("lottery"));
 }
+
+/// The walk-through of `android-sample/README.md` on the pack the sample
+/// bundles: the registration modal, the fullscreen its deep link leads to,
+/// and the banner at a later app open, each as often as the README says.
+#[test]
+fn the_android_sample_pack_offers_what_its_readme_walks_through() {
+    let pack = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("android-sample/app/src/main/assets/reach-pack.json"),
+    )
+    .expect("the sample's pack");
+    let mut phone = Phone::with_pack(SH, &pack, day(0, "09:00"));
+    let sms = [("method", Value::String("sms".into()))];
+    expect(&phone.foreground(day(0, "10:00")), None);
+    let modal = phone
+        .event(day(0, "10:01"), "register", &sms)
+        .expect("the registration popup");
+    expect(&Some(modal.clone()), Some("registration-gift"));
+    phone.shown(&modal);
+    phone.click(&modal, "open-gift");
+    let fullscreen = phone
+        .event(day(0, "10:02"), "gift_opened", &[])
+        .expect("the gift's fullscreen");
+    expect(&Some(fullscreen.clone()), Some("gift-fullscreen"));
+    phone.show_and_dismiss(&fullscreen);
+    expect(&phone.event(day(0, "10:03"), "register", &sms), None);
+    let banner = phone
+        .foreground(day(0, "12:00"))
+        .expect("the welcome-back banner");
+    expect(&Some(banner.clone()), Some("welcome-back-banner"));
+    phone.show_and_dismiss(&banner);
+    expect(&phone.foreground(day(0, "15:00")), None);
+    expect(
+        &phone.foreground(day(1, "10:00")),
+        Some("welcome-back-banner"),
+    );
+}

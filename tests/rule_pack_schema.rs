@@ -262,3 +262,26 @@ fn documentation_examples_are_judged_the_same_by_both() {
         }
     }
 }
+
+/// The pack `android-sample/` bundles in its assets: a first launch shows
+/// its registration popup offline only if the SDK accepts it, and nothing
+/// would tell an Android developer otherwise but one ERROR line in Logcat.
+#[test]
+fn the_android_sample_bundled_pack_passes_the_schema_and_the_parser() {
+    let path = "android-sample/app/src/main/assets/reach-pack.json";
+    let text = std::fs::read_to_string(root().join(path)).expect("the sample's pack is readable");
+    let pack = RulePack::parse(&text)
+        .unwrap_or_else(|e| panic!("{path}: the parser refuses the sample's pack: {e}"));
+    let errors = schema_errors(&schema(), &text);
+    assert!(
+        errors.is_empty(),
+        "{path}: the schema refuses the sample's pack: {errors:#?}"
+    );
+    let register = pack
+        .campaign_by_id("registration-gift")
+        .expect("the sample's pack has the registration popup");
+    assert_eq!(
+        register.trigger.event, "register",
+        "the sample's registration screen tracks `register`"
+    );
+}
