@@ -49,8 +49,14 @@ scratch=/root/reach-swiftpm
 flags=(--scratch-path "$scratch" -Xswiftc -warnings-as-errors -Xlinker -L/build/lib)
 t0=$(date +%s)
 echo "swift-build: swift build --build-tests (Swift 6 language mode, warnings as errors)"
-swift build --build-tests "${flags[@]}" 2>&1 | grep -v "^\[[0-9]*/[0-9]*\] " || true
-[ "${PIPESTATUS[0]}" = 0 ] || { echo "swift-build: FAILED"; exit 1; }
+build_status=0
+swift build --build-tests "${flags[@]}" >/tmp/swift-build.log 2>&1 || build_status=$?
+grep -v "^\[[0-9]*/[0-9]*\] " /tmp/swift-build.log || true
+if [ "$build_status" != 0 ]; then
+  echo "swift-build: FAILED (exit $build_status)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 t1=$(date +%s)
 echo "swift-build: built in $((t1 - t0)) s"
 rm -rf /tmp/reach-swift-tests-*

@@ -203,7 +203,9 @@ public final class Reach: Sendable {
                 queued: UInt64(counters.buffered), stored: 0, storedBytes: 0, rejectedTotal: 0,
                 rejectedByReason: [:], droppedOverflow: 0, droppedStorageError: 0,
                 popupsOffered: 0, databaseBytes: 0, persistent: false, uploadedEvents: 0,
-                uploadBatchesSent: 0, uploadBatchesDropped: 0, uploadEventsDropped: 0)
+                uploadBatchesSent: 0, uploadBatchesDropped: 0, uploadEventsDropped: 0,
+                droppedOversized: 0, uploadRetries: 0, lastUploadError: nil, lastSyncError: nil,
+                packRevision: nil, packVersion: nil)
         }
         for (reason, count) in [
             ("pre_setup_overflow", counters.preSetupOverflow), ("disabled", counters.disabled),
@@ -240,7 +242,16 @@ public final class Reach: Sendable {
     ///   names the first offending field, e.g. `campaigns[0].trigger.where[0].op`.
     ///   In strict mode also `ReachError.Closed` after `close()`.
     public func loadRulePack(_ json: String) throws {
-        try direct(alwaysThrowing: Reach.isInvalidRulePack) { try $0.loadRulePack(json: json) }
+        switch calls.drained() {
+        case .core(let core):
+            try guarded(alwaysThrowing: Reach.isInvalidRulePack) { try core.loadRulePack(json: json) }
+        case .notSetUp:
+            // Nothing could keep serving it: say so rather than drop the pack.
+            throw ReachError.Closed(
+                message: "loadRulePack before Reach.setup: pass the pack as ReachConfig.bundledRulePack, or load it after setup")
+        case .disabled:
+            return
+        }
     }
 
     /// Sets the object that shows popups, replacing any earlier presenter. See
@@ -333,7 +344,7 @@ public final class Reach: Sendable {
     ///   `ReachError.Closed` after `close()`, `ReachError.Storage` for the
     ///   time-out.
     public func explain(_ campaignId: String) throws -> CampaignExplanation? {
-        try directValue { try $0.explain(campaignId: campaignId) } ?? nil
+        try directValue { try $0.explain(campaignId: campaignId) }
     }
 
     // MARK: Routing

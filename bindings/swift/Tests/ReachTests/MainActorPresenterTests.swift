@@ -8,12 +8,6 @@ import Foundation
 import XCTest
 
 final class MainActorPresenterTests: XCTestCase {
-    private func popup(_ offerId: String) -> Popup {
-        Popup(
-            offerId: offerId, campaignId: "c", variant: "default", template: .modal, title: "Hi",
-            body: nil, imageUrl: nil, buttons: [], payload: [:])
-    }
-
     /// Turns the main run loop (so main-queue work runs) until `condition` or 5 s.
     private func runMainLoop(for seconds: TimeInterval = 5, until condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
@@ -32,9 +26,10 @@ final class MainActorPresenterTests: XCTestCase {
             return popup.offerId == "discard-me" ? .discard : .showNow
         }
         let answers = DecisionBox()
+        let (first, second) = (popup("show-me"), popup("discard-me"))
         Thread {
-            answers.append(handler(self.popup("show-me")))
-            answers.append(handler(self.popup("discard-me")))
+            answers.append(handler(first))
+            answers.append(handler(second))
         }.start()
         try check(runMainLoop { answers.count == 2 }, "both offers answered")
         try checkEqual(answers.all, [.showNow, .discard], "the decisions of show")
@@ -48,7 +43,8 @@ final class MainActorPresenterTests: XCTestCase {
             return .showNow
         }
         let answers = DecisionBox()
-        Thread { answers.append(handler(self.popup("late"))) }.start()
+        let late = popup("late")
+        Thread { answers.append(handler(late)) }.start()
         // The main thread is "busy": it does not turn its run loop for 0.5 s.
         Thread.sleep(forTimeInterval: 0.5)
         try checkEqual(answers.all, [.later(delayMs: 5_000)], "answered later after the timeout")
@@ -70,6 +66,12 @@ final class MainActorPresenterTests: XCTestCase {
         try check(runMainLoop { reach.diagnostics().popupsOffered == 1 }, "one offer")
         reach.close()
     }
+}
+
+private func popup(_ offerId: String) -> Popup {
+    Popup(
+        offerId: offerId, campaignId: "c", variant: "default", template: .modal, title: "Hi",
+        body: nil, imageUrl: nil, buttons: [], payload: [:])
 }
 
 /// Decisions collected from another thread.

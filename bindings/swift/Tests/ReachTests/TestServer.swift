@@ -22,8 +22,8 @@ final class CollectorServer: @unchecked Sendable {
     var url: String { "http://127.0.0.1:\(port)" }
 
     init() throws {
-        socketFd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socketFd >= 0 else { throw Failure(description: "socket() failed") }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw Failure(description: "socket() failed") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -31,11 +31,12 @@ final class CollectorServer: @unchecked Sendable {
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let bound = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Bool in
-                bind(socketFd, pointer, length) == 0 && listen(socketFd, 16) == 0
-                    && getsockname(socketFd, pointer, &length) == 0
+                bind(fd, pointer, length) == 0 && listen(fd, 16) == 0
+                    && getsockname(fd, pointer, &length) == 0
             }
         }
         guard bound else { throw Failure(description: "bind/listen failed") }
+        socketFd = fd
         port = UInt16(bigEndian: address.sin_port)
         let thread = Thread { [self] in serve() }
         thread.name = "collector-server"
@@ -46,7 +47,7 @@ final class CollectorServer: @unchecked Sendable {
         lock.lock()
         stopped = true
         lock.unlock()
-        shutdown(socketFd, Int32(SHUT_RDWR))
+        shutdown(socketFd, 2)  // SHUT_RDWR: wakes the blocked accept()
         close(socketFd)
     }
 
@@ -200,8 +201,8 @@ private struct Inflater {
     mutating func run() -> [UInt8]? {
         var last = 0
         repeat {
-            guard let final = bits(1), let type = bits(2) else { return nil }
-            last = final
+            guard let isFinal = bits(1), let type = bits(2) else { return nil }
+            last = isFinal
             switch type {
             case 0:
                 bitBuffer = 0
@@ -218,7 +219,7 @@ private struct Inflater {
                 for i in 256..<280 { lengths[i] = 7 }
                 guard block(Code(lengths: lengths), Code(lengths: [Int](repeating: 5, count: 30))) else { return nil }
             case 2:
-                guard let (literals, distances) = dynamicCodes(), block(literals, distances) else { return nil }
+                guard let codes = dynamicCodes(), block(codes.0, codes.1) else { return nil }
             default:
                 return nil
             }
