@@ -27,8 +27,19 @@ fn without_xcode_the_script_stops_at_once_with_one_line_and_builds_nothing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
     assert_eq!(lines.len(), 1, "one stderr line, got: {stderr:?}");
-    assert!(lines[0].contains("Xcode"), "the line names Xcode: {stderr:?}");
-    assert!(out.stdout.is_empty(), "nothing on stdout: {:?}", String::from_utf8_lossy(&out.stdout));
-    assert_eq!(framework.exists(), had_framework, "no xcframework was created");
+    assert!(
+        lines[0].contains("Xcode"),
+        "the line names Xcode: {stderr:?}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "nothing on stdout: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert_eq!(
+        framework.exists(),
+        had_framework,
+        "no xcframework was created"
+    );
     assert_eq!(ios_out.exists(), had_out, "target/ios was not created");
 }

@@ -158,8 +158,8 @@ const SAMPLE_PACKS: &[&str] = &["ios-sample/ReachSample/reach-rules.json"];
 fn sample_app_packs_pass_the_schema_and_the_parser() {
     let schema = schema();
     for path in SAMPLE_PACKS {
-        let text = std::fs::read_to_string(root().join(path))
-            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        let text =
+            std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
         if let Err(e) = RulePack::parse(&text) {
             panic!("{path}: the parser refuses the sample's pack: {e}");
         }
