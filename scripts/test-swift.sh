@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
-# Builds and runs the Swift wrapper's tests against the real libreach.so:
-#   scripts/test-swift.sh            # regenerates bindings first
+# Builds the Swift package (bindings/swift/Package.swift) with SwiftPM and runs its XCTest
+# suite against the real libreach.so:
+#   scripts/test-swift.sh                      # regenerates bindings first
 #   REACH_SKIP_BUILD=1 scripts/test-swift.sh   # reuses target/debug + target/bindings/swift
 #
-# Swift 6 runs only inside the Debian 13 chroot (see scripts/swift-chroot-run.sh),
-# so this script assembles target/swift-build/ and compiles and runs everything in
-# ONE chroot call (each call replaces /build). Three modules, as an app gets them:
-#   ReachFFI  the generated uniffi code (Swift 5 mode: it is not ours to fix)
-#   Reach     the hand-written wrapper, bindings/swift/Sources/Reach (Swift 6 mode,
-#             warnings are errors)
-#   reach-tests  bindings/swift/Tests/ReachTests/main.swift, importing Reach
+# Swift 6 runs only inside the Debian 13 chroot (see scripts/swift-chroot-run.sh), so this
+# script assembles the package in target/swift-build/ (the committed sources, the generated
+# ReachFFI.swift and ReachCore.h, and lib/libreach.so) and runs, in ONE chroot call:
+#   swift build --build-tests   the manifest itself is checked: ReachFFI in Swift 5 mode
+#                               (generated), Reach and the tests in Swift 6 mode, warnings
+#                               are errors everywhere
+#   swift test --skip-build     XCTest, against libreach.so on temporary data directories
+# The last line is `N passed, N failed`, counted from XCTest's own summary.
 #
-# Exit code: the tests' (0 = all passed), 77 = SKIPPED (no chroot, not root, mount or
-# chroot refused; a loud banner is printed). Callers must report 77 as skipped, never
-# as passed.
+# Exit code: the tests' (0 = all passed), 77 = SKIPPED (no chroot, not root, mount or chroot
+# refused; a loud banner is printed). Callers must report 77 as skipped, never as passed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,39 +24,55 @@ fi
 
 gen=target/bindings/swift
 lib=target/debug/libreach.so
-for f in "$gen/ReachFFI.swift" "$gen/ReachCore.h" "$gen/ReachCore.modulemap" "$lib"; do
+for f in "$gen/ReachFFI.swift" "$gen/ReachCore.h" "$lib"; do
   [ -f "$f" ] || { echo "$0: missing $f (run scripts/build-bindings.sh)" >&2; exit 2; }
 done
 
 build=target/swift-build
 rm -rf "$build"
-mkdir -p "$build/Sources" "$build/Tests"
-cp "$gen/ReachFFI.swift" "$gen/ReachCore.h" "$gen/ReachCore.modulemap" "$lib" "$build/"
-cp -R bindings/swift/Sources/Reach "$build/Sources/"
-cp -R bindings/swift/Tests/ReachTests "$build/Tests/"
+mkdir -p "$build/lib"
+# cp -p keeps modification times, so SwiftPM's build directory (kept in the chroot between
+# runs, below) rebuilds only what changed.
+cp -pR bindings/swift/Package.swift bindings/swift/Sources bindings/swift/Tests "$build/"
+mkdir -p "$build/Sources/ReachFFI"
+cp -p "$gen/ReachFFI.swift" "$build/Sources/ReachFFI/"
+cp -p "$gen/ReachCore.h" "$build/Sources/ReachCore/"
+cp -p "$lib" "$build/lib/"
 
-# Runs in the chroot with cwd /build and LD_LIBRARY_PATH=/build: every library is
-# written to /build, so the test binary finds libReach, libReachFFI and libreach.
-# The module map path must be absolute.
+# Runs in the chroot with cwd /build. SwiftPM's scratch directory lives outside /build
+# (which is replaced on every run) so that a second run is incremental.
 # shellcheck disable=SC2016 # expanded by the bash inside the chroot
 command='
-set -euo pipefail
-FFI="-Xcc -fmodule-map-file=/build/ReachCore.modulemap -I /build -L /build"
-step() { echo "swift-build: $1"; }
+set -uo pipefail
+export LD_LIBRARY_PATH=/build/lib
+scratch=/root/reach-swiftpm
+flags=(--scratch-path "$scratch" -Xswiftc -warnings-as-errors -Xlinker -L/build/lib)
 t0=$(date +%s)
-step "module ReachFFI (generated)"
-swiftc -parse-as-library -module-name ReachFFI -emit-library -emit-module \
-  -emit-module-path ReachFFI.swiftmodule $FFI -lreach ReachFFI.swift -o libReachFFI.so
-step "module Reach (wrapper)"
-swiftc -swift-version 6 -warnings-as-errors -parse-as-library -module-name Reach \
-  -emit-library -emit-module -emit-module-path Reach.swiftmodule $FFI -lReachFFI -lreach \
-  Sources/Reach/*.swift -o libReach.so
-step "reach-tests"
-swiftc -swift-version 6 -warnings-as-errors -module-name ReachTests $FFI \
-  -lReach -lReachFFI -lreach Tests/ReachTests/main.swift -o reach-tests
+echo "swift-build: swift build --build-tests (Swift 6 language mode, warnings as errors)"
+build_status=0
+swift build --build-tests "${flags[@]}" >/tmp/swift-build.log 2>&1 || build_status=$?
+grep -v "^\[[0-9]*/[0-9]*\] " /tmp/swift-build.log || true
+if [ "$build_status" != 0 ]; then
+  echo "swift-build: FAILED (exit $build_status)"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
 t1=$(date +%s)
-echo "swift-build: compiled in $((t1 - t0)) s"
-./reach-tests
+echo "swift-build: built in $((t1 - t0)) s"
+rm -rf /tmp/reach-swift-tests-*
+swift test --skip-build "${flags[@]}" 2>&1 | tee /tmp/swift-test.log
+status=${PIPESTATUS[0]}
+summary=$(grep -E "^[[:space:]]*Executed [0-9]+ tests?, with [0-9]+ failures?" /tmp/swift-test.log | tail -n 1)
+total=$(echo "$summary" | sed -E "s/^[[:space:]]*Executed ([0-9]+) tests?.*/\1/")
+failed=$(echo "$summary" | sed -E "s/.*with ([0-9]+) failures?.*/\1/")
+if [ -z "$summary" ]; then
+  echo "swift-test: no XCTest summary (crash?), exit $status"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+[ "$status" = 0 ] || [ "$failed" != 0 ] || failed=1
+echo "$((total - failed)) passed, $failed failed"
+exit "$status"
 '
 
 start=$(date +%s)
@@ -63,7 +80,7 @@ status=0
 scripts/swift-chroot-run.sh "$build" -- "$command" || status=$?
 end=$(date +%s)
 case $status in
-  0) echo "test-swift: PASSED in $((end - start)) s" ;;
+  0) echo "test-swift: PASSED in $((end - start)) s" >&2 ;;
   77) echo "test-swift: SKIPPED (exit 77, see the banner above)" >&2 ;;
   *) echo "test-swift: FAILED (exit $status) after $((end - start)) s" >&2 ;;
 esac

@@ -150,6 +150,27 @@ fn valid_fixtures_pass_the_schema_and_the_parser() {
     }
 }
 
+/// Packs shipped inside the sample apps (the pack bundled so the first launch
+/// shows a popup offline): a sample must never ship a pack the SDK refuses.
+const SAMPLE_PACKS: &[&str] = &["ios-sample/ReachSample/reach-rules.json"];
+
+#[test]
+fn sample_app_packs_pass_the_schema_and_the_parser() {
+    let schema = schema();
+    for path in SAMPLE_PACKS {
+        let text =
+            std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        if let Err(e) = RulePack::parse(&text) {
+            panic!("{path}: the parser refuses the sample's pack: {e}");
+        }
+        let errors = schema_errors(&schema, &text);
+        assert!(
+            errors.is_empty(),
+            "{path}: the schema refuses the sample's pack: {errors:#?}"
+        );
+    }
+}
+
 #[test]
 fn invalid_fixtures_fail_both_with_the_expected_error() {
     let schema = schema();

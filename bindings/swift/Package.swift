@@ -1,4 +1,4 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 //
 // Reach for Swift: three modules, as an app sees them.
 //
@@ -8,11 +8,11 @@
 //   ReachFFI  (Swift)  the uniffi-generated bindings. Generated, never committed:
 //                      they must match the uniffi version the library was built with.
 //                      `./prepare-package.sh` copies them into Sources/ReachFFI.
-//   Reach     (Swift)  the hand-written, Foundation-only wrapper apps import.
+//   Reach     (Swift)  the hand-written, Foundation-only wrapper apps import, with
+//                      its privacy manifest (PrivacyInfo.xcprivacy) as a resource.
 //
-// CI does not build this manifest (there is no SwiftPM run there):
-// scripts/test-swift.sh compiles the same three modules with swiftc inside a Debian 13
-// chroot. See README.md.
+// CI builds this manifest with `swift build` and runs `swift test` on Linux, inside
+// the Debian 13 chroot, against the host-built libreach.so (scripts/test-swift.sh).
 
 import PackageDescription
 
@@ -22,12 +22,13 @@ import PackageDescription
     let core: Target = .systemLibrary(name: "ReachCore", path: "Sources/ReachCore")
 #else
     // iOS and macOS: every slice of the static library with the generated header and
-    // module map, built by the xcframework script (see README.md).
+    // module map, built by scripts/build-ios.sh (see README.md).
     let core: Target = .binaryTarget(name: "ReachCore", path: "ReachCore.xcframework")
 #endif
 
 let package = Package(
     name: "Reach",
+    // iOS 13: BGTaskScheduler. The os.Logger sink is marked iOS 14 on its own.
     platforms: [.iOS(.v13), .macOS(.v10_15)],
     products: [
         .library(name: "Reach", targets: ["Reach"])
@@ -37,19 +38,24 @@ let package = Package(
         .target(
             name: "ReachFFI",
             dependencies: ["ReachCore"],
-            path: "Sources/ReachFFI"
+            path: "Sources/ReachFFI",
+            // Generated code is not ours to fix: it stays in Swift 5 mode, where
+            // uniffi's output compiles cleanly. Everything hand-written is Swift 6.
+            swiftSettings: [.swiftLanguageMode(.v5)]
         ),
         .target(
             name: "Reach",
             dependencies: ["ReachFFI"],
-            path: "Sources/Reach"
+            path: "Sources/Reach",
+            // Apple requires SDKs that collect data to ship a privacy manifest; Xcode
+            // merges it into the app's privacy report. On Linux it is just a file.
+            resources: [.copy("PrivacyInfo.xcprivacy")]
         ),
-        // A plain executable, not an XCTest bundle: it runs the same way on Linux
-        // (where XCTest is not always available) and prints `N passed, N failed`.
-        .executableTarget(
+        .testTarget(
             name: "ReachTests",
             dependencies: ["Reach"],
             path: "Tests/ReachTests"
         ),
-    ]
+    ],
+    swiftLanguageModes: [.v6]
 )

@@ -62,24 +62,46 @@ extension AppInfo {
 
 extension Reach {
     /// `Application Support/reach`, created if missing: private to the app and
-    /// never purged by the OS, unlike Caches.
+    /// never purged by the OS, unlike Caches. Pass it as `ReachConfig.dataDir`.
     ///
-    /// On Apple platforms the directory is excluded from iCloud and iTunes
-    /// backups: a queue restored onto another device would send the old events
-    /// a second time and make two devices share one anonymous id.
+    /// - Excluded from iCloud and device backups (`isExcludedFromBackup`): a queue
+    ///   restored onto another device would send the old events a second time and
+    ///   make two devices share one anonymous id.
+    /// - On iOS, file protection `completeUntilFirstUserAuthentication`: encrypted
+    ///   until the person first unlocks the device after a restart, readable after
+    ///   that even while it is locked, so a background upload (BGTaskScheduler) can
+    ///   still open the database. The stricter `.complete` would make every
+    ///   background run fail while the phone is locked. Files SQLite creates later
+    ///   (journal, WAL) inherit the directory's class.
+    ///
+    /// On Linux (the tests) the directory is `~/.local/share/reach`; the backup flag
+    /// is set where Foundation supports it and file protection does not exist.
     public static func defaultDataDirectory() throws -> String {
         let base = try FileManager.default.url(
             for: .applicationSupportDirectory, in: .userDomainMask,
             appropriateFor: nil, create: true)
-        let dir = base.appendingPathComponent("reach", isDirectory: true)
+        return try dataDirectory(under: base).path
+    }
+
+    /// `base/reach`, created and protected as `defaultDataDirectory()` describes.
+    static func dataDirectory(under base: URL) throws -> URL {
+        var dir = base.appendingPathComponent("reach", isDirectory: true)
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        #if canImport(Darwin)
-            var values = URLResourceValues()
-            values.isExcludedFromBackup = true
-            var mutableDir = dir
-            try mutableDir.setResourceValues(values)
+        #if os(iOS) || os(tvOS) || os(watchOS) || os(visionOS)
+            try FileManager.default.setAttributes(
+                [.protectionKey: FileProtectionType.completeUntilFirstUserAuthentication],
+                ofItemAtPath: dir.path)
         #endif
-        return dir.path
+        var values = URLResourceValues()
+        values.isExcludedFromBackup = true
+        #if canImport(Darwin)
+            try dir.setResourceValues(values)
+        #else
+            // swift-corelibs-foundation has the key but no backup to exclude from: a
+            // refusal there is not an error.
+            try? dir.setResourceValues(values)
+        #endif
+        return dir
     }
 }
 

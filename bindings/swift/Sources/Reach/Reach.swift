@@ -2,8 +2,10 @@
 // uniffi bindings (module `ReachFFI`). It exists so that apps write
 // `try reach.track("signup", ["plan": "pro", "seats": 3])` with an ordinary
 // `[String: Any]` instead of building `PropertyValue` enums, and pass a closure
-// instead of implementing a foreign-trait protocol. Everything else is the Rust
-// core's behaviour, unchanged: this file adds no queue, no thread and no state.
+// instead of implementing a foreign-trait protocol. The calls are the Rust core's;
+// where they go first (the pre-setup buffer, the dispatch queue, or straight to
+// the core) is decided in CallQueue.swift, and `Reach.setup` / `Reach.shared` live
+// in SharedInstance.swift.
 //
 // Foundation only (no UIKit/SwiftUI) so the same source compiles on iOS, macOS
 // and Linux, where the tests run. Lifecycle hooks (`onForeground()`,
@@ -12,163 +14,20 @@
 import Foundation
 import ReachFFI
 
-// The generated records and enums, re-exported under the wrapper's module so
-// that `import Reach` is all an app needs. They are the generated types
-// themselves (not copies), so nothing is converted on the way in or out.
-public typealias ReachConfig = ReachFFI.ReachConfig
-public typealias AppInfo = ReachFFI.AppInfo
-public typealias Consent = ReachFFI.Consent
-public typealias Diagnostics = ReachFFI.Diagnostics
-/// Thrown by `Reach(config:logSink:)` (`AlreadyOpen`, `Storage`), by
-/// `loadRulePack(_:)` (`InvalidRulePack`, in every mode) and, in strict mode
-/// only, by the recording calls (`InvalidInput` with the diagnostics reason
-/// code, `Closed`). Outside strict mode recording calls never throw: bad input
-/// is logged and counted in `diagnostics()` so that analytics can never crash
-/// or interrupt the app.
-public typealias ReachError = ReachFFI.ReachError
-public typealias LogLevel = ReachFFI.LogLevel
-public typealias PropertyValue = ReachFFI.PropertyValue
-/// A popup to show, already localised for the device. Pass its `offerId` back
-/// with `popupShown(_:)`, `popupClicked(_:button:)` and `popupDismissed(_:)`.
-public typealias Popup = ReachFFI.Popup
-/// One button of a `Popup`: report its `id` with `popupClicked(_:button:)`.
-public typealias PopupButton = ReachFFI.PopupButton
-/// `.modal`, `.banner`, `.fullscreen`, or `.custom` (draw it from `payload`).
-public typealias PopupTemplate = ReachFFI.PopupTemplate
-/// What a button does: `.deepLink(url:)` (open it), `.dismiss` (close the
-/// popup) or `.trackEvent(event:)` (Reach records it when the click is
-/// reported). Report every tap with `popupClicked(_:button:)`, whatever the action.
-public typealias ButtonAction = ReachFFI.ButtonAction
-/// The answer to an offer: `.showNow` (then report `popupShown(_:)`),
-/// `.later(delayMs:)` (offered again, same `offerId`, after the delay, or at the
-/// next `onForeground()` when `nil`; nothing counted meanwhile) or `.discard`
-/// (nothing counted). A deferred popup is only offered again while Reach knows
-/// the app is in the foreground, i.e. after `onForeground()`: call it at launch
-/// too, not only when returning from the background.
-public typealias PresenterDecision = ReachFFI.PresenterDecision
-/// What `Reach.explain(_:)` answers: `campaignId`, `inPack` (whether the
-/// active pack has it), the `lastEvent` (and `lastEventAtMs`) that triggered
-/// or moved it, the `outcome` (`offered`, `scheduled`, `not offered`,
-/// `no matching event yet` or `not in the active pack`), the `reasons` with
-/// their values, the person's `variant` once assigned (`"control"` for a
-/// holdout arm), `pendingDelayDueMs` / `pendingDelayExpiresMs` of a delayed
-/// popup, `impressions` (control exposures included), and `text`: all of it as
-/// readable lines for a debug screen or a log.
-public typealias CampaignExplanation = ReachFFI.CampaignExplanation
-/// A `ClaimClient`'s answer: `.granted(claimId:)` (one prize is reserved for
-/// the idempotency key), `.exhausted` (the stock is gone: the pack's
-/// `sold_out` popup, or nothing) or `.unavailable(reason:)` (no answer: the
-/// campaign's `offline` policy decides).
-public typealias ClaimOutcome = ReachFFI.ClaimOutcome
-
-/// Receives Reach's own log lines (refused events, storage trouble).
-///
-/// Called on Reach's worker thread, never on the thread that called Reach, so a
-/// slow handler (os_log, a file) never slows `track()` down; it must therefore
-/// be thread-safe, which `@Sendable` makes the compiler check.
-public typealias LogHandler = @Sendable (LogLevel, String) -> Void
-
-/// Decides about, and shows, the popups of the active rule pack: the closure
-/// form of `PopupPresenter`.
-///
-/// Called on Reach's presenter thread, **never on the main thread**: answer
-/// quickly and hop to the main queue to draw. See `PopupPresenter`.
-public typealias PopupHandler = @Sendable (Popup) -> PresenterDecision
-
-/// Shows Reach's popups. Set it with `Reach.setPopupPresenter(_:)`; without a
-/// presenter, eligible campaigns are logged and nothing is offered or counted.
-///
-/// When an event triggers an eligible campaign of the active rule pack, Reach
-/// records the offer on disk and then calls `offer(_:)`. It is called on
-/// Reach's own presenter thread, **never on the main thread** (nor on the
-/// thread that called `track`), one offer at a time. It must therefore be
-/// thread-safe (`Sendable`), return quickly, and draw on the main queue:
-///
-///     final class Popups: PopupPresenter, @unchecked Sendable {  // reach: set once, first
-///         weak var reach: Reach?        // weak: Reach holds its presenter
-///         func offer(_ popup: Popup) -> PresenterDecision {
-///             DispatchQueue.main.async { [self] in
-///                 // draw popup.title, popup.buttons...
-///                 try? reach?.popupShown(popup.offerId)
-///                 // on a tap: reach?.popupClicked(popup.offerId, button: button.id)
-///                 // on close: reach?.popupDismissed(popup.offerId)
-///             }
-///             return .showNow
-///         }
-///     }
-///
-/// Reach holds the presenter until it is replaced or removed, or until
-/// `close()`: a presenter that keeps a strong reference to its `Reach` forms a
-/// cycle that only `close()` breaks.
-///
-/// Caps (`frequency` in the pack) count impressions: a popup counts once
-/// `popupShown(_:)` is reported, or, if the host answered `.showNow` and
-/// reported nothing, after Reach's report timeout (30 s), so a host that forgets
-/// to report never causes a repeat.
-public protocol PopupPresenter: Sendable {
-    /// Reach offers `popup`; answer `.showNow`, `.later(delayMs:)` or `.discard`.
-    /// Called off the main thread; see the protocol's documentation.
-    func offer(_ popup: Popup) -> PresenterDecision
-}
-
-/// Claims prizes from the stock an app keeps in its own backend, for campaigns
-/// with an `inventory` (rule pack format 1.1). Set it with
-/// `Reach.setClaimClient(_:)`:
-///
-///     final class Prizes: ClaimClient {
-///         func claim(campaignId: String, personId: String, idempotencyKey: String) throws -> ClaimOutcome {
-///             // a synchronous request with a short timeout (a few seconds)
-///             switch try api.claimPrize(campaignId, personId, key: idempotencyKey, timeout: 3) {
-///             case .ok(let id): return .granted(claimId: id)
-///             case .soldOut: return .exhausted
-///             }                                 // a thrown error becomes .unavailable
-///         }
-///         func release(campaignId: String, idempotencyKey: String) throws {
-///             try api.releasePrize(campaignId, key: idempotencyKey)
-///         }
-///     }
-///
-/// Before a campaign with an inventory shows its popup, Reach calls
-/// `claim(campaignId:personId:idempotencyKey:)` and then: on `.granted` the
-/// popup is offered to the `PopupPresenter`; on `.exhausted` the pack's
-/// `sold_out` popup, or nothing; on `.unavailable` the campaign's `offline`
-/// policy decides (`skip`: nothing is shown; `show_unclaimed`: the popup
-/// without a prize). When the presenter answers `.discard` (or an offer
-/// expires), Reach calls `release(campaignId:idempotencyKey:)` with the same key.
-///
-/// **Threading.** Both methods are called on Reach's own `reach-claims`
-/// thread, **never on the main thread** and never on the thread that called
-/// Reach, one call at a time (hence `Sendable`). They may block on the network,
-/// but should give up within a few seconds: Reach applies the offline policy
-/// after 10 s anyway, and a late answer is then released.
-///
-/// **Idempotency.** Every claim carries an idempotency key, stored with the
-/// offer before the call so that a retry (after a time-out, a crash, a restart)
-/// reuses it. The backend must grant at most one prize per key: the same key
-/// must never take a second prize.
-///
-/// **Errors.** An error thrown by `claim` is treated as
-/// `.unavailable(reason:)` with the error's description as the reason (so the
-/// offline policy decides); an error thrown by `release` is reported to
-/// Reach's log handler.
-public protocol ClaimClient: Sendable {
-    /// Claims one prize of `campaignId`'s stock for `personId` (the user id, or
-    /// the anonymous id before `identify(_:)`) under `idempotencyKey`. Called on
-    /// the `reach-claims` thread.
-    func claim(campaignId: String, personId: String, idempotencyKey: String) throws -> ClaimOutcome
-
-    /// Gives back the prize claimed under `idempotencyKey` (the host discarded
-    /// the popup). Releasing a key that holds no prize must succeed. Called on
-    /// the `reach-claims` thread.
-    func release(campaignId: String, idempotencyKey: String) throws
-}
-
 /// One Reach instance per data directory.
 ///
 /// Thread-safe: every method may be called from any thread. `track()` and the
-/// other recording calls only validate and enqueue; they never touch the disk
-/// on the caller's thread. Only `flush()`, `onBackground()` and `close()` wait,
-/// and at most `ReachConfig.flushTimeoutMs`.
+/// other recording calls (`screen`, `identify`, `setUserProperties`,
+/// `unsetUserProperties`, `reset`, `setConsent`, `onForeground`) stamp the call
+/// with the caller's time and queue it; Reach's `reach-dispatch` thread hands
+/// queued calls to the core in batches, in order. A call that waits or answers
+/// (`flush()`, `consent`, `diagnostics()`, `explain`, popup reports, `close()`,
+/// `uploadNow`...) first applies what this thread queued, so it sees it. Only
+/// `flush()`, `onBackground()`, `close()` and `uploadNow` wait, each bounded.
+///
+/// In strict mode (`ReachConfig.strict`, for debug builds) nothing is queued:
+/// every call goes to the core directly so that refusals throw on the caller's
+/// thread.
 ///
 /// Releasing the last reference without `close()` is safe: the Rust worker
 /// still commits everything already enqueued and then frees the directory. It
@@ -177,11 +36,17 @@ public protocol ClaimClient: Sendable {
 /// reference (often the main thread) is worse than an asynchronous release.
 /// Call `close()` when you need the directory free at a known moment.
 public final class Reach: Sendable {
-    private let core: ReachFFI.Reach
-    private let strict: Bool
-    /// The app's handler, kept for the wrapper's own last-resort report (see
-    /// `guarded(_:)`); the core holds its own reference for everything else.
-    private let sink: HandlerBox
+    let calls = CallQueue()
+    /// The app's handler and the strict flag, kept for the wrapper's own
+    /// reports (see `guarded(_:)`); the core holds its own handler reference.
+    let settings = HostSettings()
+
+    /// An instance that is not open yet: `Reach.shared` before setup.
+    init(pending: Void) {}
+
+    deinit {
+        calls.release()
+    }
 
     /// Opens Reach on `config.dataDir` (created if missing).
     ///
@@ -196,10 +61,9 @@ public final class Reach: Sendable {
     ///   directory cannot be created or locked.
     ///   These two are thrown even outside strict mode: without an instance there
     ///   is nothing to return, and the app must know to keep the one it has.
-    public init(config: ReachConfig, logSink: LogHandler? = nil) throws {
-        core = try ReachFFI.Reach(config: config, logSink: logSink.map(ClosureLogSink.init))
-        strict = config.strict
-        sink = HandlerBox(logSink)
+    public convenience init(config: ReachConfig, logSink: LogHandler? = nil) throws {
+        self.init(pending: ())
+        try open(config: config, logSink: logSink, disableOnFailure: false)
     }
 
     /// Records an event. Never blocks on disk.
@@ -212,12 +76,12 @@ public final class Reach: Sendable {
     ///   event (empty or reserved name, bad property...). Otherwise refusals are
     ///   logged and counted in `diagnostics().rejectedByReason`.
     public func track(_ name: String, _ properties: [String: Any] = [:]) throws {
-        try guarded { try core.track(name: name, properties: Reach.propertyValues(properties)) }
+        try record(.track(name: name, properties: properties, at: RecordedCall.now()))
     }
 
     /// Records a screen view. Same rules as `track(_:_:)`.
     public func screen(_ name: String, _ properties: [String: Any] = [:]) throws {
-        try guarded { try core.screen(name: name, properties: Reach.propertyValues(properties)) }
+        try record(.screen(name: name, properties: properties, at: RecordedCall.now()))
     }
 
     /// Attributes events from now on to `userId` and records an `identify`
@@ -225,13 +89,13 @@ public final class Reach: Sendable {
     /// person (as `reset()` then `identify(_:)`), so one user's history never
     /// becomes another's.
     public func identify(_ userId: String) throws {
-        try guarded { try core.identify(userId: userId) }
+        try record(.identify(userId: userId, at: RecordedCall.now()))
     }
 
     /// Merges `properties` into the user's properties and records an `identify`
     /// event carrying them. Values convert as for `track(_:_:)`.
     public func setUserProperties(_ properties: [String: Any]) throws {
-        try guarded { try core.setUserProperties(properties: Reach.propertyValues(properties)) }
+        try record(.setUserProperties(properties: properties, at: RecordedCall.now()))
     }
 
     /// Removes user properties by key. Records no event.
@@ -241,33 +105,40 @@ public final class Reach: Sendable {
 
     /// Removes user properties by key. Records no event.
     public func unsetUserProperties(_ keys: [String]) throws {
-        try guarded { try core.unsetUserProperties(keys: keys) }
+        try record(.unsetUserProperties(keys: keys))
     }
 
     /// Logout: a new anonymous id, no user id, no user properties, a new
     /// session. Events already stored keep the identity they were recorded with.
     public func reset() throws {
-        try guarded { try core.reset() }
+        try record(.reset(at: RecordedCall.now()))
     }
 
     /// Takes effect at once for every later call. `.denied` also deletes every
     /// stored event and refuses new ones (counted as `consent_denied`). Persisted:
     /// after a reopen the stored consent wins over `ReachConfig.consent`.
     public func setConsent(_ consent: Consent) throws {
-        try guarded { try core.setConsent(consent: consent) }
+        try record(.setConsent(consent))
     }
 
     /// The current consent: the persisted choice, which wins over
     /// `ReachConfig.consent`. Right after opening this waits (at most the
     /// flush timeout) for Reach's worker to have read it.
+    ///
+    /// Before `Reach.setup`: the consent last passed to `setConsent(_:)`, or
+    /// `.pending`.
     public var consent: Consent {
-        core.consent()
+        switch calls.drained(countingRefusal: false) {
+        case .core(let core): return core.consent()
+        case .notSetUp: return calls.counters().lastConsent ?? .pending
+        case .disabled: return .pending
+        }
     }
 
     /// Deletes stored events, user properties and ids (a new anonymous id
     /// follows). Keeps consent, so a user who denied it stays denied.
     public func deleteLocalData() throws {
-        try guarded { try core.deleteLocalData() }
+        try direct { try $0.deleteLocalData() }
     }
 
     /// Waits until everything recorded before this call is on disk, at most
@@ -276,14 +147,15 @@ public final class Reach: Sendable {
     /// - Returns: whether it completed in time; `false` after `close()`.
     @discardableResult
     public func flush() -> Bool {
-        core.flush()
+        guard case .core(let core) = calls.drained() else { return false }
+        return core.flush()
     }
 
     /// Call when the app comes to the foreground: starts a new session after
     /// `sessionTimeoutMs` in the background, and records `app_open` unless
     /// `ReachConfig.recordAppOpen` is false.
     public func onForeground() throws {
-        try guarded { try core.onForeground() }
+        try record(.foreground(at: RecordedCall.now()))
     }
 
     /// Call when the app goes to the background: notes the time (for the session
@@ -293,7 +165,10 @@ public final class Reach: Sendable {
     /// - Returns: whether the flush completed; `false` after `close()`.
     @discardableResult
     public func onBackground() -> Bool {
-        core.onBackground()
+        switch calls.submit(.background(at: RecordedCall.now())) {
+        case .done: return flush()
+        case .direct(let core): return core.onBackground()
+        }
     }
 
     /// Commits what is queued (bounded by the flush timeout), stops the worker
@@ -306,20 +181,50 @@ public final class Reach: Sendable {
     ///   until then: opening it again meanwhile throws `ReachError.AlreadyOpen`.
     @discardableResult
     public func close() -> Bool {
-        core.close()
+        guard let core = calls.closing() else { return false }
+        return core.close()
     }
 
     /// Counters for support screens and tests: events queued and stored, and
     /// events refused or dropped since this instance opened, by reason. Reading
     /// it never waits for the disk (except to stat the database file).
+    ///
+    /// Besides the core's reasons, `rejectedByReason` counts
+    /// `"pre_setup_overflow"` (calls dropped because more than 1,000 were made
+    /// before `Reach.setup`) and `"disabled"` (calls refused by an instance that
+    /// could not open its data directory).
     public func diagnostics() -> Diagnostics {
-        core.diagnostics()
+        let counters = calls.counters()
+        var d: Diagnostics
+        if case .core(let core) = calls.drained(countingRefusal: false) {
+            d = core.diagnostics()
+        } else {
+            d = Diagnostics(
+                queued: UInt64(counters.buffered), stored: 0, storedBytes: 0, rejectedTotal: 0,
+                rejectedByReason: [:], droppedOverflow: 0, droppedStorageError: 0,
+                popupsOffered: 0, databaseBytes: 0, persistent: false, uploadedEvents: 0,
+                uploadBatchesSent: 0, uploadBatchesDropped: 0, uploadEventsDropped: 0,
+                droppedOversized: 0, uploadRetries: 0, lastUploadError: nil, lastSyncError: nil,
+                packRevision: nil, packVersion: nil)
+        }
+        for (reason, count) in [
+            ("pre_setup_overflow", counters.preSetupOverflow), ("disabled", counters.disabled),
+        ] where count > 0 {
+            d.rejectedByReason[reason, default: 0] += count
+            d.rejectedTotal += count
+        }
+        return d
     }
 
     /// Replaces (or with `nil` removes) the log handler. See `LogHandler`.
+    ///
+    /// Before `Reach.setup` the handler is kept and installed at setup (a
+    /// `logSink` passed to setup replaces it).
     public func setLogSink(_ sink: LogHandler?) {
-        self.sink.set(sink)
-        core.setLogSink(sink: sink.map(ClosureLogSink.init))
+        settings.setHandler(sink)
+        if case .core(let core) = calls.drained(countingRefusal: false) {
+            core.setLogSink(sink: sink.map(ClosureLogSink.init))
+        }
     }
 
     // MARK: Rule packs and popups
@@ -337,7 +242,16 @@ public final class Reach: Sendable {
     ///   names the first offending field, e.g. `campaigns[0].trigger.where[0].op`.
     ///   In strict mode also `ReachError.Closed` after `close()`.
     public func loadRulePack(_ json: String) throws {
-        try guarded(alwaysThrowing: Reach.isInvalidRulePack) { try core.loadRulePack(json: json) }
+        switch calls.drained() {
+        case .core(let core):
+            try guarded(alwaysThrowing: Reach.isInvalidRulePack) { try core.loadRulePack(json: json) }
+        case .notSetUp:
+            // Nothing could keep serving it: say so rather than drop the pack.
+            throw ReachError.Closed(
+                message: "loadRulePack before Reach.setup: pass the pack as ReachConfig.bundledRulePack, or load it after setup")
+        case .disabled:
+            return
+        }
     }
 
     /// Sets the object that shows popups, replacing any earlier presenter. See
@@ -361,8 +275,11 @@ public final class Reach: Sendable {
     /// thread**; see `PopupPresenter`. Without a presenter nothing is offered.
     ///
     /// - Throws: only in strict mode, `ReachError.Closed` after `close()`.
+    ///
+    /// Before `Reach.setup` the presenter is kept and installed at setup.
     public func setPopupPresenter(_ present: PopupHandler?) throws {
-        try guarded { try core.setPopupPresenter(presenter: present.map(ClosurePresenter.init)) }
+        if calls.keep(presenter: present) { return }
+        try direct { try $0.setPopupPresenter(presenter: present.map(ClosurePresenter.init)) }
     }
 
     /// The popup of `offerId` is on screen: records `reach.popup.shown` and
@@ -371,7 +288,7 @@ public final class Reach: Sendable {
     /// - Throws: only in strict mode (`ReachError.Closed`). An unknown or stale
     ///   `offerId` is ignored.
     public func popupShown(_ offerId: String) throws {
-        try guarded { try core.popupShown(offerId: offerId) }
+        try direct { try $0.popupShown(offerId: offerId) }
     }
 
     /// The person tapped `button` (a `PopupButton.id`) of the popup of `offerId`:
@@ -381,7 +298,7 @@ public final class Reach: Sendable {
     ///
     /// - Throws: only in strict mode (`ReachError.Closed`).
     public func popupClicked(_ offerId: String, button: String) throws {
-        try guarded { try core.popupClicked(offerId: offerId, buttonId: button) }
+        try direct { try $0.popupClicked(offerId: offerId, buttonId: button) }
     }
 
     /// The person closed the popup of `offerId` without acting: records
@@ -389,7 +306,7 @@ public final class Reach: Sendable {
     ///
     /// - Throws: only in strict mode (`ReachError.Closed`).
     public func popupDismissed(_ offerId: String) throws {
-        try guarded { try core.popupDismissed(offerId: offerId) }
+        try direct { try $0.popupDismissed(offerId: offerId) }
     }
 
     /// Sets the client that claims prizes for campaigns with an `inventory`,
@@ -403,8 +320,11 @@ public final class Reach: Sendable {
     /// `.unavailable`; one thrown by its `release` is logged.
     ///
     /// - Throws: only in strict mode, `ReachError.Closed` after `close()`.
+    ///
+    /// Before `Reach.setup` the client is kept and installed at setup.
     public func setClaimClient(_ client: (any ClaimClient)?) throws {
-        try guarded { try core.setClaimClient(client: client.map(ClaimClientAdapter.init)) }
+        if calls.keep(claimClient: client) { return }
+        try direct { try $0.setClaimClient(client: client.map(ClaimClientAdapter.init)) }
     }
 
     /// Why the campaign `campaignId` did or did not fire for the last event that
@@ -424,10 +344,34 @@ public final class Reach: Sendable {
     ///   `ReachError.Closed` after `close()`, `ReachError.Storage` for the
     ///   time-out.
     public func explain(_ campaignId: String) throws -> CampaignExplanation? {
-        try guardedValue { try core.explain(campaignId: campaignId) }
+        try directValue { try $0.explain(campaignId: campaignId) }
     }
 
-    private static func isInvalidRulePack(_ error: Error) -> Bool {
+    // MARK: Routing
+
+    /// A recording call: buffered, queued, or (strict mode, after close) made now.
+    private func record(_ call: RecordedCall) throws {
+        if case .direct(let core) = calls.submit(call) {
+            try guarded { try call.applyDirectly(to: core) }
+        }
+    }
+
+    /// A call that needs the core now: applies what is queued first. Before setup
+    /// and on a disabled instance it does nothing (a disabled one counts it).
+    private func direct(
+        alwaysThrowing: (Error) -> Bool = { _ in false }, _ call: (ReachFFI.Reach) throws -> Void
+    ) throws {
+        _ = try directValue(alwaysThrowing: alwaysThrowing, call)
+    }
+
+    private func directValue<T>(
+        alwaysThrowing: (Error) -> Bool = { _ in false }, _ call: (ReachFFI.Reach) throws -> T
+    ) throws -> T? {
+        guard case .core(let core) = calls.drained() else { return nil }
+        return try guardedValue(alwaysThrowing: alwaysThrowing) { try call(core) }
+    }
+
+    static func isInvalidRulePack(_ error: Error) -> Bool {
         if case .InvalidRulePack? = error as? ReachError { return true }
         return false
     }
@@ -455,34 +399,50 @@ public final class Reach: Sendable {
         do {
             return try call()
         } catch {
-            if strict || alwaysThrowing(error) { throw error }
+            if settings.strict || alwaysThrowing(error) { throw error }
             // The one line sent from the caller's thread: there is no worker to
             // hand it to when the call into the core itself failed.
-            sink.get()?(.error, "Reach call failed internally and was ignored: \(error)")
+            settings.log(.error, "Reach call failed internally and was ignored: \(error)")
             return nil
         }
     }
 }
 
-/// The current log handler, readable from any thread.
-private final class HandlerBox: @unchecked Sendable {
+/// The app's log handler and the strict flag, readable from any thread. Both are
+/// set at setup (the handler also by `setLogSink(_:)`, before or after).
+final class HostSettings: @unchecked Sendable {
     private let lock = NSLock()
-    private var handler: LogHandler?
+    private var handlerValue: LogHandler?
+    private var strictValue = false
 
-    init(_ handler: LogHandler?) {
-        self.handler = handler
-    }
-
-    func get() -> LogHandler? {
+    var handler: LogHandler? {
         lock.lock()
         defer { lock.unlock() }
-        return handler
+        return handlerValue
     }
 
-    func set(_ newHandler: LogHandler?) {
+    func setHandler(_ newHandler: LogHandler?) {
         lock.lock()
-        handler = newHandler
+        handlerValue = newHandler
         lock.unlock()
+    }
+
+    var strict: Bool {
+        get {
+            lock.lock()
+            defer { lock.unlock() }
+            return strictValue
+        }
+        set {
+            lock.lock()
+            strictValue = newValue
+            lock.unlock()
+        }
+    }
+
+    /// A line from the wrapper itself, on the calling thread.
+    func log(_ level: LogLevel, _ message: String) {
+        handler?(level, message)
     }
 }
 
