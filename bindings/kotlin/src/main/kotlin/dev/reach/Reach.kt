@@ -364,7 +364,10 @@ class Reach private constructor(private val calls: CallQueue) : AutoCloseable {
                 )
             }
         }
-        val d = guard(::emptyDiagnostics) { core.diagnostics() }
+        val d = guard(::emptyDiagnostics) {
+            calls.drainNow()
+            core.diagnostics()
+        }
         val dropped = droppedBeforeSetup
         val droppedAfter = (calls.dropped.get() - dropped).coerceAtLeast(0)
         return d.copy(

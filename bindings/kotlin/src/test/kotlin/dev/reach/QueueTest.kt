@@ -19,7 +19,7 @@ private fun Reach.uploadAll(): UploadOutcome {
     return outcome
 }
 
-private fun Map<String, Any?>.prop(key: String): Any? = (this["properties"] as Map<*, *>)[key]
+private fun Map<String, Any?>.prop(key: String): Any? = (this["properties"] as? Map<*, *>)?.get(key)
 
 /** Per-thread sequence numbers must arrive in the order each thread made its calls. */
 private fun checkPerThreadOrder(events: List<Map<String, Any?>>, threads: Int) {
@@ -51,7 +51,7 @@ internal fun defineQueueTests() {
             Thread.sleep(30)
             reach.setUp(config(dir, recordAppOpen = false).uploadingTo(collector), null)
             try {
-                assertEq(6uL, reach.uploadAll().acknowledged, "acknowledged")
+                assertEq(5uL, reach.uploadAll().acknowledged, "acknowledged (reset records no event)")
                 val events = collector.events()
                 assertEq(listOf("before_login", "identify", "identify", "logged_in", "home"), collector.names(), "names")
                 for (e in events) {
@@ -105,7 +105,7 @@ internal fun defineQueueTests() {
             reach.setUp(config(dir, recordAppOpen = false).uploadingTo(collector), null)
             workers.forEach { it.join() }
             try {
-                val dropped = reach.diagnostics().rejected("pre_setup_overflow")
+                val dropped = reach.diagnostics().let { it.rejected("pre_setup_overflow") + it.droppedOverflow.toLong() }
                 assertEq((threads * perThread).toLong() - dropped, reach.storedAfterFlush(), "stored + dropped = tracked")
                 reach.uploadAll()
                 assertEq((threads * perThread).toLong() - dropped, collector.events().size.toLong(), "uploaded")
@@ -221,7 +221,7 @@ internal fun defineQueueTests() {
             assertThrows<InvalidInputException>("reserved name") { reach.screen("reach.x") }
             assertThrows<InvalidInputException>("unsupported value") { reach.setUserProperties(mapOf("k" to null)) }
             reach.track("fine")
-            assertEq(2L, reach.storedAfterFlush(), "app_open and the good event")
+            assertEq(1L, reach.storedAfterFlush(), "only the good event")
         }
     }
 
