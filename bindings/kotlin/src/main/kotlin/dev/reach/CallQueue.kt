@@ -45,23 +45,20 @@ internal class CallQueue(@Volatile var limit: Int) {
     /** Calls waiting to be handed to the core. */
     val pending: Int get() = size.get()
 
-    /** Adds [call]; never blocks. Returns false when it displaced the oldest queued call. */
-    fun add(call: QueuedCall): Boolean {
+    /** Adds [call]; never blocks. Over [limit], the oldest queued call is dropped and counted. */
+    fun add(call: QueuedCall) {
         items.offer(call)
-        var kept = true
         // Over the limit: drop from the head (the oldest), as the core's own queue does. Every
         // offer adds one to `size` and every successful poll takes one off, so it stays exact.
         if (size.incrementAndGet() > limit && items.poll() != null) {
             size.decrementAndGet()
             dropped.incrementAndGet()
-            kept = false
         }
         // A volatile read after the volatile write of offer(): if the dispatcher set `parked`
         // before looking at the queue, we see it here; if not, it sees our call (see run()).
         if (parked.get() && parked.compareAndSet(true, false)) {
             dispatcher?.let(LockSupport::unpark)
         }
-        return kept
     }
 
     /**
@@ -76,9 +73,6 @@ internal class CallQueue(@Volatile var limit: Int) {
         dispatcher = thread
         thread.start()
     }
-
-    /** Whether [start] was called and [stop] was not. */
-    val started: Boolean get() = sink != null && !stopped
 
     /**
      * Hands everything queued so far to the core on the calling thread, in order, and returns
