@@ -77,6 +77,12 @@ def test_every_public_method_of_reach_is_called(open_reach, data_dir):
         "set_popup_presenter": lambda: r.set_popup_presenter(RecordingPresenter()),
         "set_claim_client": lambda: r.set_claim_client(StockClaimClient(prizes=1)),
         "explain": lambda: r.explain("new-user-lottery"),
+        # The wrappers' batch entry point: one queued track, stamped by its caller.
+        "apply_calls": lambda: r.apply_calls([
+            reach.QueuedCall.TRACK(name="queued_track", properties={}, timestamp_ms=1_700_000_000_000)
+        ]),
+        # No server_url is configured here, so nothing can be uploaded.
+        "upload_now": lambda: r.upload_now(1000),
         # An offer id that is not in flight is ignored (logged at DEBUG).
         "popup_shown": lambda: r.popup_shown("no-such-offer"),
         "popup_clicked": lambda: r.popup_clicked("no-such-offer", "draw"),
@@ -96,8 +102,10 @@ def test_every_public_method_of_reach_is_called(open_reach, data_dir):
     for name in ("track", "screen", "identify", "set_user_properties", "unset_user_properties",
                  "on_foreground", "set_consent", "set_log_sink", "reset", "delete_local_data",
                  "load_rule_pack", "set_popup_presenter", "set_claim_client", "popup_shown",
-                 "popup_clicked", "popup_dismissed"):
+                 "popup_clicked", "popup_dismissed", "apply_calls"):
         assert results[name] is None, name
+    assert results["upload_now"].stop == reach.UploadStop.NO_SERVER
+    assert results["upload_now"].acknowledged == 0
     assert isinstance(results["explain"], reach.CampaignExplanation)
     assert (results["explain"].in_pack, results["explain"].outcome) == (True, "no matching event yet")
     assert results["on_background"] is True
