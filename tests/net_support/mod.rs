@@ -29,8 +29,14 @@ pub enum Answer {
     Stall(Duration),
     /// Stores, then sends a 200 whose body is cut short and closes.
     Truncated,
-    /// Stores, then answers 200 with a body that is not the success JSON.
+    /// Stores, then answers 200 with a body that starts like an HTML page.
     MalformedOk,
+    /// Does not store; answers `200 text/html` with a login page, as a
+    /// captive portal (hotel Wi-Fi) or a proxy answers every request.
+    Portal,
+    /// Stores, then answers as the collectors people run do:
+    /// status, `Content-Type` (if any), body.
+    Collector(u16, Option<&'static str>, &'static str),
 }
 
 impl Answer {
@@ -38,7 +44,11 @@ impl Answer {
     pub fn stores(&self) -> bool {
         matches!(
             self,
-            Answer::Ok | Answer::Stall(_) | Answer::Truncated | Answer::MalformedOk
+            Answer::Ok
+                | Answer::Stall(_)
+                | Answer::Truncated
+                | Answer::MalformedOk
+                | Answer::Collector(..)
         )
     }
 }
@@ -70,6 +80,11 @@ pub struct PackAnswer {
 #[derive(Default)]
 pub struct ServerState {
     pub batch_script: VecDeque<Answer>,
+    /// The answer once the script is used up (`None`: `Answer::Ok`).
+    pub otherwise: Option<Answer>,
+    /// A collector's validation: a batch holding an event whose
+    /// `properties.bad` is `true` is answered with this status, unstored.
+    pub refuse_marked: Option<u16>,
     pub receipts: Vec<Receipt>,
     /// Stored events by messageId (first copy kept).
     pub stored: BTreeMap<String, serde_json::Value>,
@@ -296,7 +311,18 @@ fn batch(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> b
         .collect();
     let answer = {
         let mut s = lock(state);
-        let answer = s.batch_script.pop_front().unwrap_or(Answer::Ok);
+        let answer = s
+            .batch_script
+            .pop_front()
+            .or_else(|| s.otherwise.clone())
+            .unwrap_or(Answer::Ok);
+        let marked = events
+            .iter()
+            .any(|e| e["properties"]["bad"] == serde_json::Value::Bool(true));
+        let answer = match s.refuse_marked {
+            Some(status) if marked && answer == Answer::Ok => Answer::Status(status, None),
+            _ => answer,
+        };
         let n = s.receipts.len();
         s.receipts.push(Receipt {
             n,
@@ -344,6 +370,23 @@ fn batch(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> b
             false
         }
         Answer::MalformedOk => respond(w, 200, &[], b"<html>stored, probably</html>"),
+        Answer::Portal => respond(
+            w,
+            200,
+            &[("Content-Type", "text/html; charset=utf-8".into())],
+            b"<!DOCTYPE html><html><body><form>Room number</form></body></html>",
+        ),
+        Answer::Collector(204, _, _) => {
+            // No Content-Length on a 204 (RFC 9110 15.3.5).
+            w.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").is_ok() && w.flush().is_ok()
+        }
+        Answer::Collector(status, content_type, body) => {
+            let headers: Vec<(&str, String)> = content_type
+                .map(|c| ("Content-Type", c.to_string()))
+                .into_iter()
+                .collect();
+            respond(w, status, &headers, body.as_bytes())
+        }
     }
 }
 
