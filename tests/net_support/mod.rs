@@ -105,10 +105,14 @@ pub struct ServerState {
     /// no per-event storage), so the server costs the shared cores little.
     pub lean: bool,
     pub lean_events: u64,
+    /// TCP connections accepted (a reused connection counts once).
+    pub connections: u64,
 }
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// `https` when the server speaks TLS.
+    scheme: &'static str,
     state: Arc<Mutex<ServerState>>,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
@@ -116,6 +120,17 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> TestServer {
+        TestServer::start_with(None)
+    }
+
+    /// HTTPS on loopback with this rustls configuration (certificate and
+    /// key); the same routes and scripted faults as the plain server.
+    pub fn start_tls(tls: Arc<rustls::ServerConfig>) -> TestServer {
+        TestServer::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> TestServer {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(ServerState::default()));
@@ -127,12 +142,14 @@ impl TestServer {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (s, st) = (s.clone(), st.clone());
-                std::thread::spawn(move || serve_connection(conn, s, st));
+                lock(&s).connections += 1;
+                let (s, st, tls) = (s.clone(), st.clone(), tls.clone());
+                std::thread::spawn(move || serve_connection(conn, tls, s, st));
             }
         });
         TestServer {
             addr,
+            scheme,
             state,
             stop,
             accept: Some(accept),
@@ -140,7 +157,7 @@ impl TestServer {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     pub fn state(&self) -> MutexGuard<'_, ServerState> {
@@ -195,7 +212,7 @@ impl Request {
     }
 }
 
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
+fn read_request<S: Read>(r: &mut BufReader<S>) -> Option<Request> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
         return None;
@@ -231,7 +248,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
     })
 }
 
-fn respond(w: &mut TcpStream, status: u16, headers: &[(&str, String)], body: &[u8]) -> bool {
+fn respond(w: &mut dyn Write, status: u16, headers: &[(&str, String)], body: &[u8]) -> bool {
     let mut out = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
     for (n, v) in headers {
         out.push_str(&format!("{n}: {v}\r\n"));
@@ -248,24 +265,40 @@ fn json_error(code: &str) -> Vec<u8> {
     format!(r#"{{"code":"{code}","message":"scripted"}}"#).into_bytes()
 }
 
-fn serve_connection(conn: TcpStream, state: Arc<Mutex<ServerState>>, stop: Arc<AtomicBool>) {
+fn serve_connection(
+    conn: TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    state: Arc<Mutex<ServerState>>,
+    stop: Arc<AtomicBool>,
+) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(20)));
     let _ = conn.set_nodelay(true);
-    let mut writer = match conn.try_clone() {
-        Ok(w) => w,
-        Err(_) => return,
-    };
-    let mut reader = BufReader::new(conn);
+    match tls {
+        None => serve_stream(conn, state, stop),
+        Some(config) => {
+            let Ok(session) = rustls::ServerConnection::new(config) else {
+                return;
+            };
+            // A refused handshake (the client distrusts the certificate)
+            // ends on the first read: nothing is served.
+            serve_stream(rustls::StreamOwned::new(session, conn), state, stop)
+        }
+    }
+}
+
+fn serve_stream<S: Read + Write>(stream: S, state: Arc<Mutex<ServerState>>, stop: Arc<AtomicBool>) {
+    let mut reader = BufReader::new(stream);
     while let Some(req) = read_request(&mut reader) {
+        let writer = reader.get_mut();
         let keep = match (
             req.method.as_str(),
             req.path.split('?').next().unwrap_or(""),
         ) {
-            ("POST", "/v1/batch") => batch(&req, &mut writer, &state),
-            ("GET", "/v1/rule-pack") => pack(&req, &mut writer, &state, &stop),
-            ("POST", "/v1/claims") => claim(&req, &mut writer, &state),
-            ("POST", "/v1/claims/release") => release(&req, &mut writer, &state),
-            _ => respond(&mut writer, 404, &[], &json_error("not_found")),
+            ("POST", "/v1/batch") => batch(&req, writer, &state),
+            ("GET", "/v1/rule-pack") => pack(&req, writer, &state, &stop),
+            ("POST", "/v1/claims") => claim(&req, writer, &state),
+            ("POST", "/v1/claims/release") => release(&req, writer, &state),
+            _ => respond(writer, 404, &[], &json_error("not_found")),
         };
         if !keep {
             break;
@@ -285,7 +318,7 @@ pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-fn batch(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> bool {
+fn batch(req: &Request, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
     let gzipped = req.header("content-encoding") == Some("gzip");
     let raw = if gzipped {
         gunzip(&req.body)
@@ -392,7 +425,7 @@ fn batch(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> b
 
 fn pack(
     req: &Request,
-    w: &mut TcpStream,
+    w: &mut dyn Write,
     state: &Arc<Mutex<ServerState>>,
     stop: &Arc<AtomicBool>,
 ) -> bool {
@@ -434,7 +467,7 @@ fn pack(
     respond(w, 200, &headers, &p.body)
 }
 
-fn claim(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> bool {
+fn claim(req: &Request, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
     let Ok(j) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
         return respond(w, 400, &[], &json_error("invalid_json"));
     };
@@ -466,7 +499,7 @@ fn claim(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> b
     respond(w, 200, &[], body.as_bytes())
 }
 
-fn release(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> bool {
+fn release(req: &Request, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
     let Ok(j) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
         return respond(w, 400, &[], &json_error("invalid_json"));
     };
