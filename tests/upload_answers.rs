@@ -3,7 +3,7 @@
 //! 200, a 204) delivers; a captive portal's HTML page keeps the events; a
 //! configuration mistake (401, 403, 404, 405, 410) keeps them, backs off up
 //! to an hour and resumes at once on foreground or a new configuration;
-//! 400/422 drop only the refused event, isolated by halving.
+//! 400/422 (and 413) drop only the refused event, isolated by halving.
 //! Backoff runs on the virtual clock: the tests advance it, never sleep for
 //! a backoff.
 
@@ -237,7 +237,9 @@ fn a_refused_configuration_backs_off_to_an_hour_and_a_new_configuration_sends_at
 }
 
 fn bad_event_is_isolated(kind: TransportKind) {
-    for status in [400, 422] {
+    // 413 too: a single event too large for the server is dropped the same
+    // way (it was once counted but left in the queue, resent forever).
+    for status in [400, 422, 413] {
         let server = TestServer::start();
         server.state().refuse_marked = Some(status);
         let dir = tempfile::tempdir().unwrap();
@@ -262,7 +264,12 @@ fn bad_event_is_isolated(kind: TransportKind) {
         assert_eq!(d.upload_batches_dropped, 1, "HTTP {status}");
         assert_eq!(d.uploaded_events, 9, "HTTP {status}");
         assert_eq!(d.upload_configuration_refusals, 0, "HTTP {status}");
-        assert!(o.log.contains(&format!("with HTTP {status}; it is dropped")));
+        let logged = if status == 413 {
+            "as too large (413); it is dropped".to_string()
+        } else {
+            format!("with HTTP {status}; it is dropped")
+        };
+        assert!(o.log.contains(&logged), "HTTP {status}");
         // Halving: 10 → 5 + 5 → (2 + 3) → (1 + 2) → 1 + 1.
         let sizes: Vec<usize> = server.receipts().iter().map(|r| r.events.len()).collect();
         assert_eq!(sizes[0], 10, "HTTP {status}: {sizes:?}");
@@ -271,7 +278,7 @@ fn bad_event_is_isolated(kind: TransportKind) {
     }
 }
 both_transports!(
-    a_400_or_422_drops_only_the_refused_event_and_delivers_the_rest,
+    a_400_422_or_413_drops_only_the_refused_event_and_delivers_the_rest,
     bad_event_is_isolated
 );
 
