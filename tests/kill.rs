@@ -20,7 +20,8 @@ const BATCH: i64 = 50;
 #[test]
 #[ignore = "the child process of events_acknowledged_by_flush_survive_sigkill_exactly_once"]
 fn kill_test_child() {
-    let dir = std::env::var(CHILD_ENV).expect("run only by its parent test, which sets the data directory");
+    let dir = std::env::var(CHILD_ENV)
+        .expect("run only by its parent test, which sets the data directory");
     let tracker =
         Tracker::open(config(dir.as_ref()), Arc::new(SystemClock), None).expect("child opens");
     let mut i = 0i64;

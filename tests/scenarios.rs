@@ -371,7 +371,8 @@ const CART_CHILD_ENV: &str = "REACH_CART_CHILD";
 #[test]
 #[ignore = "the child process of scenario_07_abandoned_cart"]
 fn scenario_07_child() {
-    let spec = std::env::var(CART_CHILD_ENV).expect("run only by its parent test, which sets the phase");
+    let spec =
+        std::env::var(CART_CHILD_ENV).expect("run only by its parent test, which sets the phase");
     let (phase, dir) = spec.split_once(':').unwrap();
     let t0 = day(0, "10:00");
     match phase {

@@ -47,11 +47,7 @@ impl TestCa {
 
     /// A server configuration with a leaf for `names`, valid in `validity`
     /// (`None`: rcgen's default, valid now).
-    fn server(
-        &self,
-        names: &[&str],
-        validity: Option<(i32, i32)>,
-    ) -> Arc<rustls::ServerConfig> {
+    fn server(&self, names: &[&str], validity: Option<(i32, i32)>) -> Arc<rustls::ServerConfig> {
         let key = rcgen::KeyPair::generate().unwrap();
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
         let mut params = rcgen::CertificateParams::new(names).unwrap();
@@ -96,7 +92,10 @@ fn wait_client(o: &Opened, what: &str, f: impl Fn(&reach::diagnostics::Diagnosti
         if f(&d) {
             return;
         }
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}: {d:?}");
+        assert!(
+            start.elapsed() < WAIT,
+            "timed out waiting for {what}: {d:?}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -211,7 +210,11 @@ fn a_wrong_host_expired_or_unknown_certificate_is_refused_and_nothing_is_lost() 
         wait_client(&o, "the refused attempt", |d| d.upload_retries >= 1);
         let d = o.tracker.diagnostics();
         assert_eq!(d.stored, 25, "{what}: the events are kept");
-        assert_eq!((d.uploaded_events, d.upload_events_dropped), (0, 0), "{what}");
+        assert_eq!(
+            (d.uploaded_events, d.upload_events_dropped),
+            (0, 0),
+            "{what}"
+        );
         assert!(d.last_upload_error.is_some(), "{what}");
         assert!(d.last_sync_error.is_some(), "{what}: the pack sync too");
         assert_eq!(d.pack_version, None, "{what}");

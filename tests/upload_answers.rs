@@ -44,14 +44,21 @@ fn track_n(o: &Opened, from: i64, n: i64) {
 }
 
 /// Waits (real time, bounded) until the client's diagnostics satisfy `f`.
-fn wait_client(o: &Opened, what: &str, mut f: impl FnMut(&reach::diagnostics::Diagnostics) -> bool) {
+fn wait_client(
+    o: &Opened,
+    what: &str,
+    mut f: impl FnMut(&reach::diagnostics::Diagnostics) -> bool,
+) {
     let start = std::time::Instant::now();
     loop {
         let d = o.tracker.diagnostics();
         if f(&d) {
             return;
         }
-        assert!(start.elapsed() < WAIT, "timed out waiting for {what}: {d:?}");
+        assert!(
+            start.elapsed() < WAIT,
+            "timed out waiting for {what}: {d:?}"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
 }
@@ -114,7 +121,9 @@ fn portal_keeps_events(kind: TransportKind) {
     let d = o.tracker.diagnostics();
     assert_eq!((d.stored, d.uploaded_events), (5, 0), "the events stay");
     assert!(
-        d.last_upload_error.as_deref().is_some_and(|e| e.contains("HTML")),
+        d.last_upload_error
+            .as_deref()
+            .is_some_and(|e| e.contains("HTML")),
         "{:?}",
         d.last_upload_error
     );
@@ -221,7 +230,9 @@ fn a_refused_configuration_backs_off_to_an_hour_and_a_new_configuration_sends_at
     }
     assert_eq!(wrong.receipts().len(), FAILURES, "no retry before 30 min");
     o.clock.advance_ms(36 * MINUTE_MS);
-    wrong.wait_for("the hourly retry", WAIT, |s| s.receipts.len() == FAILURES + 1);
+    wrong.wait_for("the hourly retry", WAIT, |s| {
+        s.receipts.len() == FAILURES + 1
+    });
     let d = o.tracker.diagnostics();
     assert_eq!((d.stored, d.upload_events_dropped), (5, 0));
     assert_eq!(d.upload_configuration_refusals, FAILURES as u64 + 1);

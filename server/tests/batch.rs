@@ -79,7 +79,11 @@ fn one_event_without_message_id_is_refused_by_index_and_the_rest_stored() {
     bad.as_object_mut().unwrap().remove("messageId");
     let r = post_batch_gzip(
         s.addr(),
-        &batch(vec![track("ok", "a", json!({})), bad, track("ok2", "a", json!({}))]),
+        &batch(vec![
+            track("ok", "a", json!({})),
+            bad,
+            track("ok2", "a", json!({})),
+        ]),
         None,
     );
     assert_eq!(r.status, 200);
@@ -93,11 +97,7 @@ fn one_event_without_message_id_is_refused_by_index_and_the_rest_stored() {
         .is_some_and(|m| m.contains("batch[1]: missing \"messageId\"")));
     let stats = s.stats().unwrap();
     assert_eq!(
-        (
-            stats.events_stored,
-            stats.events_refused,
-            stats.batches
-        ),
+        (stats.events_stored, stats.events_refused, stats.batches),
         (2, 1, 1)
     );
     assert!(s.event("ok2").unwrap().is_some());

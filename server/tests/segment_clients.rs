@@ -50,7 +50,13 @@ fn post_as_library(
     }
     if gzipped {
         headers.push(("Content-Encoding", "gzip"));
-        request(s.addr(), "POST", "/v1/batch", &headers, &gzip(body.as_bytes()))
+        request(
+            s.addr(),
+            "POST",
+            "/v1/batch",
+            &headers,
+            &gzip(body.as_bytes()),
+        )
     } else {
         request(s.addr(), "POST", "/v1/batch", &headers, body.as_bytes())
     }
@@ -62,7 +68,10 @@ fn assert_all_stored(s: &reach_server::RunningServer, fixture: &str) {
     assert_eq!(sent.len(), 7);
     for e in sent {
         let id = e["messageId"].as_str().unwrap();
-        let stored = s.event(id).unwrap().unwrap_or_else(|| panic!("{id} stored"));
+        let stored = s
+            .event(id)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{id} stored"));
         assert_eq!(&stored, e, "{id} is stored as it was sent");
     }
 }

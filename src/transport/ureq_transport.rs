@@ -43,7 +43,9 @@ impl Default for UreqTransport {
 /// their connections and TLS setup).
 pub fn shared_ureq() -> Arc<dyn Transport> {
     static SHARED: OnceLock<Arc<UreqTransport>> = OnceLock::new();
-    SHARED.get_or_init(|| Arc::new(UreqTransport::new())).clone()
+    SHARED
+        .get_or_init(|| Arc::new(UreqTransport::new()))
+        .clone()
 }
 
 impl UreqTransport {

@@ -63,7 +63,11 @@ impl Backoff {
     }
 
     /// As `next_delay`, growing up to `ceiling` instead of `MAX_BACKOFF`.
-    pub fn next_delay_up_to(&mut self, retry_after: Option<Duration>, ceiling: Duration) -> Duration {
+    pub fn next_delay_up_to(
+        &mut self,
+        retry_after: Option<Duration>,
+        ceiling: Duration,
+    ) -> Duration {
         self.failures = self.failures.saturating_add(1);
         if let Some(after) = retry_after {
             return after.min(MAX_RETRY_AFTER);
