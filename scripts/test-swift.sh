@@ -13,8 +13,10 @@
 #   swift test --skip-build     XCTest, against libreach.so on temporary data directories
 # The last line is `N passed, N failed`, counted from XCTest's own summary.
 #
-# Exit code: the tests' (0 = all passed), 77 = SKIPPED (no chroot, not root, mount or chroot
-# refused; a loud banner is printed). Callers must report 77 as skipped, never as passed.
+# Exit code: the tests' (0 = all passed), 77 = SKIPPED (no chroot, not root, mount or
+# chroot refused; a loud banner is printed). Callers must report 77 as skipped, never
+# as passed. With CI=true a skip is a failure (exit 1): CI machines can run the suite,
+# so a skip there means it silently stopped running; only a local run may skip.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,7 +83,13 @@ scripts/swift-chroot-run.sh "$build" -- "$command" || status=$?
 end=$(date +%s)
 case $status in
   0) echo "test-swift: PASSED in $((end - start)) s" >&2 ;;
-  77) echo "test-swift: SKIPPED (exit 77, see the banner above)" >&2 ;;
+  77)
+    if [ "${CI:-}" = true ]; then
+      echo "test-swift: FAILED: the suite was SKIPPED (exit 77, see the banner above) and CI=true does not allow a skip" >&2
+      status=1
+    else
+      echo "test-swift: SKIPPED (exit 77, see the banner above)" >&2
+    fi ;;
   *) echo "test-swift: FAILED (exit $status) after $((end - start)) s" >&2 ;;
 esac
 exit "$status"

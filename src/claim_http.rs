@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::claim::{ClaimAnswer, ClaimClient, ClaimRequest};
 use crate::config::ServerConfig;
-use crate::transport::{HttpRequest, Method, Transport, UreqTransport};
+use crate::transport::{HttpRequest, Method, Transport};
 
 /// A popup waits for the answer; three seconds is about as long as a person
 /// tolerates before the moment has passed, and a healthy server answers in
@@ -30,7 +30,7 @@ pub struct HttpClaimClient {
 pub fn http_claim_client(config: &ServerConfig) -> Arc<dyn ClaimClient> {
     let transport: Arc<dyn Transport> = match &config.transport {
         Some(t) => t.clone(),
-        None => Arc::new(UreqTransport::new()),
+        None => crate::transport::shared_ureq(),
     };
     Arc::new(HttpClaimClient::new(config, transport, CLAIM_TIMEOUT))
 }

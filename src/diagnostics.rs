@@ -33,10 +33,15 @@ pub struct Counters {
     pub uploaded_events: AtomicU64,
     /// Upload requests sent, retries included.
     pub upload_batches_sent: AtomicU64,
-    /// Batches the server refused for good (4xx other than 408/413/429).
+    /// Requests of one event the server refused for good (400/422 after the
+    /// batch was halved down to that event, or 413 for a single event).
     pub upload_batches_dropped: AtomicU64,
-    /// Events in those batches.
+    /// Events dropped that way (each isolated first, so only the bad ones),
+    /// plus stored rows whose JSON was damaged.
     pub upload_events_dropped: AtomicU64,
+    /// Answers that refused the configuration (401, 403, 404, 405, other
+    /// 4xx, or a host refusing every event): the events were kept.
+    pub upload_configuration_refusals: AtomicU64,
     /// Events over the 32 KB per-event limit, deleted instead of uploaded.
     pub dropped_oversized: AtomicU64,
     /// Upload attempts that failed and were scheduled again.
@@ -109,6 +114,9 @@ pub struct Diagnostics {
     pub upload_batches_sent: u64,
     pub upload_batches_dropped: u64,
     pub upload_events_dropped: u64,
+    /// Upload answers that refused the configuration (wrong URL, write key,
+    /// proxy); the events were kept. `last_upload_error` says which.
+    pub upload_configuration_refusals: u64,
     pub dropped_oversized: u64,
     pub upload_retries: u64,
     pub last_upload_error: Option<String>,
@@ -140,6 +148,7 @@ impl Diagnostics {
             upload_batches_sent: c.upload_batches_sent.load(Relaxed),
             upload_batches_dropped: c.upload_batches_dropped.load(Relaxed),
             upload_events_dropped: c.upload_events_dropped.load(Relaxed),
+            upload_configuration_refusals: c.upload_configuration_refusals.load(Relaxed),
             dropped_oversized: c.dropped_oversized.load(Relaxed),
             upload_retries: c.upload_retries.load(Relaxed),
             last_upload_error: net.last_upload_error,

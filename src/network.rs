@@ -24,7 +24,7 @@ use crate::diagnostics::Counters;
 use crate::event::StoredEvent;
 use crate::log::Level;
 use crate::sync::{PackKeys, PackSync, SyncOutcome};
-use crate::transport::{Transport, UreqTransport};
+use crate::transport::Transport;
 use crate::upload::{DrainOutcome, UploadQueue, Uploader};
 use crate::worker::{self, Command, NetworkStart};
 
@@ -124,7 +124,7 @@ impl Network {
         let server = Arc::new(server);
         let transport: Arc<dyn Transport> = match &server.transport {
             Some(t) => t.clone(),
-            None => Arc::new(UreqTransport::new()),
+            None => crate::transport::shared_ureq(),
         };
         let log = |m: String| {
             let _ = shared.inbox.send(Command::Log(Level::Warn, m));
@@ -217,6 +217,12 @@ impl Network {
             NetSignal::Flush => self.flush_wanted = true,
             NetSignal::Foreground => {
                 self.foreground = true;
+                // A refused configuration may be fixed by now (the app was
+                // updated, a remote config arrived): try again at once.
+                if self.uploader.refused_by_configuration() {
+                    self.retry_at = None;
+                    self.flush_wanted = true;
+                }
                 if self.stored > 0 && self.interval_at.is_none() {
                     self.interval_at = Some(self.deadline_after_interval());
                 }

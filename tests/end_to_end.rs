@@ -564,7 +564,7 @@ fn two_thousand_events_arrive_at_the_reference_server_exactly_once() {
 }
 
 #[test]
-fn a_wrong_write_key_is_refused_and_nothing_is_stored() {
+fn a_wrong_write_key_keeps_the_events_and_the_right_key_delivers_them_once() {
     let root = tempfile::tempdir().unwrap();
     let server = server_with(root.path(), |c| c.write_keys = vec![WRITE_KEY.into()]);
     let app_dir = root.path().join("app");
@@ -577,12 +577,34 @@ fn a_wrong_write_key_is_refused_and_nothing_is_stored() {
             .unwrap();
     }
     assert!(o.tracker.on_background());
-    let d = wait_diag(&o.tracker, "the 401 batch dropped", |d| {
-        d.stored == 0 && d.queued == 0
+    // A rotated or mistyped key is the app's mistake, not the user's data:
+    // the 401 keeps every event and says why.
+    let d = wait_diag(&o.tracker, "the 401 to be reported", |d| {
+        d.upload_configuration_refusals >= 1
     });
-    assert!(d.upload_batches_dropped >= 1, "{d:?}");
-    assert_eq!(d.uploaded_events, 0);
+    assert_eq!(
+        (d.stored, d.upload_events_dropped, d.uploaded_events),
+        (30, 0, 0)
+    );
+    assert!(
+        d.last_upload_error
+            .as_deref()
+            .is_some_and(|e| e.contains("401")),
+        "{d:?}"
+    );
     assert_eq!(server.stats().unwrap().events_stored, 0);
+    assert!(o.tracker.close());
+
+    // The app ships the right key: the kept events arrive, once each.
+    let mut c = config(&app_dir);
+    c.server = Some(ServerConfig::new(server.base_url(), WRITE_KEY));
+    let o = open_with(c);
+    assert!(o.tracker.flush());
+    let d = wait_diag(&o.tracker, "the kept events delivered", |d| d.stored == 0);
+    assert_eq!(d.upload_events_dropped, 0);
+    let stats = server.stats().unwrap();
+    assert_eq!(stats.by_event["tick"], 30);
+    assert_eq!(stats.duplicates, 0);
     assert!(o.tracker.close());
 }
 

@@ -14,13 +14,14 @@ use reach::{Error, SystemClock, Tracker, Value};
 const CHILD_ENV: &str = "REACH_KILL_TEST_DIR";
 const BATCH: i64 = 50;
 
-/// The child's side: runs only when the parent starts this binary with the
-/// environment variable set; as a normal test it does nothing.
+/// The child's side, not a test: ignored, so a normal run skips it, and
+/// run only by the parent (`--ignored --exact kill_test_child`) with the
+/// environment variable set. Run any other way, it fails.
 #[test]
+#[ignore = "the child process of events_acknowledged_by_flush_survive_sigkill_exactly_once"]
 fn kill_test_child() {
-    let Ok(dir) = std::env::var(CHILD_ENV) else {
-        return;
-    };
+    let dir = std::env::var(CHILD_ENV)
+        .expect("run only by its parent test, which sets the data directory");
     let tracker =
         Tracker::open(config(dir.as_ref()), Arc::new(SystemClock), None).expect("child opens");
     let mut i = 0i64;
@@ -45,6 +46,7 @@ fn events_acknowledged_by_flush_survive_sigkill_exactly_once() {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "kill_test_child",
+            "--ignored",
             "--exact",
             "--nocapture",
             "--test-threads=1",

@@ -230,10 +230,13 @@ const CHILD_ENV: &str = "REACH_SYNC_KILL_DIR";
 const URL_ENV: &str = "REACH_SYNC_KILL_URL";
 
 /// The child: syncs every 20 ms of real time and reports the active version.
+/// Not a test: ignored, run only by the parent (`--ignored --exact`) with
+/// the environment set; run any other way, it fails.
 #[test]
+#[ignore = "the child process of a_kill_in_the_middle_of_a_download_leaves_the_old_pack_and_the_next_sync_installs_the_new"]
 fn sync_kill_child() {
     let (Ok(dir), Ok(url)) = (std::env::var(CHILD_ENV), std::env::var(URL_ENV)) else {
-        return;
+        panic!("run only by its parent test, which sets the data directory and the server URL");
     };
     let mut c = config(dir.as_ref());
     c.record_app_open = false;
@@ -269,6 +272,7 @@ fn a_kill_in_the_middle_of_a_download_leaves_the_old_pack_and_the_next_sync_inst
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "sync_kill_child",
+            "--ignored",
             "--exact",
             "--nocapture",
             "--test-threads=1",

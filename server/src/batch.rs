@@ -1,9 +1,13 @@
 //! `POST /v1/batch`: the upload ingest. Authenticate, decode (gzip or plain, capped), validate every event, then
-//! store the whole batch in one transaction, deduplicated by `messageId`.
+//! store the good ones in one transaction, deduplicated by `messageId`.
 //!
-//! A batch is all or nothing: one bad event refuses the batch (`400 invalid_batch`) and nothing of it is stored,
-//! so a client never has to guess which half landed. A `messageId` already stored is accepted and counted as a
-//! duplicate: a resend after an unknown outcome (timeout, lost answer) is the normal case, not an error.
+//! It takes what real Segment clients send: all six call types (`track`, `identify`, `screen`, `page`, `group`,
+//! `alias`) and whatever else an event carries (`context`, `integrations`, `_metadata`, `channel`, nulls), stored
+//! as received. One bad event never refuses its batch: a client cannot tell which event was wrong, so it would
+//! drop or resend the good ones with it. The good ones are stored, the bad ones are named by index in the answer
+//! and counted (`events_refused`). Only a body that is not a batch at all is refused whole. A `messageId` already
+//! stored is accepted and counted as a duplicate: a resend after an unknown outcome (timeout, lost answer) is the
+//! normal case, not an error.
 
 use base64::Engine;
 use rusqlite::params;
@@ -18,17 +22,36 @@ use crate::store::{now_ms, Store};
 /// split, so 413 would make it retry forever.
 pub const MAX_EVENT_BYTES: usize = 32_768;
 
+/// The Segment call types, as `type` names them.
+pub const EVENT_TYPES: [&str; 6] = ["track", "identify", "screen", "page", "group", "alias"];
+
 /// One validated event, ready to store.
 #[derive(Debug, PartialEq)]
 pub struct Event {
     pub message_id: String,
     pub kind: String,
-    /// `event` for track, `name` for screen, none for identify.
+    /// `event` for track, `name` for screen and page (when given), none otherwise.
     pub name: Option<String>,
     /// `properties.campaign_id` (Reach's own popup and conversion events carry it).
     pub campaign_id: Option<String>,
     /// The event re-serialized compactly, as stored.
     pub json: String,
+}
+
+/// An event of the batch that was not stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Its position in `batch`, from 0.
+    pub index: usize,
+    /// `batch[INDEX]: why`, for people.
+    pub message: String,
+}
+
+/// A decoded batch: the events to store and the ones refused.
+#[derive(Debug, Default, PartialEq)]
+pub struct Decoded {
+    pub events: Vec<Event>,
+    pub refused: Vec<Refusal>,
 }
 
 /// What storing one batch did.
@@ -37,6 +60,7 @@ pub struct Outcome {
     pub received: u64,
     pub stored: u64,
     pub duplicates: u64,
+    pub refused: u64,
 }
 
 /// Checks `Authorization: Basic base64(WRITE_KEY + ":")` against the configured keys. No keys configured means
@@ -72,8 +96,9 @@ fn basic_user(header: &str) -> Option<String> {
     (!user.is_empty()).then(|| user.to_string())
 }
 
-/// Turns the (already size-capped) request body into the batch's events, or refuses it.
-pub fn decode(raw: &[u8], gzipped: bool) -> Result<Vec<Event>, ApiError> {
+/// Turns the (already size-capped) request body into the batch's events and refusals, or refuses the body
+/// when it is not a batch at all (not gzip or JSON, no `batch` array, too large).
+pub fn decode(raw: &[u8], gzipped: bool) -> Result<Decoded, ApiError> {
     let inflated;
     let json = if gzipped {
         inflated = gunzip_capped(raw, MAX_BODY)?;
@@ -94,15 +119,18 @@ pub fn decode(raw: &[u8], gzipped: bool) -> Result<Vec<Event>, ApiError> {
         .ok_or_else(|| {
             ApiError::invalid_batch("missing \"batch\": expected {\"batch\": [EVENT, ...]}")
         })?;
-    batch
-        .iter()
-        .enumerate()
-        .map(|(i, e)| validate(i, e))
-        .collect()
+    let mut decoded = Decoded::default();
+    for (index, e) in batch.iter().enumerate() {
+        match validate(index, e) {
+            Ok(event) => decoded.events.push(event),
+            Err(message) => decoded.refused.push(Refusal { index, message }),
+        }
+    }
+    Ok(decoded)
 }
 
-fn validate(index: usize, event: &Value) -> Result<Event, ApiError> {
-    let refuse = |why: String| ApiError::invalid_batch(format!("batch[{index}]: {why}"));
+fn validate(index: usize, event: &Value) -> Result<Event, String> {
+    let refuse = |why: String| format!("batch[{index}]: {why}");
     let obj = event
         .as_object()
         .ok_or_else(|| refuse("an event must be a JSON object".into()))?;
@@ -111,11 +139,22 @@ fn validate(index: usize, event: &Value) -> Result<Event, ApiError> {
     required_str(obj, "timestamp").map_err(refuse)?;
     let name = match kind {
         "track" => Some(required_str(obj, "event").map_err(refuse)?),
-        "screen" => Some(required_str(obj, "name").map_err(refuse)?),
+        // A page or screen may be unnamed (the Segment libraries send `"name": null`).
+        "screen" | "page" => optional_str(obj, "name").map_err(refuse)?,
         "identify" => None,
+        "group" => {
+            required_id(obj, "groupId").map_err(refuse)?;
+            None
+        }
+        "alias" => {
+            required_id(obj, "previousId").map_err(refuse)?;
+            required_id(obj, "userId").map_err(refuse)?;
+            None
+        }
         other => {
             return Err(refuse(format!(
-                "type {other:?} is not track, screen or identify"
+                "type {other:?} is not one of {}",
+                EVENT_TYPES.join(", ")
             )))
         }
     };
@@ -143,6 +182,22 @@ fn validate(index: usize, event: &Value) -> Result<Event, ApiError> {
     })
 }
 
+/// A string field that may be absent or `null`, but not empty or of another type.
+fn optional_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>, String> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => required_str(obj, field).map(Some),
+    }
+}
+
+/// An id (`groupId`, `previousId`, `userId`): a non-empty string, or a number as some libraries send.
+fn required_id(obj: &Map<String, Value>, field: &str) -> Result<(), String> {
+    match obj.get(field) {
+        Some(Value::Number(_)) => Ok(()),
+        _ => required_str(obj, field).map(|_| ()),
+    }
+}
+
 fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, String> {
     match obj.get(field) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
@@ -151,8 +206,10 @@ fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str,
     }
 }
 
-/// Stores a validated batch in one transaction: new `messageId`s are inserted, known ones only counted.
-pub fn store(store: &Store, events: &[Event]) -> Result<Outcome, ApiError> {
+/// Stores a decoded batch in one transaction: new `messageId`s are inserted, known ones only counted, refused
+/// events counted.
+pub fn store(store: &Store, decoded: &Decoded) -> Result<Outcome, ApiError> {
+    let events = &decoded.events;
     let mut conn = store.conn();
     let tx = conn.transaction()?;
     let now = now_ms();
@@ -180,13 +237,31 @@ pub fn store(store: &Store, events: &[Event]) -> Result<Outcome, ApiError> {
             }
         }
     }
-    tx.execute(
-        "INSERT INTO counters (name, value) VALUES ('batches', 1)
-         ON CONFLICT (name) DO UPDATE SET value = value + 1",
-        [],
+    let mut count = tx.prepare_cached(
+        "INSERT INTO counters (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = value + ?2",
     )?;
+    count.execute(params!["batches", 1])?;
+    outcome.refused = decoded.refused.len() as u64;
+    if outcome.refused > 0 {
+        count.execute(params!["events_refused", outcome.refused as i64])?;
+    }
+    drop(count);
     tx.commit()?;
     Ok(outcome)
+}
+
+/// The answer to a stored batch: `{"success": true}`, plus `refused` naming each event not stored.
+pub fn answer(decoded: &Decoded) -> Value {
+    if decoded.refused.is_empty() {
+        return serde_json::json!({"success": true});
+    }
+    let refused: Vec<Value> = decoded
+        .refused
+        .iter()
+        .map(|r| serde_json::json!({"index": r.index, "code": "invalid_event", "message": r.message}))
+        .collect();
+    serde_json::json!({"success": true, "refused": refused})
 }
 
 #[cfg(test)]
@@ -223,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn each_required_field_is_named_when_missing() {
+    fn each_required_field_is_named_by_index_and_the_rest_is_kept() {
         for (field, event) in [
             ("type", json!({"messageId": "m", "timestamp": "t"})),
             ("messageId", json!({"type": "identify", "timestamp": "t"})),
@@ -233,39 +308,71 @@ mod tests {
                 json!({"type": "track", "messageId": "m", "timestamp": "t"}),
             ),
             (
-                "name",
-                json!({"type": "screen", "messageId": "m", "timestamp": "t"}),
+                "groupId",
+                json!({"type": "group", "messageId": "m", "timestamp": "t"}),
+            ),
+            (
+                "previousId",
+                json!({"type": "alias", "userId": "u", "messageId": "m", "timestamp": "t"}),
             ),
         ] {
-            let err = decode(&body(vec![track("ok"), event]), false).unwrap_err();
-            assert_eq!(err.code, "invalid_batch");
+            let d = decode(&body(vec![track("ok"), event, track("ok2")]), false).unwrap();
+            assert_eq!(d.events.len(), 2, "{field}");
+            assert_eq!(d.refused.len(), 1, "{field}");
+            assert_eq!(d.refused[0].index, 1);
             assert!(
-                err.message
+                d.refused[0]
+                    .message
                     .contains(&format!("batch[1]: missing \"{field}\"")),
                 "{}",
-                err.message
+                d.refused[0].message
             );
         }
     }
 
     #[test]
-    fn an_unknown_type_and_an_oversized_event_refuse_the_batch() {
-        let odd = json!({"type": "page", "messageId": "m", "timestamp": "t"});
-        assert_eq!(
-            decode(&body(vec![odd]), false).unwrap_err().code,
-            "invalid_batch"
-        );
+    fn all_six_call_types_are_accepted_and_pages_and_screens_may_be_unnamed() {
+        let events = vec![
+            track("t"),
+            json!({"type": "identify", "messageId": "i", "timestamp": "t", "traits": {"plan": "pro"}}),
+            json!({"type": "screen", "messageId": "s", "timestamp": "t", "name": "Home"}),
+            json!({"type": "page", "messageId": "p", "timestamp": "t", "name": null, "category": null}),
+            json!({"type": "group", "messageId": "g", "timestamp": "t", "groupId": 7}),
+            json!({"type": "alias", "messageId": "a", "timestamp": "t", "previousId": "x", "userId": "u"}),
+        ];
+        let d = decode(&body(events), false).unwrap();
+        assert_eq!(d.refused, vec![]);
+        let kinds: Vec<&str> = d.events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, EVENT_TYPES);
+        assert_eq!(d.events[2].name.as_deref(), Some("Home"));
+        assert_eq!(d.events[3].name, None);
+    }
+
+    #[test]
+    fn an_unknown_type_and_an_oversized_event_are_refused_alone() {
+        let odd = json!({"type": "sneeze", "messageId": "m", "timestamp": "t"});
         let mut big = track("m");
         big["properties"]["blob"] = json!("x".repeat(MAX_EVENT_BYTES));
-        assert_eq!(
-            decode(&body(vec![big]), false).unwrap_err().code,
-            "invalid_batch"
-        );
+        let d = decode(&body(vec![odd, track("ok"), big, json!(17)]), false).unwrap();
+        let indices: Vec<usize> = d.refused.iter().map(|r| r.index).collect();
+        assert_eq!(indices, vec![0, 2, 3]);
+        assert!(d.refused[0].message.contains("\"sneeze\""));
+        assert_eq!(d.events.len(), 1);
+        let answer = answer(&d);
+        assert_eq!(answer["success"], true);
+        assert_eq!(answer["refused"][1]["index"], 2);
+        assert_eq!(answer["refused"][1]["code"], "invalid_event");
+    }
+
+    #[test]
+    fn a_body_that_is_not_a_batch_is_refused_whole() {
+        assert_eq!(decode(b"[]", false).unwrap_err().code, "invalid_batch");
+        assert_eq!(decode(b"{", false).unwrap_err().code, "invalid_json");
     }
 
     #[test]
     fn campaign_id_is_taken_from_properties() {
-        let events = decode(&body(vec![track("m1")]), false).unwrap();
+        let events = decode(&body(vec![track("m1")]), false).unwrap().events;
         assert_eq!(events[0].campaign_id.as_deref(), Some("c1"));
         assert_eq!(events[0].name.as_deref(), Some("e"));
     }
@@ -280,7 +387,8 @@ mod tests {
             Outcome {
                 received: 3,
                 stored: 2,
-                duplicates: 1
+                duplicates: 1,
+                refused: 0
             }
         );
         let again = decode(&body(vec![track("b"), track("c")]), false).unwrap();
@@ -289,7 +397,8 @@ mod tests {
             Outcome {
                 received: 2,
                 stored: 1,
-                duplicates: 1
+                duplicates: 1,
+                refused: 0
             }
         );
         assert_eq!(s.receipts("a").unwrap(), 2);

@@ -162,9 +162,14 @@ fn post_batch(ctx: &Context, request: &mut Request) -> Result<Answer, ApiError> 
         }
     };
     let raw = read_body(request, MAX_COMPRESSED_BODY)?;
-    let events = batch::decode(&raw, gzipped)?;
-    batch::store(&ctx.store, &events)?;
-    Ok(Answer::json(200, &json!({"success": true})))
+    let decoded = batch::decode(&raw, gzipped)?;
+    batch::store(&ctx.store, &decoded)?;
+    if ctx.log_requests {
+        for r in &decoded.refused {
+            eprintln!("refused {}", r.message);
+        }
+    }
+    Ok(Answer::json(200, &batch::answer(&decoded)))
 }
 
 fn get_pack(ctx: &Context, request: &Request, query: Option<&str>) -> Result<Answer, ApiError> {

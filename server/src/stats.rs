@@ -29,6 +29,9 @@ pub struct Stats {
     pub duplicates: u64,
     /// Accepted batches.
     pub batches: u64,
+    /// Events refused one by one inside accepted batches (not stored; the answer named each by index).
+    #[serde(default)]
+    pub events_refused: u64,
     /// Stored `track` events per event name.
     pub by_event: BTreeMap<String, u64>,
     /// Stored campaign events per `properties.campaign_id`.
@@ -75,7 +78,13 @@ pub fn compute(store: &Store) -> Result<Stats, ServerError> {
         [],
         |r| r.get(0),
     )?;
+    let refused: i64 = tx.query_row(
+        "SELECT COALESCE((SELECT value FROM counters WHERE name = 'events_refused'), 0)",
+        [],
+        |r| r.get(0),
+    )?;
     let mut stats = Stats {
+        events_refused: count(refused),
         events_received: count(received),
         events_stored: count(stored),
         duplicates: count(received - stored),
@@ -138,6 +147,7 @@ mod tests {
             ev("3", "reach.popup.clicked", "c1"), ev("4", "reach.conversion", "c2"),
             ev("5", "add_to_cart", "c1"), ev("5", "add_to_cart", "c1"),
             {"type": "screen", "name": "home", "messageId": "6", "timestamp": "t"},
+            {"type": "track", "messageId": "7", "timestamp": "t"},
         ]});
         let events = batch::decode(body.to_string().as_bytes(), false).unwrap();
         batch::store(&s, &events).unwrap();
@@ -151,6 +161,7 @@ mod tests {
             ),
             (7, 6, 1, 1)
         );
+        assert_eq!(stats.events_refused, 1);
         assert_eq!(stats.by_event["reach.popup.shown"], 2);
         assert_eq!(stats.by_event["add_to_cart"], 1);
         assert!(!stats.by_event.contains_key("home"));

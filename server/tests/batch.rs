@@ -1,4 +1,4 @@
-//! `POST /v1/batch` over a real socket: encodings, deduplication, all-or-nothing refusal, limits, write keys.
+//! `POST /v1/batch` over a real socket: encodings, deduplication, refusal by index, limits, write keys.
 
 mod common;
 
@@ -73,24 +73,43 @@ fn invalid_json_and_invalid_gzip_are_400_invalid_json() {
 }
 
 #[test]
-fn one_event_without_message_id_refuses_the_whole_batch() {
+fn one_event_without_message_id_is_refused_by_index_and_the_rest_stored() {
     let (_d, s) = server();
     let mut bad = track("x", "a", json!({}));
     bad.as_object_mut().unwrap().remove("messageId");
     let r = post_batch_gzip(
         s.addr(),
-        &batch(vec![track("ok", "a", json!({})), bad]),
+        &batch(vec![
+            track("ok", "a", json!({})),
+            bad,
+            track("ok2", "a", json!({})),
+        ]),
         None,
     );
-    assert_eq!((r.status, r.code()), (400, "invalid_batch".to_string()));
+    assert_eq!(r.status, 200);
+    let answer = r.json();
+    assert_eq!(answer["success"], true);
+    assert_eq!(answer["refused"].as_array().map(Vec::len), Some(1));
+    assert_eq!(answer["refused"][0]["index"], 1);
+    assert_eq!(answer["refused"][0]["code"], "invalid_event");
+    assert!(answer["refused"][0]["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("batch[1]: missing \"messageId\"")));
+    let stats = s.stats().unwrap();
+    assert_eq!(
+        (stats.events_stored, stats.events_refused, stats.batches),
+        (2, 1, 1)
+    );
+    assert!(s.event("ok2").unwrap().is_some());
+}
+
+#[test]
+fn a_body_that_is_not_a_batch_is_refused_whole() {
+    let (_d, s) = server();
     let r = post_json(s.addr(), "/v1/batch", &json!({"sentAt": "t"}));
     assert_eq!((r.status, r.code()), (400, "invalid_batch".to_string()));
     let stats = s.stats().unwrap();
-    assert_eq!(
-        (stats.events_received, stats.events_stored, stats.batches),
-        (0, 0, 0)
-    );
-    assert!(s.event("ok").unwrap().is_none());
+    assert_eq!((stats.events_received, stats.batches), (0, 0));
 }
 
 #[test]

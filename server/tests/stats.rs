@@ -27,7 +27,7 @@ fn stats_count_events_by_name_and_campaign_events_by_campaign() {
     assert_eq!(
         r.json(),
         json!({
-            "events_received": 8, "events_stored": 7, "duplicates": 1, "batches": 1,
+            "events_received": 8, "events_stored": 7, "duplicates": 1, "batches": 1, "events_refused": 0,
             "by_event": {"reach.popup.shown": 2, "reach.popup.clicked": 1, "reach.popup.dismissed": 1,
                          "reach.popup.control": 1, "reach.conversion": 1, "add_to_cart": 1},
             "by_campaign": {

@@ -229,9 +229,13 @@ pub struct Diagnostics {
     pub uploaded_events: u64,
     /// Upload requests sent since open, retries included.
     pub upload_batches_sent: u64,
-    /// Batches (and their events) the server refused for good (4xx).
+    /// Single events the server refused for good (400/422 after halving the
+    /// batch down to them, or 413), and those events.
     pub upload_batches_dropped: u64,
     pub upload_events_dropped: u64,
+    /// Answers refusing the configuration (401, 403, 404, 405, ...): the
+    /// events were kept; `last_upload_error` says why.
+    pub upload_configuration_refusals: u64,
     /// Events over 32 KB, deleted instead of uploaded.
     pub dropped_oversized: u64,
     /// Failed upload attempts scheduled again.
@@ -262,6 +266,7 @@ impl From<diagnostics::Diagnostics> for Diagnostics {
             upload_batches_sent: d.upload_batches_sent,
             upload_batches_dropped: d.upload_batches_dropped,
             upload_events_dropped: d.upload_events_dropped,
+            upload_configuration_refusals: d.upload_configuration_refusals,
             dropped_oversized: d.dropped_oversized,
             upload_retries: d.upload_retries,
             last_upload_error: d.last_upload_error,

@@ -13,7 +13,7 @@ mod ureq_transport;
 use std::fmt;
 use std::time::Duration;
 
-pub use ureq_transport::UreqTransport;
+pub use ureq_transport::{shared_ureq, UreqTransport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {

@@ -12,6 +12,14 @@ pub const INITIAL_BACKOFF: Duration = Duration::from_secs(2);
 /// battery, and a recovering server is not hammered by every device at once.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(10 * 60);
 
+/// The longest wait while the server refuses the configuration (401, 403,
+/// 404, 405, ...): a mistyped URL or a rotated write key is fixed by a new
+/// app release or remote config, not by retrying, so an hourly attempt is
+/// plenty and costs a phone and the wrong host almost nothing. The events
+/// are kept meanwhile, and the app coming to the foreground (or a new
+/// instance with a new configuration) tries again at once.
+pub const CONFIG_REFUSAL_MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
+
 /// A `Retry-After` longer than this is capped: a misconfigured server must
 /// not silence a device for days.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60 * 60);
@@ -51,6 +59,15 @@ impl Backoff {
     /// one (capped), else `INITIAL_BACKOFF · 2ⁿ` capped at `MAX_BACKOFF`,
     /// with "equal jitter" (half fixed, half random) so a fleet spreads out.
     pub fn next_delay(&mut self, retry_after: Option<Duration>) -> Duration {
+        self.next_delay_up_to(retry_after, MAX_BACKOFF)
+    }
+
+    /// As `next_delay`, growing up to `ceiling` instead of `MAX_BACKOFF`.
+    pub fn next_delay_up_to(
+        &mut self,
+        retry_after: Option<Duration>,
+        ceiling: Duration,
+    ) -> Duration {
         self.failures = self.failures.saturating_add(1);
         if let Some(after) = retry_after {
             return after.min(MAX_RETRY_AFTER);
@@ -58,7 +75,7 @@ impl Backoff {
         let exp = self.failures.saturating_sub(1).min(20);
         let full = INITIAL_BACKOFF
             .saturating_mul(1u32 << exp)
-            .min(MAX_BACKOFF)
+            .min(ceiling)
             .as_millis() as u64;
         let half = full / 2;
         Duration::from_millis(half + self.next_random() % (half + 1))
@@ -103,6 +120,19 @@ mod tests {
         assert!(b.next_delay(None) >= MAX_BACKOFF / 2);
         b.reset();
         assert!(b.next_delay(None) <= INITIAL_BACKOFF);
+    }
+
+    #[test]
+    fn a_configuration_refusal_grows_to_an_hour() {
+        let mut b = Backoff::new();
+        let mut last = Duration::ZERO;
+        for _ in 0..40 {
+            last = b.next_delay_up_to(None, CONFIG_REFUSAL_MAX_BACKOFF);
+            assert!(last <= CONFIG_REFUSAL_MAX_BACKOFF);
+        }
+        // Equal jitter: at least half the ceiling, well past the usual one.
+        assert!(last >= CONFIG_REFUSAL_MAX_BACKOFF / 2, "{last:?}");
+        assert!(last > MAX_BACKOFF);
     }
 
     #[test]

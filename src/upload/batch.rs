@@ -69,11 +69,12 @@ impl Batch {
         Some(batch)
     }
 
-    /// Splits in two halves by event count (after a 413), each covering its
-    /// own part of the sequence range. `None` for fewer than two events.
-    pub fn split(self) -> Option<(Batch, Batch)> {
+    /// Splits in two halves by event count (after a 413, 400 or 422), each
+    /// covering its own part of the sequence range. A batch of fewer than
+    /// two events comes back whole, as `Err`.
+    pub fn split(self) -> Result<(Batch, Batch), Batch> {
         if self.events.len() < 2 {
-            return None;
+            return Err(self);
         }
         let mut first = self;
         let second_events = first.events.split_off(first.events.len() / 2);
@@ -102,7 +103,7 @@ impl Batch {
         first.oversized.retain(|s| *s <= boundary);
         first.unreadable.retain(|s| *s <= boundary);
         first.last_seq = boundary;
-        Some((first, second))
+        Ok((first, second))
     }
 }
 
@@ -297,7 +298,7 @@ mod tests {
         assert_eq!(body["batch"].as_array().unwrap().len(), 2);
         assert_eq!(body["writeKey"], "k");
         assert_eq!(body["sentAt"], "1970-01-01T00:00:00.000Z");
-        let (a, c) = b.split().unwrap();
+        let (a, c) = b.split().unwrap_or_else(|_| panic!("splits"));
         assert_eq!(
             (a.first_seq, a.last_seq, c.first_seq, c.last_seq),
             (1, 1, 2, 3)

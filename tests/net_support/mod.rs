@@ -29,8 +29,14 @@ pub enum Answer {
     Stall(Duration),
     /// Stores, then sends a 200 whose body is cut short and closes.
     Truncated,
-    /// Stores, then answers 200 with a body that is not the success JSON.
+    /// Stores, then answers 200 with a body that starts like an HTML page.
     MalformedOk,
+    /// Does not store; answers `200 text/html` with a login page, as a
+    /// captive portal (hotel Wi-Fi) or a proxy answers every request.
+    Portal,
+    /// Stores, then answers as the collectors people run do:
+    /// status, `Content-Type` (if any), body.
+    Collector(u16, Option<&'static str>, &'static str),
 }
 
 impl Answer {
@@ -38,7 +44,11 @@ impl Answer {
     pub fn stores(&self) -> bool {
         matches!(
             self,
-            Answer::Ok | Answer::Stall(_) | Answer::Truncated | Answer::MalformedOk
+            Answer::Ok
+                | Answer::Stall(_)
+                | Answer::Truncated
+                | Answer::MalformedOk
+                | Answer::Collector(..)
         )
     }
 }
@@ -70,6 +80,11 @@ pub struct PackAnswer {
 #[derive(Default)]
 pub struct ServerState {
     pub batch_script: VecDeque<Answer>,
+    /// The answer once the script is used up (`None`: `Answer::Ok`).
+    pub otherwise: Option<Answer>,
+    /// A collector's validation: a batch holding an event whose
+    /// `properties.bad` is `true` is answered with this status, unstored.
+    pub refuse_marked: Option<u16>,
     pub receipts: Vec<Receipt>,
     /// Stored events by messageId (first copy kept).
     pub stored: BTreeMap<String, serde_json::Value>,
@@ -90,10 +105,14 @@ pub struct ServerState {
     /// no per-event storage), so the server costs the shared cores little.
     pub lean: bool,
     pub lean_events: u64,
+    /// TCP connections accepted (a reused connection counts once).
+    pub connections: u64,
 }
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// `https` when the server speaks TLS.
+    scheme: &'static str,
     state: Arc<Mutex<ServerState>>,
     stop: Arc<AtomicBool>,
     accept: Option<JoinHandle<()>>,
@@ -101,6 +120,17 @@ pub struct TestServer {
 
 impl TestServer {
     pub fn start() -> TestServer {
+        TestServer::start_with(None)
+    }
+
+    /// HTTPS on loopback with this rustls configuration (certificate and
+    /// key); the same routes and scripted faults as the plain server.
+    pub fn start_tls(tls: Arc<rustls::ServerConfig>) -> TestServer {
+        TestServer::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<Arc<rustls::ServerConfig>>) -> TestServer {
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();
         let state = Arc::new(Mutex::new(ServerState::default()));
@@ -112,12 +142,14 @@ impl TestServer {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                let (s, st) = (s.clone(), st.clone());
-                std::thread::spawn(move || serve_connection(conn, s, st));
+                lock(&s).connections += 1;
+                let (s, st, tls) = (s.clone(), st.clone(), tls.clone());
+                std::thread::spawn(move || serve_connection(conn, tls, s, st));
             }
         });
         TestServer {
             addr,
+            scheme,
             state,
             stop,
             accept: Some(accept),
@@ -125,7 +157,7 @@ impl TestServer {
     }
 
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme, self.addr)
     }
 
     pub fn state(&self) -> MutexGuard<'_, ServerState> {
@@ -180,7 +212,7 @@ impl Request {
     }
 }
 
-fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
+fn read_request<S: Read>(r: &mut BufReader<S>) -> Option<Request> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
         return None;
@@ -216,7 +248,7 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Option<Request> {
     })
 }
 
-fn respond(w: &mut TcpStream, status: u16, headers: &[(&str, String)], body: &[u8]) -> bool {
+fn respond(w: &mut dyn Write, status: u16, headers: &[(&str, String)], body: &[u8]) -> bool {
     let mut out = format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
     for (n, v) in headers {
         out.push_str(&format!("{n}: {v}\r\n"));
@@ -233,24 +265,40 @@ fn json_error(code: &str) -> Vec<u8> {
     format!(r#"{{"code":"{code}","message":"scripted"}}"#).into_bytes()
 }
 
-fn serve_connection(conn: TcpStream, state: Arc<Mutex<ServerState>>, stop: Arc<AtomicBool>) {
+fn serve_connection(
+    conn: TcpStream,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    state: Arc<Mutex<ServerState>>,
+    stop: Arc<AtomicBool>,
+) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(20)));
     let _ = conn.set_nodelay(true);
-    let mut writer = match conn.try_clone() {
-        Ok(w) => w,
-        Err(_) => return,
-    };
-    let mut reader = BufReader::new(conn);
+    match tls {
+        None => serve_stream(conn, state, stop),
+        Some(config) => {
+            let Ok(session) = rustls::ServerConnection::new(config) else {
+                return;
+            };
+            // A refused handshake (the client distrusts the certificate)
+            // ends on the first read: nothing is served.
+            serve_stream(rustls::StreamOwned::new(session, conn), state, stop)
+        }
+    }
+}
+
+fn serve_stream<S: Read + Write>(stream: S, state: Arc<Mutex<ServerState>>, stop: Arc<AtomicBool>) {
+    let mut reader = BufReader::new(stream);
     while let Some(req) = read_request(&mut reader) {
+        let writer = reader.get_mut();
         let keep = match (
             req.method.as_str(),
             req.path.split('?').next().unwrap_or(""),
         ) {
-            ("POST", "/v1/batch") => batch(&req, &mut writer, &state),
-            ("GET", "/v1/rule-pack") => pack(&req, &mut writer, &state, &stop),
-            ("POST", "/v1/claims") => claim(&req, &mut writer, &state),
-            ("POST", "/v1/claims/release") => release(&req, &mut writer, &state),
-            _ => respond(&mut writer, 404, &[], &json_error("not_found")),
+            ("POST", "/v1/batch") => batch(&req, writer, &state),
+            ("GET", "/v1/rule-pack") => pack(&req, writer, &state, &stop),
+            ("POST", "/v1/claims") => claim(&req, writer, &state),
+            ("POST", "/v1/claims/release") => release(&req, writer, &state),
+            _ => respond(writer, 404, &[], &json_error("not_found")),
         };
         if !keep {
             break;
@@ -270,7 +318,7 @@ pub fn gunzip(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
-fn batch(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> bool {
+fn batch(req: &Request, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
     let gzipped = req.header("content-encoding") == Some("gzip");
     let raw = if gzipped {
         gunzip(&req.body)
@@ -296,7 +344,18 @@ fn batch(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> b
         .collect();
     let answer = {
         let mut s = lock(state);
-        let answer = s.batch_script.pop_front().unwrap_or(Answer::Ok);
+        let answer = s
+            .batch_script
+            .pop_front()
+            .or_else(|| s.otherwise.clone())
+            .unwrap_or(Answer::Ok);
+        let marked = events
+            .iter()
+            .any(|e| e["properties"]["bad"] == serde_json::Value::Bool(true));
+        let answer = match s.refuse_marked {
+            Some(status) if marked && answer == Answer::Ok => Answer::Status(status, None),
+            _ => answer,
+        };
         let n = s.receipts.len();
         s.receipts.push(Receipt {
             n,
@@ -344,12 +403,29 @@ fn batch(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> b
             false
         }
         Answer::MalformedOk => respond(w, 200, &[], b"<html>stored, probably</html>"),
+        Answer::Portal => respond(
+            w,
+            200,
+            &[("Content-Type", "text/html; charset=utf-8".into())],
+            b"<!DOCTYPE html><html><body><form>Room number</form></body></html>",
+        ),
+        Answer::Collector(204, _, _) => {
+            // No Content-Length on a 204 (RFC 9110 15.3.5).
+            w.write_all(b"HTTP/1.1 204 No Content\r\n\r\n").is_ok() && w.flush().is_ok()
+        }
+        Answer::Collector(status, content_type, body) => {
+            let headers: Vec<(&str, String)> = content_type
+                .map(|c| ("Content-Type", c.to_string()))
+                .into_iter()
+                .collect();
+            respond(w, status, &headers, body.as_bytes())
+        }
     }
 }
 
 fn pack(
     req: &Request,
-    w: &mut TcpStream,
+    w: &mut dyn Write,
     state: &Arc<Mutex<ServerState>>,
     stop: &Arc<AtomicBool>,
 ) -> bool {
@@ -391,7 +467,7 @@ fn pack(
     respond(w, 200, &headers, &p.body)
 }
 
-fn claim(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> bool {
+fn claim(req: &Request, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
     let Ok(j) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
         return respond(w, 400, &[], &json_error("invalid_json"));
     };
@@ -423,7 +499,7 @@ fn claim(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> b
     respond(w, 200, &[], body.as_bytes())
 }
 
-fn release(req: &Request, w: &mut TcpStream, state: &Arc<Mutex<ServerState>>) -> bool {
+fn release(req: &Request, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
     let Ok(j) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
         return respond(w, 400, &[], &json_error("invalid_json"));
     };

@@ -203,7 +203,7 @@ public final class Reach: Sendable {
                 queued: UInt64(counters.buffered), stored: 0, storedBytes: 0, rejectedTotal: 0,
                 rejectedByReason: [:], droppedOverflow: 0, droppedStorageError: 0,
                 popupsOffered: 0, databaseBytes: 0, persistent: false, uploadedEvents: 0,
-                uploadBatchesSent: 0, uploadBatchesDropped: 0, uploadEventsDropped: 0,
+                uploadBatchesSent: 0, uploadBatchesDropped: 0, uploadEventsDropped: 0, uploadConfigurationRefusals: 0,
                 droppedOversized: 0, uploadRetries: 0, lastUploadError: nil, lastSyncError: nil,
                 packRevision: nil, packVersion: nil)
         }

@@ -516,7 +516,8 @@ class Reach private constructor(private val calls: CallQueue) : AutoCloseable {
         rejectedByReason = emptyMap(), droppedOverflow = 0uL, droppedStorageError = 0uL,
         popupsOffered = 0uL, databaseBytes = 0uL, persistent = false,
         uploadedEvents = 0uL, uploadBatchesSent = 0uL, uploadBatchesDropped = 0uL,
-        uploadEventsDropped = 0uL, droppedOversized = 0uL, uploadRetries = 0uL,
+        uploadEventsDropped = 0uL, uploadConfigurationRefusals = 0uL, droppedOversized = 0uL,
+        uploadRetries = 0uL,
         lastUploadError = null, lastSyncError = null, packRevision = null, packVersion = null,
     )
 
