@@ -595,18 +595,28 @@ impl TriggerEngine {
         self.last.get(i)?.as_ref()
     }
 
-    /// Takes the first pending delay that is due at `now_ms` and may be
-    /// offered now, dropping expired and impossible ones on the way. The
+    /// Takes the pending delay that is due at `now_ms` and may be offered
+    /// now, dropping expired and impossible ones on the way. When several are
+    /// due together the highest priority goes first, as for campaigns
+    /// triggered by one event; equal priorities go in due-time order. The
     /// caller checks first that a popup can be offered at all (foreground,
     /// a presenter, none in flight).
     /// Without `can_offer` (no presenter yet) only expired delays go.
     pub fn take_due_delay(&mut self, now_ms: i64, person: &Person, can_offer: bool) -> DueDelays {
         let mut out = DueDelays::default();
-        let due: Vec<PendingDelay> = self.delays.due(now_ms).cloned().collect();
+        let mut due: Vec<PendingDelay> = self.delays.due(now_ms).cloned().collect();
         if due.is_empty() {
             return out;
         }
         let pack = self.pack.clone();
+        // Stable sort: `due` is in due-time order already. A delay whose
+        // campaign left the pack sorts last (it is dropped when reached).
+        due.sort_by_key(|p| {
+            std::cmp::Reverse(
+                pack.index_of(&p.campaign_id)
+                    .map_or(i64::MIN, |i| i64::from(pack.campaign(i).priority)),
+            )
+        });
         let cal = Calendar::at(now_ms, &self.device.zone);
         let global = caps::global_allows(&pack.limits, &self.global, person.session_id, &cal);
         for p in due {

@@ -33,6 +33,7 @@ use crate::value::{self, Properties};
 mod campaigns;
 mod explain;
 mod network;
+mod offer;
 mod packs;
 
 pub use network::NetworkStart;
