@@ -30,7 +30,7 @@ pub struct HttpClaimClient {
 pub fn http_claim_client(config: &ServerConfig) -> Arc<dyn ClaimClient> {
     let transport: Arc<dyn Transport> = match &config.transport {
         Some(t) => t.clone(),
-        None => crate::transport::shared_ureq(),
+        None => crate::transport::default_transport(),
     };
     Arc::new(HttpClaimClient::new(config, transport, CLAIM_TIMEOUT))
 }

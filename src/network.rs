@@ -124,7 +124,7 @@ impl Network {
         let server = Arc::new(server);
         let transport: Arc<dyn Transport> = match &server.transport {
             Some(t) => t.clone(),
-            None => crate::transport::shared_ureq(),
+            None => crate::transport::default_transport(),
         };
         let log = |m: String| {
             let _ = shared.inbox.send(Command::Log(Level::Warn, m));

@@ -8,12 +8,48 @@
 //! "outcome unknown" (the request may have reached the server): the uploader
 //! relies on the difference to explain resends, and the server deduplicates.
 
+#[cfg(feature = "builtin-transport")]
 mod ureq_transport;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+#[cfg(feature = "builtin-transport")]
 pub use ureq_transport::{shared_ureq, UreqTransport};
+
+/// The transport used when the host passes none: the built-in one (ureq and
+/// rustls), or in a build without it (`--no-default-features`, for apps
+/// that always pass their own `HttpTransport`) one that refuses every
+/// request as "could not connect", so events are kept, never lost, and the
+/// reason shows in `diagnostics().last_upload_error`.
+pub fn default_transport() -> Arc<dyn Transport> {
+    #[cfg(feature = "builtin-transport")]
+    {
+        shared_ureq()
+    }
+    #[cfg(not(feature = "builtin-transport"))]
+    {
+        Arc::new(NoBuiltinTransport)
+    }
+}
+
+/// Why a build without the built-in transport cannot send.
+pub const NO_BUILTIN_TRANSPORT: &str = "this build of Reach has no built-in HTTP transport \
+     (the builtin-transport feature is off): pass an HttpTransport in the config";
+
+#[cfg(not(feature = "builtin-transport"))]
+struct NoBuiltinTransport;
+
+#[cfg(not(feature = "builtin-transport"))]
+impl Transport for NoBuiltinTransport {
+    fn send(&self, _request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        Err(TransportError::new(
+            TransportErrorKind::Connect,
+            NO_BUILTIN_TRANSPORT,
+        ))
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
