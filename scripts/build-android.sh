@@ -24,7 +24,7 @@ all_abis="arm64-v8a armeabi-v7a x86_64 x86"
 abis=${REACH_ANDROID_ABIS:-$all_abis}
 api_level=23
 # Size-tuned release build for the APK (Cargo.toml explains the profile).
-profile=release-android
+profile=release-mobile
 
 triple_of() {
   case $1 in
@@ -75,7 +75,8 @@ first_lib=
 for abi in $abis; do
   triple=$(triple_of "$abi")
   echo "build-android.sh: $abi ($triple, API $api_level)"
-  cargo ndk --target "$abi" --platform "$api_level" build --quiet --lib -p reach --profile "$profile"
+  cargo ndk --target "$abi" --platform "$api_level" build --quiet --lib -p reach --profile "$profile" \
+    --no-default-features --features builtin-transport
   lib=target/$triple/$profile/libreach.so
   mkdir -p "$jni/$abi"
   # Stripped on the way into jniLibs, not by the profile: uniffi-bindgen reads

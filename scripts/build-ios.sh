@@ -3,7 +3,7 @@
 # Swift package's binary target. Runs only on a Mac with Xcode:
 #   scripts/build-ios.sh
 #
-#  1. static libraries (cargo build --release --lib) for aarch64-apple-ios (devices),
+#  1. static libraries (cargo build --profile release-mobile --lib, without the bundled tz database) for aarch64-apple-ios (devices),
 #     aarch64-apple-ios-sim and x86_64-apple-ios (simulators on Apple silicon and Intel);
 #  2. the bundled SQLite made private to each library (below);
 #  3. the two simulator slices joined with lipo;
@@ -55,8 +55,10 @@ step "rust targets"
 rustup target add "$DEVICE" "${SIMULATORS[@]}" >/dev/null
 
 for t in "$DEVICE" "${SIMULATORS[@]}"; do
-  step "cargo build --release --lib --target $t"
-  cargo build --quiet --release --lib -p reach --target "$t"
+  step "cargo build --profile release-mobile --lib --target $t"
+  # iOS ships the IANA time zones (/usr/share/zoneinfo): no bundled copy.
+  cargo build --quiet --profile release-mobile --lib -p reach --target "$t" \
+    --no-default-features --features builtin-transport
 done
 
 # Makes $PRIVATE_SYMBOLS local to the archive $1 (see the header).
@@ -92,7 +94,7 @@ localize_sqlite() {
 step "bindings (uniffi library mode, from the device library)"
 cargo build --quiet -p uniffi-bindgen
 rm -rf target/bindings/swift
-target/debug/uniffi-bindgen generate --no-format --library "target/$DEVICE/release/libreach.a" \
+target/debug/uniffi-bindgen generate --no-format --library "target/$DEVICE/release-mobile/libreach.a" \
   --language swift --out-dir target/bindings/swift >/dev/null
 cp target/bindings/swift/ReachCore.h "$headers/"
 # The xcframework's headers folder needs the module map under this exact name.
@@ -101,18 +103,18 @@ REACH_SKIP_BUILD=1 bash bindings/swift/prepare-package.sh >/dev/null
 
 for t in "$DEVICE" "${SIMULATORS[@]}"; do
   step "localize SQLite in $t"
-  localize_sqlite "target/$t/release/libreach.a"
+  localize_sqlite "target/$t/release-mobile/libreach.a"
 done
 
 step "lipo ${SIMULATORS[*]}"
 mkdir -p "$out/ios-simulator"
 sim_libs=()
-for t in "${SIMULATORS[@]}"; do sim_libs+=("target/$t/release/libreach.a"); done
+for t in "${SIMULATORS[@]}"; do sim_libs+=("target/$t/release-mobile/libreach.a"); done
 lipo -create "${sim_libs[@]}" -output "$out/ios-simulator/libreach.a"
 
 step "xcodebuild -create-xcframework"
 xcodebuild -create-xcframework \
-  -library "target/$DEVICE/release/libreach.a" -headers "$headers" \
+  -library "target/$DEVICE/release-mobile/libreach.a" -headers "$headers" \
   -library "$out/ios-simulator/libreach.a" -headers "$headers" \
   -output "$framework" >/dev/null
 

@@ -32,6 +32,9 @@ bash scripts/install-tools.sh || { echo "tool installation failed"; exit 1; }
 suite "cargo fmt --check" cargo fmt --all -- --check
 suite "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 suite "Rust tests" cargo test --workspace
+suite "Rust tests without the built-in transport" \
+  cargo test -p reach --no-default-features --test without_builtin_transport
+suite "library size (scripts/check-size.sh)" bash scripts/check-size.sh
 step "generate bindings"
 bash scripts/build-bindings.sh || { echo "binding generation failed"; exit 1; }
 export REACH_SKIP_BUILD=1
