@@ -10,8 +10,9 @@
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::Arc;
 
-use crate::rules::{Action, Campaign, Locale, Popup, Template};
-use crate::value::Value;
+use crate::rules::text_template;
+use crate::rules::{Action, Campaign, Locale, Popup, Template, Text};
+use crate::value::{Properties, Value};
 
 /// How long the host may take to answer an offer, and then to report the
 /// popup shown, before Reach counts it as shown: caps err on the side of the
@@ -64,23 +65,6 @@ pub struct OfferContent {
 }
 
 impl OfferContent {
-    /// Renders a campaign's popup for `locale`, falling back along the
-    /// locale's parents to the pack's default text.
-    pub fn render(
-        campaign: &Campaign,
-        offer_id: &str,
-        variant: &str,
-        locale: &Locale,
-    ) -> OfferContent {
-        OfferContent::render_popup(
-            campaign,
-            popup_for(campaign, variant, false),
-            offer_id,
-            variant,
-            locale,
-        )
-    }
-
     /// Renders one of the campaign's popups (its own, a variant's, or the
     /// sold-out one).
     pub fn render_popup(
@@ -89,36 +73,117 @@ impl OfferContent {
         offer_id: &str,
         variant: &str,
         locale: &Locale,
-    ) -> OfferContent {
-        OfferContent {
+        text_values: &[(String, String)],
+    ) -> Result<OfferContent, MissingValue> {
+        let personal = |t: &Text| {
+            text_template::render(t.resolve(locale), |key| {
+                text_values
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.as_str())
+            })
+            .map_err(MissingValue)
+        };
+        let mut buttons = Vec::with_capacity(p.buttons.len());
+        for b in &p.buttons {
+            buttons.push(ButtonContent {
+                id: b.id.clone(),
+                text: personal(&b.text)?,
+                action: match &b.action {
+                    Action::DeepLink { url } => ButtonAction::DeepLink { url: url.clone() },
+                    Action::Dismiss => ButtonAction::Dismiss,
+                    Action::TrackEvent { event, .. } => ButtonAction::TrackEvent {
+                        event: event.clone(),
+                    },
+                },
+            });
+        }
+        Ok(OfferContent {
             offer_id: offer_id.to_owned(),
             campaign_id: campaign.id.clone(),
             variant: variant.to_owned(),
             template: p.template,
-            title: p.title.as_ref().map(|t| t.resolve(locale).to_owned()),
-            body: p.body.as_ref().map(|t| t.resolve(locale).to_owned()),
+            title: p.title.as_ref().map(personal).transpose()?,
+            body: p.body.as_ref().map(personal).transpose()?,
             image_url: p.image_url.clone(),
-            buttons: p
-                .buttons
-                .iter()
-                .map(|b| ButtonContent {
-                    id: b.id.clone(),
-                    text: b.text.resolve(locale).to_owned(),
-                    action: match &b.action {
-                        Action::DeepLink { url } => ButtonAction::DeepLink { url: url.clone() },
-                        Action::Dismiss => ButtonAction::Dismiss,
-                        Action::TrackEvent { event, .. } => ButtonAction::TrackEvent {
-                            event: event.clone(),
-                        },
-                    },
-                })
-                .collect(),
+            buttons,
             payload: p
                 .payload
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+        })
+    }
+}
+
+/// A popup's text needs a value (`user.first_name`) the person or the
+/// triggering event does not have, and gives no fallback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingValue(pub String);
+
+impl std::fmt::Display for MissingValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "its text needs {0}, which is not set, and gives no fallback \
+             (write {{{{{0} | \"...\"}}}} to show it anyway)",
+            self.0
+        )
+    }
+}
+
+/// The values a campaign's popups (main, variants, sold-out) need, looked
+/// up once when the campaign is exposed and kept with the offer, so a
+/// deferred or restored offer shows the same text.
+pub fn text_values_for(
+    campaign: &Campaign,
+    user: &Properties,
+    event: &[(String, Value)],
+) -> Vec<(String, String)> {
+    let popups = std::iter::once(&campaign.popup)
+        .chain(
+            campaign
+                .variants
+                .iter()
+                .flat_map(|v| v.arms.iter().filter_map(|a| a.popup.as_ref())),
+        )
+        .chain(
+            campaign
+                .inventory
+                .iter()
+                .filter_map(|i| i.sold_out.as_ref()),
+        );
+    let mut out: Vec<(String, String)> = Vec::new();
+    for text in popups.flat_map(Popup::texts) {
+        for p in text_template::placeholders(text) {
+            let key = p.key();
+            if out.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            let value = match p.source {
+                text_template::Source::User => user.get(p.name),
+                text_template::Source::Event => {
+                    event.iter().find(|(k, _)| k == p.name).map(|(_, v)| v)
+                }
+            };
+            if let Some(v) = value.and_then(plain_text) {
+                out.push((key, v));
+            }
         }
+    }
+    out
+}
+
+/// A property as a person reads it; lists and unsupported values have no
+/// text form and count as missing.
+fn plain_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Int(i) => Some(i.to_string()),
+        Value::Float(f) => Some(f.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Timestamp(ms) => Some(crate::value::format_timestamp_ms(*ms)),
+        Value::StringList(_) | Value::Unsupported(_) => None,
     }
 }
 
@@ -199,6 +264,10 @@ pub struct InFlight {
     /// Shows the campaign's sold-out popup.
     #[serde(default)]
     pub sold_out: bool,
+    /// The values its personal text needs (`user.first_name` → "Lin"),
+    /// taken when the campaign was exposed.
+    #[serde(default)]
+    pub text_values: Vec<(String, String)>,
 }
 
 /// A claim made for an offer: its idempotency key (stored before the call,
@@ -362,6 +431,7 @@ mod tests {
             },
             claim: None,
             sold_out: false,
+            text_values: Vec::new(),
         }
     }
 

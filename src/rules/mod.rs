@@ -67,6 +67,7 @@ mod popup;
 mod predicate;
 mod reader;
 mod schedule;
+pub mod text_template;
 mod timing;
 mod version;
 

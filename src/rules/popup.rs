@@ -10,6 +10,7 @@ use super::error::FieldError;
 use super::locale::Locale;
 use super::names::{read_id, read_name};
 use super::reader::Node;
+use super::text_template;
 use crate::value::Properties;
 
 /// Most buttons a popup may have: no template lays out more, and the cap
@@ -115,6 +116,17 @@ impl Text {
             .unwrap_or_else(|| self.default_text())
     }
 
+    /// Every text of every locale, for the placeholders they use.
+    pub fn all_texts(&self) -> impl Iterator<Item = &str> {
+        let (plain, translated) = match self {
+            Text::Plain(t) => (Some(t.as_str()), &[][..]),
+            Text::Translated { translations, .. } => (None, translations.as_slice()),
+        };
+        plain
+            .into_iter()
+            .chain(translated.iter().map(|(_, t)| t.as_str()))
+    }
+
     /// The text in the default locale (or the only text).
     pub fn default_text(&self) -> &str {
         match self {
@@ -128,7 +140,9 @@ impl Text {
 
     fn read(node: &Node, default_locale: Option<&Locale>) -> Result<Text, FieldError> {
         if node.is_string() {
-            return Ok(Text::Plain(node.non_empty_str()?.to_owned()));
+            let text = node.non_empty_str()?;
+            text_template::check(text).map_err(|m| node.error(m))?;
+            return Ok(Text::Plain(text.to_owned()));
         }
         let map = node.map().map_err(|_| {
             node.error(format!(
@@ -149,7 +163,9 @@ impl Text {
                     "locale \"{key}\" appears twice (case does not count)"
                 )));
             }
-            translations.push((locale, value.non_empty_str()?.to_owned()));
+            let text = value.non_empty_str()?;
+            text_template::check(text).map_err(|m| value.error(m))?;
+            translations.push((locale, text.to_owned()));
         }
         translations.sort_by(|a, b| a.0.cmp(&b.0));
         let default = translations
@@ -168,6 +184,16 @@ impl Text {
 }
 
 impl Popup {
+    /// Every text of the popup (title, body, buttons; every locale), for the
+    /// placeholders they use.
+    pub fn texts(&self) -> impl Iterator<Item = &str> {
+        self.title
+            .iter()
+            .chain(self.body.iter())
+            .chain(self.buttons.iter().map(|b| &b.text))
+            .flat_map(Text::all_texts)
+    }
+
     /// Reads a popup; `pack_default_locale` is the pack's `default_locale`.
     pub(crate) fn read(
         node: Node,

@@ -13,7 +13,9 @@ use crate::engine::counters::{Bucket, TIERS};
 use crate::engine::{Decision, Person};
 use crate::event::EventKind;
 use crate::log::Level;
-use crate::popup::{ClaimTicket, InFlight, OfferState, DEFAULT_VARIANT};
+use crate::popup::{
+    popup_for, text_values_for, ClaimTicket, InFlight, OfferContent, OfferState, DEFAULT_VARIANT,
+};
 use crate::rules::RulePack;
 use crate::value::{format_timestamp_ms, Value};
 
@@ -290,13 +292,15 @@ impl Worker {
             self.record(EventKind::Track, "reach.conversion", out, now);
         }
         if let Some(idx) = decision.offer {
-            self.expose(idx, now);
+            self.expose(idx, now, props);
         }
     }
 
     /// The campaign is to be shown now: assign its variant (at first
     /// exposure), then record a control exposure, claim a prize, or offer.
-    fn expose(&mut self, idx: usize, now: i64) {
+    /// `event` is the triggering event's properties (none for a delayed
+    /// popup), for the popup's personal text.
+    fn expose(&mut self, idx: usize, now: i64, event: &[(String, Value)]) {
         let pack = self.engine.pack().clone();
         let campaign = pack.campaign(idx);
         let unit = self
@@ -309,6 +313,21 @@ impl Worker {
             .assign(idx, &unit, now)
             .unwrap_or_else(|| (DEFAULT_VARIANT.to_owned(), false));
         let offer_id = uuid::Uuid::new_v4().hyphenated().to_string();
+        // Checked before the control arm too: a person whose treatment
+        // could not be shown is not counted as control either, so both
+        // arms hold the same people.
+        let text_values = text_values_for(campaign, &self.user_properties, event);
+        if let Err(missing) = OfferContent::render_popup(
+            campaign,
+            popup_for(campaign, &variant, false),
+            &offer_id,
+            &variant,
+            &self.engine.device().locale,
+            &text_values,
+        ) {
+            self.not_offered_for_text(&campaign.id, &missing);
+            return;
+        }
         if control {
             // Exactly where a treated person's impression would be: caps
             // and the attribution window count it, the host sees nothing.
@@ -344,6 +363,7 @@ impl Worker {
             state: OfferState::Offered { at_ms: now },
             claim: None,
             sold_out: false,
+            text_values,
         };
         if campaign.inventory.is_some() {
             if self.claims.is_none() {
@@ -429,7 +449,7 @@ impl Worker {
                     format_timestamp_ms(p.due_ms)
                 ),
             );
-            self.expose(idx, now);
+            self.expose(idx, now, &[]);
         }
     }
 

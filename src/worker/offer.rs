@@ -14,7 +14,8 @@ use crate::claim::{ClaimAnswer, ClaimClient, ClaimThread};
 use crate::event::EventKind;
 use crate::log::Level;
 use crate::popup::{
-    popup_for, Answer, Due, InFlight, OfferContent, OfferState, Presenter, PresenterThread, Report,
+    popup_for, Answer, Due, InFlight, MissingValue, OfferContent, OfferState, Presenter,
+    PresenterThread, Report,
 };
 use crate::rules::{Action, OfflinePolicy};
 use crate::value::Value;
@@ -115,13 +116,25 @@ impl Worker {
         let Some(campaign) = pack.campaign_by_id(&f.campaign_id) else {
             return;
         };
-        let content = OfferContent::render_popup(
+        let content = match OfferContent::render_popup(
             campaign,
             popup_for(campaign, &f.variant, f.sold_out),
             &f.offer_id,
             &f.variant,
             &self.engine.device().locale,
-        );
+            &f.text_values,
+        ) {
+            Ok(content) => content,
+            Err(missing) => {
+                // Only the sold-out popup can get here: the offered one was
+                // checked at exposure. Nothing was shown: nothing counts.
+                self.not_offered_for_text(&campaign.id, &missing);
+                self.release_claim(&f);
+                self.in_flight = None;
+                self.in_flight_dirty = true;
+                return;
+            }
+        };
         self.shared.logger.log(
             Level::Info,
             &format!(
@@ -507,18 +520,34 @@ impl Worker {
         if self.presenter.is_none() {
             return;
         }
-        self.outbox.push(OfferContent::render_popup(
+        let Ok(content) = OfferContent::render_popup(
             campaign,
             popup_for(campaign, &f.variant, f.sold_out),
             &f.offer_id,
             &f.variant,
             &self.engine.device().locale,
-        ));
+            &f.text_values,
+        ) else {
+            // It rendered when first offered, with these same values; a
+            // new pack may have changed the text since.
+            self.release(&f.offer_id);
+            return;
+        };
+        self.outbox.push(content);
         self.in_flight = Some(InFlight {
             state: OfferState::Offered { at_ms: now },
             ..f
         });
         self.in_flight_dirty = true;
+    }
+
+    /// A popup whose personal text lacks a value is not offered; says why.
+    pub(super) fn not_offered_for_text(&mut self, campaign_id: &str, missing: &MissingValue) {
+        let note = format!("not offered: {missing}");
+        self.shared
+            .logger
+            .log(Level::Info, &format!("campaign {campaign_id}: {note}"));
+        self.engine.annotate(campaign_id, note);
     }
 
     /// How long the worker may sleep before an offer timer is due.
