@@ -26,10 +26,10 @@ out=target/size
 mkdir -p "$out"
 cargo build --quiet --profile release-mobile --lib -p reach --no-default-features --features builtin-transport
 cp target/release-mobile/libreach.so "$out/default.so"
-# Other features, same profile: its own target dir, or each build would
-# replace the other's library (and relink) on every run.
-CARGO_TARGET_DIR=target/size-no-transport cargo build --quiet --profile release-mobile --lib -p reach --no-default-features
-cp target/size-no-transport/release-mobile/libreach.so "$out/no-transport.so"
+# Same target dir: the dependencies both builds share (SQLite, serde, ...)
+# compile once; each feature set keeps its own copy of the rest.
+cargo build --quiet --profile release-mobile --lib -p reach --no-default-features
+cp target/release-mobile/libreach.so "$out/no-transport.so"
 
 status=0
 check() {
