@@ -19,6 +19,7 @@ pub mod explain;
 pub mod facade;
 pub mod lock;
 pub mod log;
+mod messages;
 mod network;
 pub mod popup;
 pub mod rules;

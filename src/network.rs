@@ -15,7 +15,7 @@
 //! and nothing is due, so an idle app has no timer waking it.
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 
 use crate::clock::Clock;
@@ -23,26 +23,10 @@ use crate::config::{Consent, ServerConfig};
 use crate::diagnostics::Counters;
 use crate::event::StoredEvent;
 use crate::log::Level;
+use crate::messages::{self, Command, NetSignal, NetworkStart};
 use crate::sync::{PackKeys, PackSync, SyncOutcome};
 use crate::transport::Transport;
 use crate::upload::{DrainOutcome, UploadQueue, Uploader};
-use crate::worker::{self, Command, NetworkStart};
-
-/// What the caller's thread and the worker tell the network thread.
-pub enum NetSignal {
-    /// After a commit that changed the stored count or consent: this many
-    /// events are stored.
-    Stored(u64),
-    /// `flush()` or `onBackground()`: upload now (unless backing off).
-    Flush,
-    Foreground,
-    Background,
-    /// Stop after the request in flight; answered just before exiting.
-    Stop(SyncSender<()>),
-    /// `upload_now()`: upload what is stored at once, backoff or not, and
-    /// answer how the drain ended.
-    UploadNow(SyncSender<DrainOutcome>),
-}
 
 /// What the network thread shares with the tracker.
 pub struct NetworkShared {
@@ -169,7 +153,7 @@ impl Network {
     }
 
     fn consent_granted(&self) -> bool {
-        worker::consent_from_u8(self.shared.consent.load(Relaxed)) == Some(Consent::Granted)
+        messages::consent_from_u8(self.shared.consent.load(Relaxed)) == Some(Consent::Granted)
     }
 
     fn serve(&mut self, signals: Receiver<NetSignal>) {

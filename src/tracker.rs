@@ -16,12 +16,13 @@ use crate::error::Error;
 use crate::event::{EventKind, EventProperties, PendingEvent};
 use crate::lock::{DirectoryLock, LockError};
 use crate::log::{Level, LogSink, Logger};
-use crate::network::{self, NetSignal, NetworkShared};
+use crate::messages::{self, Command, NetSignal};
+use crate::network::{self, NetworkShared};
 use crate::popup::{Presenter, Report};
 use crate::rules::RulePack;
 use crate::upload::DrainOutcome;
 use crate::validate::{self, Rejection};
-use crate::worker::{self, Command, Shared};
+use crate::worker::{self, Shared};
 
 /// A call a binding queued on its caller's thread and hands over later, in
 /// a batch with others (`Tracker::apply_calls`): one FFI crossing per few
@@ -137,7 +138,7 @@ impl Tracker {
         let counters = Arc::new(Counters::default());
         // Unknown until the worker has read the persisted choice, which wins
         // over `initial_consent`; until then the worker decides per event.
-        let consent = Arc::new(AtomicU8::new(worker::CONSENT_UNKNOWN));
+        let consent = Arc::new(AtomicU8::new(messages::CONSENT_UNKNOWN));
         let persistent = Arc::new(AtomicBool::new(true));
         let ready = Arc::new(AtomicBool::new(false));
         let (sender, receiver) = mpsc::channel();
@@ -262,7 +263,8 @@ impl Tracker {
         if let Err(r) = self.check(&name, &properties) {
             return self.refuse(kind, &name, r);
         }
-        if worker::consent_from_u8(self.consent.load(Ordering::Relaxed)) == Some(Consent::Denied) {
+        if messages::consent_from_u8(self.consent.load(Ordering::Relaxed)) == Some(Consent::Denied)
+        {
             return self.refuse(kind, &name, Rejection::ConsentDenied);
         }
         // The worker is this far behind: the store could not keep more
@@ -403,7 +405,7 @@ impl Tracker {
             return self.send(Command::SetConsent(consent));
         }
         self.consent
-            .store(worker::consent_to_u8(consent), Ordering::Relaxed);
+            .store(messages::consent_to_u8(consent), Ordering::Relaxed);
         self.send(Command::SetConsent(consent))
     }
 
@@ -411,7 +413,7 @@ impl Tracker {
     /// worker to read the persisted choice.
     pub fn consent(&self) -> Consent {
         self.wait_until_ready();
-        worker::consent_from_u8(self.consent.load(Ordering::Relaxed))
+        messages::consent_from_u8(self.consent.load(Ordering::Relaxed))
             .unwrap_or(self.config.initial_consent)
     }
 

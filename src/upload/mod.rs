@@ -125,7 +125,7 @@ impl Uploader {
     }
 
     fn consent_granted(&self) -> bool {
-        crate::worker::consent_from_u8(self.consent.load(Relaxed)) == Some(Consent::Granted)
+        crate::messages::consent_from_u8(self.consent.load(Relaxed)) == Some(Consent::Granted)
     }
 
     /// Sends batches one after the other until the queue is empty or a

@@ -21,10 +21,11 @@ use crate::clock::Clock;
 use crate::config::{Config, Consent};
 use crate::diagnostics::Counters;
 use crate::engine::{Device, TriggerEngine};
-use crate::event::{EventKind, EventProperties, PendingEvent};
+use crate::event::{EventKind, EventProperties};
 use crate::lock::DirectoryLock;
 use crate::log::{Level, Logger};
-use crate::popup::{Answer, InFlight, OfferContent, Presenter, PresenterThread, Report};
+use crate::messages::{consent_to_u8, Command, NetSignal};
+use crate::popup::{InFlight, OfferContent, PresenterThread};
 use crate::rules::RulePack;
 use crate::session::Session;
 use crate::store::{self, EventRow, QueueStats, StorageKind, Store};
@@ -35,8 +36,6 @@ mod explain;
 mod network;
 mod offer;
 mod packs;
-
-pub use network::NetworkStart;
 
 /// Upper bound on how long events sit in an open transaction while more keep
 /// arriving: the durability delay a burst can add. 10 ms is below what a user
@@ -61,101 +60,6 @@ const DEADLINE_CHECK_EVERY: u32 = 64;
 /// index entry); used for the byte cap, which needs to be roughly right, not exact.
 const ROW_OVERHEAD_BYTES: u64 = 48;
 
-pub enum Command {
-    Event(PendingEvent),
-    Identify {
-        user_id: String,
-        timestamp_ms: i64,
-    },
-    SetUserProperties {
-        properties: EventProperties,
-        timestamp_ms: i64,
-    },
-    UnsetUserProperties {
-        keys: Vec<String>,
-    },
-    Reset {
-        timestamp_ms: i64,
-    },
-    SetConsent(Consent),
-    DeleteLocalData {
-        timestamp_ms: i64,
-    },
-    Foreground {
-        timestamp_ms: i64,
-    },
-    Background {
-        timestamp_ms: i64,
-    },
-    Log(Level, String),
-    /// A validated rule pack (and its text, to persist) replaces the active one.
-    LoadPack {
-        pack: Arc<RulePack>,
-        json: String,
-    },
-    SetPresenter(Option<Arc<dyn Presenter>>),
-    SetClaimClient(Option<Arc<dyn crate::claim::ClaimClient>>),
-    /// The claims thread's answer for an offer waiting on a prize.
-    ClaimAnswered {
-        offer_id: String,
-        answer: crate::claim::ClaimAnswer,
-    },
-    /// Why a campaign did or did not fire, answered on `reply`.
-    Explain {
-        campaign_id: String,
-        reply: SyncSender<crate::explain::Explanation>,
-    },
-    /// The presenter thread's answer to an offer.
-    OfferAnswer {
-        offer_id: String,
-        answer: Result<Answer, String>,
-    },
-    /// The host's report about a popup.
-    PopupReport {
-        offer_id: String,
-        report: Report,
-        timestamp_ms: i64,
-    },
-    /// Answered once everything sent before it is committed.
-    Flush(SyncSender<()>),
-    /// Commit, release the directory lock, answer, and stop.
-    Close(SyncSender<()>),
-    /// The network thread starts (see `worker/network.rs`).
-    NetworkStart(SyncSender<NetworkStart>),
-    /// The oldest stored events, answered after the next commit.
-    UploadBatch {
-        max_events: usize,
-        reply: SyncSender<Vec<crate::event::StoredEvent>>,
-    },
-    /// Rows `first_seq..=last_seq` may leave the queue.
-    UploadDone {
-        first_seq: i64,
-        last_seq: i64,
-    },
-    /// A verified synced pack, installed with its ETag (answered after commit).
-    InstallSyncedPack {
-        fetched: crate::sync::FetchedPack,
-        reply: SyncSender<Result<(), String>>,
-    },
-}
-
-impl Command {
-    /// When the caller issued it, for commands that carry the time.
-    fn timestamp_ms(&self) -> Option<i64> {
-        match self {
-            Command::Event(e) => Some(e.timestamp_ms),
-            Command::Identify { timestamp_ms, .. }
-            | Command::SetUserProperties { timestamp_ms, .. }
-            | Command::Reset { timestamp_ms }
-            | Command::DeleteLocalData { timestamp_ms }
-            | Command::Foreground { timestamp_ms }
-            | Command::Background { timestamp_ms }
-            | Command::PopupReport { timestamp_ms, .. } => Some(*timestamp_ms),
-            _ => None,
-        }
-    }
-}
-
 /// What the tracker shares with its worker.
 pub struct Shared {
     pub counters: Arc<Counters>,
@@ -169,27 +73,7 @@ pub struct Shared {
     /// The worker's own inbox, for the presenter thread to answer on.
     pub inbox: std::sync::mpsc::Sender<Command>,
     /// The network thread, when a server is configured.
-    pub network: Option<std::sync::mpsc::Sender<crate::network::NetSignal>>,
-}
-
-/// The consent byte before the worker has read the persisted choice.
-pub const CONSENT_UNKNOWN: u8 = 3;
-
-pub fn consent_to_u8(c: Consent) -> u8 {
-    match c {
-        Consent::Granted => 0,
-        Consent::Pending => 1,
-        Consent::Denied => 2,
-    }
-}
-
-pub fn consent_from_u8(b: u8) -> Option<Consent> {
-    match b {
-        0 => Some(Consent::Granted),
-        1 => Some(Consent::Pending),
-        2 => Some(Consent::Denied),
-        _ => None,
-    }
+    pub network: Option<std::sync::mpsc::Sender<NetSignal>>,
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]

@@ -11,20 +11,12 @@ use super::Worker;
 use crate::config::Consent;
 use crate::event::StoredEvent;
 use crate::log::Level;
-use crate::network::NetSignal;
+use crate::messages::{NetSignal, NetworkStart};
 use crate::rules::RulePack;
 use crate::sync::FetchedPack;
 
 /// Where the ETag of the stored pack lives (next to `meta.rule_pack`).
 pub(super) const META_RULE_PACK_ETAG: &str = "rule_pack_etag";
-
-/// What the network thread needs to know at start.
-pub struct NetworkStart {
-    /// The ETag of the stored pack, sent as If-None-Match.
-    pub etag: Option<String>,
-    /// Events stored now.
-    pub stored: u64,
-}
 
 /// Whether a synced pack was installed, and why not.
 pub type InstallAnswer = Result<(), String>;

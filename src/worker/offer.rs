@@ -9,10 +9,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{Command, Worker};
+use super::Worker;
 use crate::claim::{ClaimAnswer, ClaimClient, ClaimThread};
 use crate::event::EventKind;
 use crate::log::Level;
+use crate::messages::Command;
 use crate::popup::{
     popup_for, Answer, Due, InFlight, MissingValue, OfferContent, OfferState, Presenter,
     PresenterThread, Report,
