@@ -63,7 +63,7 @@ fn damaged_file_is_kept_aside_and_recording_resumes(damage: impl Fn(&mut Vec<u8>
     let d = o.tracker.diagnostics();
     assert!(d.persistent, "a new database on disk");
     let problem = d.storage_problem.expect("diagnostics say what happened");
-    assert!(problem.contains("damaged") && problem.contains("reach.db.corrupt-"));
+    assert!(problem.contains("was corrupt") && problem.contains("reach.db.corrupt-"));
     assert!(o.log.contains("moved it to"), "and so does the log");
     assert!(o.tracker.close());
 
@@ -211,7 +211,7 @@ fn a_full_disk_drops_only_unflushed_events_and_recording_resumes_when_space_is_f
     // raises a lower limit to the current size).
     o.tracker.limit_database_pages(1).unwrap();
     let big = "x".repeat(4_000);
-    let mut refused = 0;
+    let (mut refused, mut acknowledged) = (0, Vec::new());
     for round in 0..10 {
         for i in 0..20 {
             o.tracker
@@ -224,7 +224,9 @@ fn a_full_disk_drops_only_unflushed_events_and_recording_resumes_when_space_is_f
                 )
                 .unwrap();
         }
-        if !o.tracker.flush() {
+        if o.tracker.flush() {
+            acknowledged.push(round);
+        } else {
             refused += 1;
         }
     }
@@ -246,6 +248,17 @@ fn a_full_disk_drops_only_unflushed_events_and_recording_resumes_when_space_is_f
     assert!(o.log.contains("storing events again"));
     assert!(o.tracker.close());
 
+    let stored = stored_events(dir.path());
+    for round in acknowledged {
+        for i in round * 20..round * 20 + 20 {
+            assert!(
+                stored
+                    .iter()
+                    .any(|e| e.name == "during" && json(e)["i"].as_i64() == Some(i)),
+                "event {i} was acknowledged by flush() but not stored"
+            );
+        }
+    }
     let n = names(dir.path());
     assert_eq!(n.first().map(String::as_str), Some("before"));
     assert_eq!(n.iter().filter(|n| *n == "after").count(), 5);

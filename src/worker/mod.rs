@@ -301,7 +301,7 @@ pub fn run(
             "{why}; events are kept in memory only until the app restarts"
         )),
         (Some(aside), None) => Some(format!(
-            "the database was damaged ({}); moved it to {} and started a new one",
+            "the database was corrupt ({}); moved it to {} and started a new one",
             report.damage.as_deref().unwrap_or("corrupt"),
             aside.display()
         )),
@@ -811,20 +811,21 @@ impl Worker {
         c.stored_bytes.store(self.stats.bytes, Ordering::Relaxed);
         self.handled_in_batch = 0;
         match self.storage_failed_in_batch.take() {
+            // The status first: a flush's caller reads it next.
             Some(why) => {
+                c.update_storage(|s| s.write_error = Some(why));
                 // Unanswered: those flushes' events may not be on disk.
                 self.waiters.clear();
-                c.update_storage(|s| s.write_error = Some(why));
             }
             None => {
-                for w in self.waiters.drain(..) {
-                    let _ = w.send(());
-                }
                 if c.storage_status().write_error.is_some() {
                     c.update_storage(|s| s.write_error = None);
                     self.shared
                         .logger
                         .log(Level::Info, "storing events again after a write failure");
+                }
+                for w in self.waiters.drain(..) {
+                    let _ = w.send(());
                 }
             }
         }
