@@ -51,6 +51,17 @@ impl From<rusqlite::Error> for OpenFailure {
 /// shorter than its header says (a truncated copy or a cut-off write). A file
 /// that is missing or empty is a new database, not a damaged one.
 pub fn check_length(path: &Path) -> Result<(), OpenFailure> {
+    // A checkpoint copies pages in page order, page 1 (with the new page
+    // count) first: killed half-way, the file is legitimately shorter than
+    // its header until SQLite replays the WAL at open. Only a file without a
+    // WAL to finish it is truncated.
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    if std::fs::metadata(&wal)
+        .map(|m| m.len() > 0)
+        .unwrap_or(false)
+    {
+        return Ok(());
+    }
     let Ok(mut file) = std::fs::File::open(path) else {
         return Ok(());
     };
