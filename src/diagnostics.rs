@@ -48,6 +48,17 @@ pub struct Counters {
     pub upload_retries: AtomicU64,
     /// The texts and pack facts the network side reports.
     pub network: Mutex<NetworkStatus>,
+    /// What opening the database found, and a write failure still going on.
+    pub storage: Mutex<StorageStatus>,
+}
+
+/// The store's troubles, for `diagnostics()`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StorageStatus {
+    /// Set once at open: the file was moved aside, or the store runs in memory.
+    pub at_open: Option<String>,
+    /// The last failed write; `None` again once a commit succeeds.
+    pub write_error: Option<String>,
 }
 
 /// What the last upload and pack sync said, for `diagnostics()`.
@@ -66,6 +77,19 @@ impl Counters {
     pub fn update_network(&self, f: impl FnOnce(&mut NetworkStatus)) {
         let mut guard = self.network.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard);
+    }
+
+    /// Changes the storage status; the lock is held only for `f`.
+    pub fn update_storage(&self, f: impl FnOnce(&mut StorageStatus)) {
+        let mut guard = self.storage.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard);
+    }
+
+    pub fn storage_status(&self) -> StorageStatus {
+        self.storage
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn network_status(&self) -> NetworkStatus {
@@ -124,12 +148,18 @@ pub struct Diagnostics {
     /// The active rule pack's `revision` and `version`.
     pub pack_revision: Option<String>,
     pub pack_version: Option<u64>,
+    /// What is wrong with storage: a write failing now (a full disk), else
+    /// what opening found (a damaged file moved aside, a read-only directory
+    /// or a newer Reach's database, with events kept in memory). `None` when
+    /// all is well.
+    pub storage_problem: Option<String>,
 }
 
 impl Diagnostics {
     pub fn collect(c: &Counters, database_bytes: u64, persistent: bool) -> Diagnostics {
         let rejected_by_reason = c.rejected_by_reason();
         let net = c.network_status();
+        let storage = c.storage_status();
         Diagnostics {
             queued: c.queued.load(Relaxed),
             stored: c.stored.load(Relaxed),
@@ -155,6 +185,7 @@ impl Diagnostics {
             last_sync_error: net.last_sync_error,
             pack_revision: net.pack_revision,
             pack_version: net.pack_version,
+            storage_problem: storage.write_error.or(storage.at_open),
         }
     }
 }

@@ -75,8 +75,11 @@ pub enum Command {
         report: Report,
         timestamp_ms: i64,
     },
-    /// Answered once everything sent before it is committed.
+    /// Answered once the open transaction commits; dropped unanswered when
+    /// the commit (or a write in it) failed, so `flush()` says `false`.
     Flush(SyncSender<()>),
+    /// Test hook: caps the database size (a full disk on demand).
+    LimitPages(u64),
     /// Commit, release the directory lock, answer, and stop.
     Close(SyncSender<()>),
     /// The network thread starts (see `worker/network.rs`).

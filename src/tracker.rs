@@ -120,20 +120,14 @@ impl Tracker {
         clock: Arc<dyn Clock>,
         sink: Option<Arc<dyn LogSink>>,
     ) -> Result<Tracker, Error> {
-        std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::Io {
-            what: format!(
-                "cannot create the data directory {}",
-                config.data_dir.display()
-            ),
-            source,
-        })?;
-        let lock = DirectoryLock::acquire(&config.data_dir).map_err(|e| match e {
-            LockError::Held(dir) => Error::AlreadyOpen(dir),
-            LockError::Io(path, source) => Error::Io {
-                what: format!("cannot lock {}", path.display()),
-                source,
-            },
-        })?;
+        let lock = match Self::lock_data_dir(&config) {
+            Ok(lock) => Ok(lock),
+            Err(Error::AlreadyOpen(dir)) => return Err(Error::AlreadyOpen(dir)),
+            // A read-only or unwritable directory must not stop the app:
+            // without the lock the worker keeps events in memory and says why.
+            Err(e) if !config.strict => Err(e.to_string()),
+            Err(e) => return Err(e),
+        };
         let logger = Logger::new(sink);
         let counters = Arc::new(Counters::default());
         // Unknown until the worker has read the persisted choice, which wins
@@ -202,6 +196,31 @@ impl Tracker {
             worker: Mutex::new(Some(handle)),
             network: net_sender,
         })
+    }
+
+    fn lock_data_dir(config: &Config) -> Result<DirectoryLock, Error> {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::Io {
+            what: format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            ),
+            source,
+        })?;
+        DirectoryLock::acquire(&config.data_dir).map_err(|e| match e {
+            LockError::Held(dir) => Error::AlreadyOpen(dir),
+            LockError::Io(path, source) => Error::Io {
+                what: format!("cannot lock {}", path.display()),
+                source,
+            },
+        })
+    }
+
+    /// Test hook, not API: caps the database at `pages` pages (SQLite's
+    /// `max_page_count`), so a test can fill the disk of its own temporary
+    /// directory. Pass a large number to free the space again.
+    #[doc(hidden)]
+    pub fn limit_database_pages(&self, pages: u64) -> Result<(), Error> {
+        self.send(Command::LimitPages(pages))
     }
 
     /// Records an event. Never blocks on disk; bad input is refused with a

@@ -247,6 +247,10 @@ pub struct Diagnostics {
     /// The active rule pack's revision label and version number.
     pub pack_revision: Option<String>,
     pub pack_version: Option<u64>,
+    /// What is wrong with storage: a write failing now (a full disk), else
+    /// what opening found (a damaged file moved aside, a read-only directory,
+    /// a newer Reach's database). None when all is well.
+    pub storage_problem: Option<String>,
 }
 
 impl From<diagnostics::Diagnostics> for Diagnostics {
@@ -273,6 +277,7 @@ impl From<diagnostics::Diagnostics> for Diagnostics {
             last_sync_error: d.last_sync_error,
             pack_revision: d.pack_revision,
             pack_version: d.pack_version,
+            storage_problem: d.storage_problem,
         }
     }
 }

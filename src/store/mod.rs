@@ -11,12 +11,15 @@
 mod campaign_state;
 mod checkpoint;
 mod event_batch;
+mod recovery;
 mod schema;
 mod upload;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, ErrorCode, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension};
+
+use recovery::OpenFailure;
 
 use crate::event::{EventKind, StoredEvent};
 
@@ -52,6 +55,8 @@ pub enum StorageKind {
 pub struct OpenReport {
     /// The corrupt file was moved here and a new database created.
     pub moved_aside: Option<PathBuf>,
+    /// What was wrong with the file that was moved aside.
+    pub damage: Option<String>,
     /// Why the store fell back to memory.
     pub memory_fallback: Option<String>,
 }
@@ -104,13 +109,6 @@ pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("reach.db")
 }
 
-fn is_corruption(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(ErrorCode::DatabaseCorrupt) | Some(ErrorCode::NotADatabase)
-    )
-}
-
 fn configure(conn: &Connection) -> Result<()> {
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
     // WAL: readers never block the writer. NORMAL: a commit survives an app
@@ -128,17 +126,19 @@ fn configure(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn open_file(path: &Path) -> std::result::Result<Connection, rusqlite::Error> {
+fn open_file(path: &Path) -> std::result::Result<Connection, OpenFailure> {
+    recovery::check_length(path)?;
     let mut conn = Connection::open(path)?;
+    // Before anything that could write (the journal mode, a migration): a
+    // newer Reach's database must stay exactly as that Reach left it.
+    let found: u32 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > CURRENT_VERSION {
+        return Err(OpenFailure::TooNew { found });
+    }
     configure(&conn)?;
     schema::migrate(&mut conn).map_err(|e| match e {
-        schema::MigrationError::Sqlite(e) => e,
-        schema::MigrationError::TooNew { found } => rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_NOTADB),
-            Some(format!(
-                "schema version {found} is newer than this Reach understands"
-            )),
-        ),
+        schema::MigrationError::Sqlite(e) => OpenFailure::from(e),
+        schema::MigrationError::TooNew { found } => OpenFailure::TooNew { found },
     })?;
     // Touch the tables a query plan needs, so corruption surfaces now, at
     // open, rather than in the middle of the first commit.
@@ -148,35 +148,24 @@ fn open_file(path: &Path) -> std::result::Result<Connection, rusqlite::Error> {
     Ok(conn)
 }
 
-fn move_aside(path: &Path, now_ms: i64) -> std::io::Result<PathBuf> {
-    let aside = path.with_file_name(format!("reach.db.corrupt-{now_ms}"));
-    std::fs::rename(path, &aside)?;
-    for suffix in ["-wal", "-shm"] {
-        let side = PathBuf::from(format!("{}{suffix}", path.display()));
-        if side.exists() {
-            let _ = std::fs::rename(&side, PathBuf::from(format!("{}{suffix}", aside.display())));
-        }
-    }
-    Ok(aside)
-}
-
 impl Store {
     /// Opens (creating or migrating) the database at `path`. Never fails: a
     /// corrupt file is moved aside, and a database that cannot be opened at
     /// all is replaced by one in memory. `report` says which happened.
     pub fn open(path: &Path, now_ms: i64) -> (Store, OpenReport) {
         let mut report = OpenReport::default();
-        let first = open_file(path);
-        let conn = match first {
-            Ok(conn) => Ok(conn),
-            Err(e) if is_corruption(&e) => match move_aside(path, now_ms) {
+        let conn = match open_file(path) {
+            Err(OpenFailure::Damaged(why)) => match recovery::move_aside(path, now_ms) {
                 Ok(aside) => {
+                    report.damage = Some(why);
                     report.moved_aside = Some(aside);
                     open_file(path)
                 }
-                Err(io) => Err(rusqlite::Error::ToSqlConversionFailure(Box::new(io))),
+                Err(io) => Err(OpenFailure::Damaged(format!(
+                    "{why}; it could not be moved aside: {io}"
+                ))),
             },
-            Err(e) => Err(e),
+            other => other,
         };
         match conn {
             Ok(conn) => {
@@ -197,8 +186,18 @@ impl Store {
                     report,
                 )
             }
-            Err(e) => {
-                report.memory_fallback = Some(format!("cannot open {}: {e}", path.display()));
+            Err(failure) => {
+                report.memory_fallback = Some(match failure {
+                    OpenFailure::TooNew { found } => format!(
+                        "{} was written by a newer version of Reach (schema {found}, this one \
+                         understands up to {CURRENT_VERSION}); it is left untouched",
+                        path.display()
+                    ),
+                    OpenFailure::Damaged(why) => format!("cannot open {}: {why}", path.display()),
+                    OpenFailure::Unavailable(e) => {
+                        format!("cannot open {}: {e}", path.display())
+                    }
+                });
                 (Store::in_memory(), report)
             }
         }
@@ -224,6 +223,13 @@ impl Store {
 
     pub fn kind(&self) -> &StorageKind {
         &self.kind
+    }
+
+    /// Caps the database at `pages` pages, so tests can fill the "disk"
+    /// without filling the machine's (SQLite's `max_page_count`).
+    pub fn limit_pages(&self, pages: u64) -> Result<()> {
+        self.conn
+            .query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))
     }
 
     pub fn begin(&self) -> Result<()> {

@@ -112,6 +112,8 @@ struct Worker {
     handled_in_batch: u64,
     /// Events written in the open transaction (lost if it rolls back).
     written_in_batch: u64,
+    /// A write in the open transaction failed: its flushes are not answered.
+    storage_failed_in_batch: Option<String>,
     stats_at_begin: QueueStats,
     meta_dirty: bool,
     waiters: Vec<SyncSender<()>>,
@@ -135,7 +137,7 @@ struct Worker {
     foreground: bool,
     last_prune_ms: i64,
     net: network::NetworkLink,
-    _lock: DirectoryLock,
+    _lock: Option<DirectoryLock>,
 }
 
 fn new_anonymous_id() -> String {
@@ -156,23 +158,41 @@ fn context_json(config: &Config) -> String {
 
 /// Opens the store and runs the worker on the current thread until `Close`
 /// or until every sender is gone.
-pub fn run(config: Config, shared: Shared, lock: DirectoryLock, rx: Receiver<Command>) {
+/// `lock` is the data directory's lock, or why it could not be taken: then
+/// another process may own the directory, so the store stays in memory.
+pub fn run(
+    config: Config,
+    shared: Shared,
+    lock: Result<DirectoryLock, String>,
+    rx: Receiver<Command>,
+) {
     let now = shared.clock.now_ms();
-    let (store, report) = Store::open(&store::database_path(&config.data_dir), now);
-    if let Some(aside) = &report.moved_aside {
-        shared.logger.log(
-            Level::Error,
-            &format!(
-                "the database was corrupt; moved it to {} and started a new one",
-                aside.display()
-            ),
-        );
-    }
-    if let Some(why) = &report.memory_fallback {
-        shared.logger.log(
-            Level::Error,
-            &format!("{why}; events are kept in memory only until the app restarts"),
-        );
+    let (store, report) = match &lock {
+        Ok(_) => Store::open(&store::database_path(&config.data_dir), now),
+        Err(why) => (
+            Store::in_memory(),
+            store::OpenReport {
+                memory_fallback: Some(why.clone()),
+                ..Default::default()
+            },
+        ),
+    };
+    let problem = match (&report.moved_aside, &report.memory_fallback) {
+        (_, Some(why)) => Some(format!(
+            "{why}; events are kept in memory only until the app restarts"
+        )),
+        (Some(aside), None) => Some(format!(
+            "the database was corrupt ({}); moved it to {} and started a new one",
+            report.damage.as_deref().unwrap_or("corrupt"),
+            aside.display()
+        )),
+        (None, None) => None,
+    };
+    if let Some(problem) = problem {
+        shared.logger.log(Level::Error, &problem);
+        shared
+            .counters
+            .update_storage(|s| s.at_open = Some(problem));
     }
     shared.persistent.store(
         matches!(store.kind(), StorageKind::Disk(_)),
@@ -180,7 +200,7 @@ pub fn run(config: Config, shared: Shared, lock: DirectoryLock, rx: Receiver<Com
     );
     let logger = shared.logger.clone();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-        let mut worker = Worker::load(store, config, shared, lock);
+        let mut worker = Worker::load(store, config, shared, lock.ok());
         worker.serve(rx);
     }));
     if outcome.is_err() {
@@ -192,7 +212,7 @@ pub fn run(config: Config, shared: Shared, lock: DirectoryLock, rx: Receiver<Com
 }
 
 impl Worker {
-    fn load(store: Store, config: Config, shared: Shared, lock: DirectoryLock) -> Worker {
+    fn load(store: Store, config: Config, shared: Shared, lock: Option<DirectoryLock>) -> Worker {
         let now = shared.clock.now_ms();
         let meta = |key: &str| store.meta_get(key).ok().flatten();
         let identity = meta(META_IDENTITY)
@@ -244,6 +264,7 @@ impl Worker {
             user_properties,
             handled_in_batch: 0,
             written_in_batch: 0,
+            storage_failed_in_batch: None,
             stats_at_begin: stats,
             meta_dirty: true,
             waiters: Vec::new(),
@@ -401,6 +422,10 @@ impl Worker {
                 timestamp_ms,
             } => self.popup_reported(&offer_id, report, timestamp_ms),
             Command::Flush(ack) => self.waiters.push(ack),
+            Command::LimitPages(pages) => {
+                let r = self.store.limit_pages(pages);
+                self.log_store_error("limit the database size", r);
+            }
             Command::Close(ack) => return Some(ack),
             Command::NetworkStart(reply) => self.network_start(reply),
             Command::UploadBatch { max_events, reply } => {
@@ -460,10 +485,9 @@ impl Worker {
                 .counters
                 .dropped_storage_error
                 .fetch_add(e.lost, Ordering::Relaxed);
-            self.shared.logger.log(
-                Level::Error,
-                &format!("could not store {} events: {}", e.lost, e.error),
-            );
+            let why = format!("could not store {} events: {}", e.lost, e.error);
+            self.shared.logger.log(Level::Error, &why);
+            self.storage_failed_in_batch = Some(why);
         }
         if kind == EventKind::Track {
             self.evaluate(name, props, ts);
@@ -648,10 +672,9 @@ impl Worker {
                 .counters
                 .dropped_storage_error
                 .fetch_add(self.written_in_batch, Ordering::Relaxed);
-            self.shared.logger.log(
-                Level::Error,
-                &format!("could not commit {} events: {e}", self.written_in_batch),
-            );
+            let why = format!("could not commit {} events: {e}", self.written_in_batch);
+            self.shared.logger.log(Level::Error, &why);
+            self.storage_failed_in_batch = Some(why);
             self.stats = self.stats_at_begin;
             self.context_row = 0;
             // Offers decided in the lost transaction are not on disk: showing
@@ -668,8 +691,24 @@ impl Worker {
         c.stored.store(self.stats.count, Ordering::Relaxed);
         c.stored_bytes.store(self.stats.bytes, Ordering::Relaxed);
         self.handled_in_batch = 0;
-        for w in self.waiters.drain(..) {
-            let _ = w.send(());
+        match self.storage_failed_in_batch.take() {
+            // The status first: a flush's caller reads it next.
+            Some(why) => {
+                c.update_storage(|s| s.write_error = Some(why));
+                // Unanswered: those flushes' events may not be on disk.
+                self.waiters.clear();
+            }
+            None => {
+                if c.storage_status().write_error.is_some() {
+                    c.update_storage(|s| s.write_error = None);
+                    self.shared
+                        .logger
+                        .log(Level::Info, "storing events again after a write failure");
+                }
+                for w in self.waiters.drain(..) {
+                    let _ = w.send(());
+                }
+            }
         }
     }
 

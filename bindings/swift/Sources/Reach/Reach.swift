@@ -205,7 +205,7 @@ public final class Reach: Sendable {
                 popupsOffered: 0, databaseBytes: 0, persistent: false, uploadedEvents: 0,
                 uploadBatchesSent: 0, uploadBatchesDropped: 0, uploadEventsDropped: 0, uploadConfigurationRefusals: 0,
                 droppedOversized: 0, uploadRetries: 0, lastUploadError: nil, lastSyncError: nil,
-                packRevision: nil, packVersion: nil)
+                packRevision: nil, packVersion: nil, storageProblem: nil)
         }
         for (reason, count) in [
             ("pre_setup_overflow", counters.preSetupOverflow), ("disabled", counters.disabled),

@@ -519,6 +519,7 @@ class Reach private constructor(private val calls: CallQueue) : AutoCloseable {
         uploadEventsDropped = 0uL, uploadConfigurationRefusals = 0uL, droppedOversized = 0uL,
         uploadRetries = 0uL,
         lastUploadError = null, lastSyncError = null, packRevision = null, packVersion = null,
+        storageProblem = null,
     )
 
     /**
