@@ -34,6 +34,7 @@ mod campaigns;
 mod explain;
 mod network;
 mod packs;
+mod timeline;
 
 pub use network::NetworkStart;
 
@@ -83,6 +84,8 @@ pub enum Command {
     Foreground {
         timestamp_ms: i64,
     },
+    /// The device's current IANA timezone (sent by the host at each foreground).
+    SetTimezone(String),
     Background {
         timestamp_ms: i64,
     },
@@ -380,6 +383,7 @@ impl Worker {
         // In the transaction: restoring an offer in flight may record events.
         worker.begin();
         worker.load_campaign_state();
+        worker.restore_timeline(now);
         worker.persist_identity();
         worker.persist_consent();
         worker.commit();
@@ -404,6 +408,7 @@ impl Worker {
                 },
             };
             self.begin();
+            self.observe_clock(self.shared.clock.now_ms());
             if first.is_none() {
                 let now = self.shared.clock.now_ms();
                 self.check_offer_timers(now);
@@ -495,6 +500,7 @@ impl Worker {
             Command::SetConsent(consent) => self.set_consent(consent),
             Command::DeleteLocalData { timestamp_ms } => self.delete_local_data(timestamp_ms),
             Command::Foreground { timestamp_ms } => self.foreground(timestamp_ms),
+            Command::SetTimezone(name) => self.set_timezone(name),
             Command::Background { timestamp_ms } => {
                 self.foreground = false;
                 self.session.touch(timestamp_ms);
@@ -735,6 +741,7 @@ impl Worker {
     fn commit(&mut self) {
         self.enforce_queue_limits();
         self.persist_campaign_state();
+        self.persist_timeline();
         if self.meta_dirty {
             let record = SessionRecord {
                 id: self.session.id.clone(),
