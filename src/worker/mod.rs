@@ -252,6 +252,8 @@ struct Worker {
     delays_recheck_at_ms: i64,
     foreground: bool,
     last_prune_ms: i64,
+    /// Events were deleted for privacy: truncate the WAL after the commit.
+    scrub_after_commit: bool,
     net: network::NetworkLink,
     _lock: DirectoryLock,
 }
@@ -377,6 +379,7 @@ impl Worker {
             delays_recheck_at_ms: i64::MIN,
             foreground: false,
             last_prune_ms: i64::MIN,
+            scrub_after_commit: false,
             net,
             _lock: lock,
         };
@@ -632,6 +635,7 @@ impl Worker {
             }
             self.stats.count = 0;
             self.stats.bytes = 0;
+            self.scrub_after_commit = true;
         }
         self.persist_consent();
     }
@@ -644,6 +648,7 @@ impl Worker {
         }
         self.stats.count = 0;
         self.stats.bytes = 0;
+        self.scrub_after_commit = true;
         self.reset(ts);
         self.persist_consent();
     }
@@ -781,6 +786,16 @@ impl Worker {
             if !self.outbox.is_empty() {
                 self.outbox.clear();
                 self.in_flight = None;
+            }
+        }
+        if std::mem::take(&mut self.scrub_after_commit) {
+            match self.store.scrub_wal() {
+                Ok(true) => {}
+                Ok(false) => self.shared.logger.log(
+                    Level::Warn,
+                    "deleted events may stay in the write-ahead log until the next checkpoint",
+                ),
+                Err(e) => self.log_store_error("truncate the write-ahead log", Err(e)),
             }
         }
         self.dispatch_offers();
