@@ -20,6 +20,9 @@ pub const CLAIM_TIMEOUT: Duration = Duration::from_secs(3);
 const MAX_CLAIM_RESPONSE_BYTES: u64 = 16 * 1024;
 
 pub struct HttpClaimClient {
+    /// The write key as HTTP Basic, as uploads send it: the server takes
+    /// claims only from its own apps.
+    authorization: String,
     claims_url: String,
     release_url: String,
     transport: Arc<dyn Transport>,
@@ -41,7 +44,11 @@ impl HttpClaimClient {
         transport: Arc<dyn Transport>,
         timeout: Duration,
     ) -> HttpClaimClient {
+        use base64::Engine as _;
+        let credentials =
+            base64::engine::general_purpose::STANDARD.encode(format!("{}:", config.write_key));
         HttpClaimClient {
+            authorization: format!("Basic {credentials}"),
             claims_url: config.url("/v1/claims"),
             release_url: config.url("/v1/claims/release"),
             transport,
@@ -53,7 +60,10 @@ impl HttpClaimClient {
         let request = HttpRequest {
             method: Method::Post,
             url: url.to_owned(),
-            headers: vec![("Content-Type".into(), "application/json".into())],
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("Authorization".into(), self.authorization.clone()),
+            ],
             body: body.to_string().into_bytes(),
             timeout: self.timeout,
             max_response_bytes: MAX_CLAIM_RESPONSE_BYTES,
@@ -84,7 +94,9 @@ impl ClaimClient for HttpClaimClient {
                 },
                 None => ClaimAnswer::Unavailable("granted without a claim_id".into()),
             },
-            Some("exhausted") => ClaimAnswer::Exhausted,
+            // The person already holds the campaign's per-user prizes (the
+            // server counts across devices): no prize for them, like no stock.
+            Some("exhausted") | Some("limit_reached") => ClaimAnswer::Exhausted,
             other => ClaimAnswer::Unavailable(format!("unexpected claim status {other:?}")),
         }
     }

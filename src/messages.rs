@@ -43,6 +43,8 @@ pub enum Command {
     Foreground {
         timestamp_ms: i64,
     },
+    /// The device's current IANA timezone (sent by the host at each foreground).
+    SetTimezone(String),
     Background {
         timestamp_ms: i64,
     },

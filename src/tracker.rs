@@ -530,6 +530,14 @@ impl Tracker {
         self.foreground_at(self.clock.now_ms())
     }
 
+    /// The device's current IANA timezone (`Asia/Shanghai`): the wrappers
+    /// send it at each foreground, so a trip across zones moves quiet hours,
+    /// local hours and calendar periods with the person. An unknown name is
+    /// logged by the worker and keeps the previous zone.
+    pub fn set_timezone(&self, timezone: String) -> Result<(), Error> {
+        self.send(Command::SetTimezone(timezone))
+    }
+
     fn foreground_at(&self, timestamp_ms: i64) -> Result<(), Error> {
         let sent = self.send(Command::Foreground { timestamp_ms });
         self.signal_network(NetSignal::Foreground);

@@ -3,7 +3,9 @@
 //! A claim is one transaction under the store's lock: find the key's held prize (answer it again), else take one
 //! from the stock and record it. So 100 parallel claims on a stock of 10 grant exactly 10, and a client that
 //! retries a claim after a lost answer gets the same `claim_id`, never a second prize. A campaign with no stock
-//! row has none to give (`exhausted`).
+//! row has none to give (`exhausted`). A person (the claim's `person_id`: the device's user id, or its anonymous
+//! id) holds at most the campaign's `inventory.per_user` prizes, as the packs the server serves say: a device
+//! that lost its own count (reinstalled, a second phone) still gets no more (`limit_reached`).
 
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Deserialize;
@@ -30,8 +32,13 @@ fn required(value: Option<String>, field: &str) -> Result<String, ApiError> {
     })
 }
 
-/// Claims a prize for `(campaign_id, idempotency_key)`; the answer is the JSON body of a `200`.
-pub fn claim(store: &Store, body: &[u8]) -> Result<Value, ApiError> {
+/// Claims a prize for `(campaign_id, idempotency_key)`; the answer is the JSON body of a `200`. `per_user`
+/// answers a campaign's prize limit per person (`None`: no limit known to the server).
+pub fn claim(
+    store: &Store,
+    body: &[u8],
+    per_user: impl Fn(&str) -> Option<u64>,
+) -> Result<Value, ApiError> {
     let req = parse(body)?;
     let campaign = required(req.campaign_id, "campaign_id")?;
     let person = required(req.person_id, "person_id")?;
@@ -48,6 +55,16 @@ pub fn claim(store: &Store, body: &[u8]) -> Result<Value, ApiError> {
         .optional()?;
     if let Some(claim_id) = held {
         return Ok(json!({"status": "granted", "claim_id": claim_id}));
+    }
+    if let Some(limit) = per_user(&campaign) {
+        let held: u64 = tx.query_row(
+            "SELECT COUNT(*) FROM claims WHERE campaign_id = ?1 AND person_id = ?2",
+            params![campaign, person],
+            |r| r.get(0),
+        )?;
+        if held >= limit {
+            return Ok(json!({"status": "limit_reached"}));
+        }
     }
     let taken = tx.execute(
         "UPDATE stock SET remaining = remaining - 1 WHERE campaign_id = ?1 AND remaining > 0",
@@ -117,25 +134,56 @@ mod tests {
     #[test]
     fn a_retried_claim_gets_the_same_prize_and_the_stock_drops_once() {
         let (_d, s) = store_with(2);
-        let first = claim(&s, &req("k1")).unwrap();
+        let first = claim(&s, &req("k1"), |_| None).unwrap();
         assert_eq!(first["status"], "granted");
-        assert_eq!(claim(&s, &req("k1")).unwrap(), first);
+        assert_eq!(claim(&s, &req("k1"), |_| None).unwrap(), first);
         assert_eq!(s.stock("c").unwrap(), Some(1));
     }
 
     #[test]
     fn an_empty_or_missing_stock_is_exhausted() {
         let (_d, s) = store_with(0);
-        assert_eq!(claim(&s, &req("k")).unwrap()["status"], "exhausted");
+        assert_eq!(
+            claim(&s, &req("k"), |_| None).unwrap()["status"],
+            "exhausted"
+        );
         let other =
             json!({"campaign_id": "nope", "person_id": "p", "idempotency_key": "k"}).to_string();
-        assert_eq!(claim(&s, other.as_bytes()).unwrap()["status"], "exhausted");
+        assert_eq!(
+            claim(&s, other.as_bytes(), |_| None).unwrap()["status"],
+            "exhausted"
+        );
+    }
+
+    #[test]
+    fn a_person_gets_at_most_the_per_user_limit_whatever_the_keys() {
+        let (_d, s) = store_with(10);
+        let two = |_: &str| Some(2);
+        assert_eq!(claim(&s, &req("k1"), two).unwrap()["status"], "granted");
+        assert_eq!(claim(&s, &req("k2"), two).unwrap()["status"], "granted");
+        assert_eq!(
+            claim(&s, &req("k3"), two).unwrap()["status"],
+            "limit_reached"
+        );
+        // A retry of a granted key still gets its prize; another person is not limited.
+        assert_eq!(claim(&s, &req("k1"), two).unwrap()["status"], "granted");
+        let other =
+            json!({"campaign_id": "c", "person_id": "q", "idempotency_key": "k9"}).to_string();
+        assert_eq!(
+            claim(&s, other.as_bytes(), two).unwrap()["status"],
+            "granted"
+        );
+        assert_eq!(s.stock("c").unwrap(), Some(7));
+        // A released prize no longer counts.
+        let rel = json!({"campaign_id": "c", "idempotency_key": "k1"}).to_string();
+        release(&s, rel.as_bytes()).unwrap();
+        assert_eq!(claim(&s, &req("k4"), two).unwrap()["status"], "granted");
     }
 
     #[test]
     fn release_returns_the_prize_once() {
         let (_d, s) = store_with(1);
-        claim(&s, &req("k")).unwrap();
+        claim(&s, &req("k"), |_| None).unwrap();
         let rel = json!({"campaign_id": "c", "idempotency_key": "k"}).to_string();
         assert_eq!(release(&s, rel.as_bytes()).unwrap()["status"], "released");
         assert_eq!(release(&s, rel.as_bytes()).unwrap()["status"], "unknown");
@@ -145,11 +193,16 @@ mod tests {
     #[test]
     fn bad_json_and_missing_fields_are_400() {
         let (_d, s) = store_with(1);
-        assert_eq!(claim(&s, b"{not json").unwrap_err().code, "invalid_json");
         assert_eq!(
-            claim(&s, b"{\"campaign_id\": \"c\"}").unwrap_err().code,
+            claim(&s, b"{not json", |_| None).unwrap_err().code,
+            "invalid_json"
+        );
+        assert_eq!(
+            claim(&s, b"{\"campaign_id\": \"c\"}", |_| None)
+                .unwrap_err()
+                .code,
             "invalid_request"
         );
-        assert_eq!(claim(&s, b"[1]").unwrap_err().status, 400);
+        assert_eq!(claim(&s, b"[1]", |_| None).unwrap_err().status, 400);
     }
 }

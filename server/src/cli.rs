@@ -11,9 +11,11 @@ use crate::{keys, start, ServerConfig, DEFAULT_PORT};
 pub const USAGE: &str = "\
 usage:
   reach serve [--addr 127.0.0.1] [--port 8787] [--data DIR] [--packs DIR] [--key KEYFILE]
-              [--write-key KEY]... [--stock CAMPAIGN=N]...
+              [--write-key KEY]... [--stock CAMPAIGN=N]... [--admin-token TOKEN]
       Serve docs/protocol.md. Prints the bound address (127.0.0.1:PORT) as the first stdout line, then logs
       one line per request to stderr. --port 0 lets the OS pick a port. --data defaults to ./reach-server-data.
+      GET /v1/stats needs Authorization: Bearer TOKEN; without --admin-token one is generated and printed
+      to stderr.
   reach keygen --out DIR
       Write DIR/reach-signing.key (secret, mode 0600) and DIR/reach-signing.pub; print the public key.
   reach sign --key KEYFILE PACK.json
@@ -127,6 +129,8 @@ fn parse_serve(args: &[String]) -> Result<Command, String> {
                 config.signing_key =
                     Some(keys::read_key_file(Path::new(v)).map_err(|e| format!("--key: {e}"))?)
             }
+            "--admin-token" if v.is_empty() => return Err("--admin-token must not be empty".into()),
+            "--admin-token" => config.admin_token = Some(v.clone()),
             "--write-key" if v.is_empty() => return Err("--write-key must not be empty".into()),
             "--write-key" => config.write_keys.push(v.clone()),
             "--stock" => {
@@ -151,7 +155,11 @@ fn value<'a>(it: &mut std::slice::Iter<'a, String>, flag: &str) -> Result<&'a St
 }
 
 fn serve(config: ServerConfig) -> Result<(), String> {
+    let generated = config.admin_token.is_none();
     let server = start(config).map_err(|e| e.to_string())?;
+    if generated {
+        eprintln!("admin token for /v1/stats: {}", server.admin_token());
+    }
     let mut stdout = std::io::stdout();
     // The first stdout line is the contract scripts and tests wait for; flush it before serving anything.
     writeln!(stdout, "{}", server.addr())
@@ -198,7 +206,7 @@ mod tests {
     #[test]
     fn serve_flags_fill_the_config() {
         let Ok(Command::Serve(c)) =
-            parse(&args("serve --port 0 --data /d --packs /p --write-key a --write-key b --stock c1=10 --stock c2=0"))
+            parse(&args("serve --port 0 --data /d --packs /p --write-key a --write-key b --stock c1=10 --stock c2=0 --admin-token t"))
         else {
             panic!("not serve")
         };
@@ -207,6 +215,7 @@ mod tests {
         assert_eq!(c.packs_dir, Some(PathBuf::from("/p")));
         assert_eq!(c.write_keys, ["a", "b"]);
         assert_eq!(c.stock, [("c1".to_string(), 10), ("c2".to_string(), 0)]);
+        assert_eq!(c.admin_token.as_deref(), Some("t"));
     }
 
     #[test]

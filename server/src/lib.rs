@@ -65,6 +65,8 @@ pub struct ServerConfig {
     pub stock: Vec<(String, u64)>,
     /// Log one line per request to stderr (`reach serve` does; embedded servers default to quiet).
     pub log_requests: bool,
+    /// The bearer token `GET /v1/stats` requires; `None`: `start` generates one (`RunningServer::admin_token`).
+    pub admin_token: Option<String>,
 }
 
 impl ServerConfig {
@@ -78,6 +80,7 @@ impl ServerConfig {
             write_keys: Vec::new(),
             stock: Vec::new(),
             log_requests: false,
+            admin_token: None,
         }
     }
 }
@@ -102,7 +105,12 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         .to_ip()
         .ok_or_else(|| ServerError::Bind("listener has no IP address".into()))?;
     let http = Arc::new(http);
+    let admin_token = match config.admin_token {
+        Some(t) => t,
+        None => stats::new_admin_token()?,
+    };
     let context = Arc::new(routes::Context {
+        admin_token,
         store,
         packs_dir: config.packs_dir,
         signing_seed: config.signing_key,
@@ -152,6 +160,11 @@ impl RunningServer {
     /// `http://IP:PORT`, without a trailing slash.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The bearer token `GET /v1/stats` requires (the configured one, or the one generated at start).
+    pub fn admin_token(&self) -> &str {
+        &self.context.admin_token
     }
 
     /// The same numbers `GET /v1/stats` answers.

@@ -123,6 +123,36 @@ fn read_signature_file(dir: &Path, name: &str) -> Result<Option<String>, ApiErro
     }
 }
 
+/// The prize limit per person of `campaign_id`, as the packs in `packs_dir` declare it: the campaign's
+/// `inventory.per_user` (1 when its inventory names none, as on the device). `None` when no served pack has the
+/// campaign with an inventory (the server then knows no limit). Read at each claim, so a pack replaced on disk
+/// takes effect at once; claims are rare, and a pack is at most a few hundred KB.
+pub fn per_user_limit(packs_dir: Option<&Path>, campaign_id: &str) -> Option<u64> {
+    let entries = std::fs::read_dir(packs_dir?).ok()?;
+    let mut limit: Option<u64> = None;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        let Some(pack) = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        else {
+            continue;
+        };
+        let campaigns = pack["campaigns"].as_array().into_iter().flatten();
+        for c in campaigns.filter(|c| c["id"] == campaign_id) {
+            if let Some(inventory) = c.get("inventory").filter(|i| i.is_object()) {
+                let n = inventory["per_user"].as_u64().unwrap_or(1);
+                // Two packs naming the campaign: the stricter limit holds.
+                limit = Some(limit.map_or(n, |l| l.min(n)));
+            }
+        }
+    }
+    limit
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

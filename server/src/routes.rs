@@ -22,6 +22,8 @@ pub(crate) struct Context {
     pub signing_seed: Option<[u8; 32]>,
     pub write_keys: Vec<String>,
     pub log_requests: bool,
+    /// Required as `Authorization: Bearer TOKEN` by `/v1/stats`.
+    pub admin_token: String,
 }
 
 /// A response before it is written: status, extra headers, body.
@@ -129,16 +131,23 @@ fn route(ctx: &Context, request: &mut Request) -> Result<Answer, ApiError> {
         }
         "/v1/claims" => {
             expect(Method::Post)?;
+            batch::authorize(&ctx.write_keys, header(request, "Authorization"))?;
             let body = read_body(request, MAX_SMALL_BODY)?;
-            Ok(Answer::json(200, &claims::claim(&ctx.store, &body)?))
+            let limits = |campaign: &str| packs::per_user_limit(ctx.packs_dir.as_deref(), campaign);
+            Ok(Answer::json(
+                200,
+                &claims::claim(&ctx.store, &body, limits)?,
+            ))
         }
         "/v1/claims/release" => {
             expect(Method::Post)?;
+            batch::authorize(&ctx.write_keys, header(request, "Authorization"))?;
             let body = read_body(request, MAX_SMALL_BODY)?;
             Ok(Answer::json(200, &claims::release(&ctx.store, &body)?))
         }
         "/v1/stats" => {
             expect(Method::Get)?;
+            stats::authorize_admin(&ctx.admin_token, header(request, "Authorization"))?;
             let stats =
                 stats::compute(&ctx.store).map_err(|e| ApiError::internal(e.to_string()))?;
             let value =

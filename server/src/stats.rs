@@ -128,6 +128,38 @@ pub fn compute(store: &Store) -> Result<Stats, ServerError> {
     Ok(stats)
 }
 
+/// Checks `Authorization: Bearer TOKEN` against the server's admin token: stats describe every user's
+/// behaviour, so only the operator reads them.
+pub(crate) fn authorize_admin(
+    token: &str,
+    authorization: Option<&str>,
+) -> Result<(), crate::error::ApiError> {
+    let given = authorization
+        .and_then(|h| h.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    match given {
+        None => Err(crate::error::ApiError::unauthorized(
+            "stats need the admin token: send Authorization: Bearer TOKEN (reach serve --admin-token)",
+        )),
+        // Compared in full whatever the first difference, so the answer's timing tells nothing.
+        Some(t) if t.len() == token.len()
+            && t.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0 =>
+        {
+            Ok(())
+        }
+        Some(_) => Err(crate::error::ApiError::unauthorized("wrong admin token")),
+    }
+}
+
+/// A fresh admin token: 128 random bits in hex.
+pub(crate) fn new_admin_token() -> Result<String, ServerError> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| ServerError::Io(format!("no randomness from the OS: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

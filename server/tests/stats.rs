@@ -22,7 +22,14 @@ fn stats_count_events_by_name_and_campaign_events_by_campaign() {
         track("7", "add_to_cart", json!({"sku": "A1"})),
     ];
     assert_eq!(post_batch_gzip(s.addr(), &batch(events), None).status, 200);
-    let r = get(s.addr(), "/v1/stats");
+    let bearer = format!("Bearer {}", s.admin_token());
+    let r = request(
+        s.addr(),
+        "GET",
+        "/v1/stats",
+        &[("Authorization", &bearer)],
+        b"",
+    );
     assert_eq!(r.status, 200);
     assert_eq!(
         r.json(),

@@ -17,6 +17,7 @@ pub mod caps;
 pub mod counters;
 pub mod delays;
 pub mod sequences;
+pub mod timeline;
 
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::fmt;
@@ -32,7 +33,8 @@ use caps::{Blocked, Calendar, CampaignHistory, Exposure, GlobalHistory};
 use delays::{Delays, PendingDelay};
 use sequences::{Sequences, Step};
 
-/// The device facts an audience is checked against; fixed for a process.
+/// The device facts an audience is checked against; fixed for a process,
+/// except the timezone, which the host refreshes at each foreground.
 pub struct Device {
     pub app_version: Option<Version>,
     /// `None` for a platform packs cannot name: platform conditions fail.
@@ -256,6 +258,8 @@ pub struct TriggerEngine {
     /// By campaign index in the active pack; reset with the pack.
     last: Vec<Option<LastMatch>>,
     notes: HashMap<String, Vec<String>>,
+    /// The highest time seen: device state, kept across `reset()`.
+    timeline: timeline::Timeline,
 }
 
 /// Notes kept per campaign without a matching event: enough to tell what
@@ -280,6 +284,7 @@ impl TriggerEngine {
             dirty_assignments: HashSet::default(),
             last: Vec::new(),
             notes: HashMap::default(),
+            timeline: timeline::Timeline::default(),
         }
     }
 
@@ -289,6 +294,12 @@ impl TriggerEngine {
 
     pub fn device(&self) -> &Device {
         &self.device
+    }
+
+    /// The device moved to another timezone: local-time rules (quiet hours,
+    /// calendar periods, local hours) read the new one from now on.
+    pub fn set_zone(&mut self, zone: TimeZone) {
+        self.device.zone = zone;
     }
 
     /// Swaps the active pack. Counters and histories stay: they belong to

@@ -177,6 +177,12 @@ impl Reach {
         Ok(self.tracker.on_foreground()?)
     }
 
+    /// The device's current IANA timezone; the wrappers call it right before
+    /// `on_foreground()`, so a zone changed while the app ran takes effect.
+    pub fn set_timezone(&self, timezone: String) -> Result<(), ReachError> {
+        Ok(self.tracker.set_timezone(timezone)?)
+    }
+
     /// Like `flush()`, after noting the time the app left the foreground.
     pub fn on_background(&self) -> bool {
         self.tracker.on_background()

@@ -120,6 +120,10 @@ fn configure(conn: &Connection) -> Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT_BYTES)?;
     conn.pragma_update(None, "foreign_keys", false)?;
+    // Deleted rows are overwritten with zeros, not left in free space: after
+    // consent is denied or local data deleted, the events' bytes are gone
+    // from the file (the WAL is truncated after that commit, see scrub_wal).
+    conn.pragma_update(None, "secure_delete", true)?;
     // The store has ~20 distinct statements; rusqlite's default cache of 16
     // would evict and re-prepare some on every commit.
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
@@ -409,6 +413,17 @@ impl Store {
     pub fn delete_all_events(&self) -> Result<()> {
         self.pending_rows.borrow_mut().clear();
         self.conn.execute_batch("DELETE FROM events")
+    }
+
+    /// Copies the WAL into the database and truncates it to zero bytes, so
+    /// frames that still hold deleted rows leave the disk. Outside a
+    /// transaction; best effort (a reader holding an old snapshot makes it
+    /// incomplete, which the answer's first column says).
+    pub fn scrub_wal(&self) -> Result<bool> {
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        Ok(busy == 0)
     }
 
     /// Wipes everything the user could be identified by.

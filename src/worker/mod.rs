@@ -36,6 +36,7 @@ mod explain;
 mod network;
 mod offer;
 mod packs;
+mod timeline;
 
 /// Upper bound on how long events sit in an open transaction while more keep
 /// arriving: the durability delay a burst can add. 10 ms is below what a user
@@ -136,6 +137,8 @@ struct Worker {
     delays_recheck_at_ms: i64,
     foreground: bool,
     last_prune_ms: i64,
+    /// Events were deleted for privacy: truncate the WAL after the commit.
+    scrub_after_commit: bool,
     net: network::NetworkLink,
     _lock: Option<DirectoryLock>,
 }
@@ -280,12 +283,14 @@ impl Worker {
             delays_recheck_at_ms: i64::MIN,
             foreground: false,
             last_prune_ms: i64::MIN,
+            scrub_after_commit: false,
             net,
             _lock: lock,
         };
         // In the transaction: restoring an offer in flight may record events.
         worker.begin();
         worker.load_campaign_state();
+        worker.restore_timeline(now);
         worker.persist_identity();
         worker.persist_consent();
         worker.commit();
@@ -310,6 +315,7 @@ impl Worker {
                 },
             };
             self.begin();
+            self.observe_clock(self.shared.clock.now_ms());
             if first.is_none() {
                 let now = self.shared.clock.now_ms();
                 self.check_offer_timers(now);
@@ -401,6 +407,7 @@ impl Worker {
             Command::SetConsent(consent) => self.set_consent(consent),
             Command::DeleteLocalData { timestamp_ms } => self.delete_local_data(timestamp_ms),
             Command::Foreground { timestamp_ms } => self.foreground(timestamp_ms),
+            Command::SetTimezone(name) => self.set_timezone(name),
             Command::Background { timestamp_ms } => {
                 self.foreground = false;
                 self.session.touch(timestamp_ms);
@@ -535,6 +542,7 @@ impl Worker {
             }
             self.stats.count = 0;
             self.stats.bytes = 0;
+            self.scrub_after_commit = true;
         }
         self.persist_consent();
     }
@@ -547,6 +555,7 @@ impl Worker {
         }
         self.stats.count = 0;
         self.stats.bytes = 0;
+        self.scrub_after_commit = true;
         self.reset(ts);
         self.persist_consent();
     }
@@ -644,6 +653,7 @@ impl Worker {
     fn commit(&mut self) {
         self.enforce_queue_limits();
         self.persist_campaign_state();
+        self.persist_timeline();
         if self.meta_dirty {
             let record = SessionRecord {
                 id: self.session.id.clone(),
@@ -682,6 +692,16 @@ impl Worker {
             if !self.outbox.is_empty() {
                 self.outbox.clear();
                 self.in_flight = None;
+            }
+        }
+        if std::mem::take(&mut self.scrub_after_commit) {
+            match self.store.scrub_wal() {
+                Ok(true) => {}
+                Ok(false) => self.shared.logger.log(
+                    Level::Warn,
+                    "deleted events may stay in the write-ahead log until the next checkpoint",
+                ),
+                Err(e) => self.log_store_error("truncate the write-ahead log", Err(e)),
             }
         }
         self.dispatch_offers();

@@ -67,6 +67,7 @@ def test_every_public_method_of_reach_is_called(open_reach, data_dir):
         "set_user_properties": lambda: r.set_user_properties({"plan": PV.STRING_VALUE("pro")}),
         "unset_user_properties": lambda: r.unset_user_properties(["plan"]),
         "on_foreground": lambda: r.on_foreground(),
+        "set_timezone": lambda: r.set_timezone("Europe/Berlin"),
         "on_background": lambda: r.on_background(),
         "flush": lambda: r.flush(),
         "diagnostics": lambda: r.diagnostics(),
@@ -100,7 +101,7 @@ def test_every_public_method_of_reach_is_called(open_reach, data_dir):
         results[name] = call()
 
     for name in ("track", "screen", "identify", "set_user_properties", "unset_user_properties",
-                 "on_foreground", "set_consent", "set_log_sink", "reset", "delete_local_data",
+                 "on_foreground", "set_timezone", "set_consent", "set_log_sink", "reset", "delete_local_data",
                  "load_rule_pack", "set_popup_presenter", "set_claim_client", "popup_shown",
                  "popup_clicked", "popup_dismissed", "apply_calls"):
         assert results[name] is None, name

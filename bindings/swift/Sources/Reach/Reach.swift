@@ -153,8 +153,13 @@ public final class Reach: Sendable {
 
     /// Call when the app comes to the foreground: starts a new session after
     /// `sessionTimeoutMs` in the background, and records `app_open` unless
-    /// `ReachConfig.recordAppOpen` is false.
+    /// `ReachConfig.recordAppOpen` is false. Hands the core the device's current
+    /// timezone first, so a zone changed while the app ran moves quiet hours and
+    /// local-time rules (before setup, the config's timezone applies).
     public func onForeground() throws {
+        if case .core(let core) = calls.drained(countingRefusal: false) {
+            try guarded { try core.setTimezone(timezone: TimeZone.current.identifier) }
+        }
         try record(.foreground(at: RecordedCall.now()))
     }
 

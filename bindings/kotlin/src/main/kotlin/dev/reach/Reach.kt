@@ -292,8 +292,18 @@ class Reach private constructor(private val calls: CallQueue) : AutoCloseable {
      */
     fun flush(): Boolean = direct({ false }) { it.flush() }
 
-    /** Call when the app comes to the foreground: may start a new session; records `app_open` unless `recordAppOpen` is false. */
-    fun onForeground(): Unit = hot({ it.onForeground() }, { QueuedCall.Foreground(now()) })
+    /**
+     * Call when the app comes to the foreground: may start a new session; records `app_open` unless
+     * `recordAppOpen` is false. Hands the core the device's current timezone first, so a zone
+     * changed while the app ran moves quiet hours and local-time rules (before setup, the
+     * config's timezone applies).
+     */
+    fun onForeground() {
+        if (ffi != null && mode != Mode.DISABLED) {
+            direct({}) { it.setTimezone(java.util.TimeZone.getDefault().id) }
+        }
+        hot({ it.onForeground() }, { QueuedCall.Foreground(now()) })
+    }
 
     /**
      * Call when the app goes to the background: notes the time (for the session timeout) and
