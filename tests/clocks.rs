@@ -102,6 +102,35 @@ fn a_clock_set_back_by_days_resets_no_cap() {
 }
 
 #[test]
+fn a_clock_set_back_by_days_and_forward_again_resets_no_daily_cap() {
+    let t0 = day(10, "10:00");
+    let pack = json!({ "format": "1.1",
+        "limits": { "max_per_day": 1 },
+        "campaigns": [{
+            "id": "c", "trigger": { "event": "e" },
+            "frequency": { "caps": [{ "max": 1, "per": "day" }, { "max": 1, "per": "week" }] },
+            "popup": { "template": "modal", "title": "Hello" }
+        }, {
+            "id": "other", "trigger": { "event": "o" },
+            "popup": { "template": "modal", "title": "Other" }
+        }]
+    })
+    .to_string();
+    let mut phone = Phone::with_pack(SH, &pack, t0);
+    shown_at(&mut phone, t0);
+    // Set back three days: the day it lands on is capped ...
+    expect(&phone.event(t0 - 3 * DAY, "e", &[]), None);
+    // ... and set forward again, the real day still is (also across campaigns).
+    expect(&phone.event(t0 + HOUR, "e", &[]), None);
+    expect(&phone.event(t0 + 2 * HOUR, "o", &[]), None);
+    phone.restart(None);
+    expect(&phone.event(t0 + 3 * HOUR, "e", &[]), None);
+    expect(&phone.event(t0 + 3 * HOUR, "o", &[]), None);
+    // The next day the global limit lets another campaign show.
+    expect(&phone.event(day(11, "10:00"), "o", &[]), Some("other"));
+}
+
+#[test]
 fn a_small_step_back_keeps_the_impression_where_it_was() {
     // Within the correction threshold, the caps' own rule holds: the
     // impression stamped "later than now" still counts, the interval is

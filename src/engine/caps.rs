@@ -30,6 +30,7 @@ pub static NO_HISTORY: CampaignHistory = CampaignHistory {
     last_clicked_ms: None,
     exposure: None,
     prizes: 0,
+    moved: Vec::new(),
 };
 
 /// What the engine remembers about one campaign for the current person.
@@ -48,6 +49,12 @@ pub struct CampaignHistory {
     /// Prizes this person received from the campaign's inventory.
     #[serde(default)]
     pub prizes: u32,
+    /// Impressions a clock correction moved: `[now stamp, original stamp]`.
+    /// The original still counts in the calendar period it falls in, so a
+    /// clock set back by days and then forward again resets no daily or
+    /// weekly cap (engine/timeline.rs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<[i64; 2]>,
 }
 
 /// An impression or a control exposure, for conversion attribution.
@@ -70,6 +77,8 @@ impl CampaignHistory {
     pub fn prune(&mut self, now_ms: i64) {
         let horizon = now_ms - HISTORY_HORIZON_MS;
         self.impressions.retain(|&t| t > horizon);
+        self.moved
+            .retain(|&[at, original]| at.max(original) > horizon);
     }
 }
 
@@ -80,6 +89,9 @@ pub struct GlobalHistory {
     /// The session the count below belongs to.
     pub session_id: String,
     pub in_session: u32,
+    /// As `CampaignHistory::moved`, for `max_per_day`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<[i64; 2]>,
 }
 
 impl GlobalHistory {
@@ -96,6 +108,8 @@ impl GlobalHistory {
         // Global periods are at most a day; keep two to be safe across zones.
         let horizon = now_ms - 2 * 24 * 3_600_000;
         self.impressions.retain(|&t| t > horizon);
+        self.moved
+            .retain(|&[at, original]| at.max(original) > horizon);
     }
 }
 
@@ -173,8 +187,10 @@ impl fmt::Display for Blocked {
     }
 }
 
-/// Impressions that fall in the current `period` (or later: see module docs).
-fn seen_in(period: Period, impressions: &[i64], cal: &Calendar) -> u32 {
+/// Impressions that fall in the current `period` (or later: see module docs),
+/// and impressions a clock correction moved out of it whose original stamp is
+/// in it (each counted once).
+fn seen_in(period: Period, impressions: &[i64], moved: &[[i64; 2]], cal: &Calendar) -> u32 {
     // Local dates never go backwards as instants go forwards, so "on today's
     // local date or later" is "at or after today's local midnight": one
     // comparison per impression, no timezone work.
@@ -183,7 +199,17 @@ fn seen_in(period: Period, impressions: &[i64], cal: &Calendar) -> u32 {
         Period::LocalWeek => cal.week_start_ms,
         Period::Rolling(d) => cal.now_ms - d.as_millis() + 1,
     };
-    impressions.iter().filter(|&&t| t >= from).count() as u32
+    let until = match period {
+        Period::LocalDay => cal.day_end_ms,
+        Period::LocalWeek => cal.week_end_ms,
+        Period::Rolling(_) => cal.now_ms.saturating_add(1),
+    };
+    let now = impressions.iter().filter(|&&t| t >= from).count();
+    let originally = moved
+        .iter()
+        .filter(|&&[at, original]| at < from && (from..until).contains(&original))
+        .count();
+    (now + originally) as u32
 }
 
 /// The local calendar around a decision's "now", computed once per event.
@@ -195,6 +221,9 @@ pub struct Calendar {
     pub day_start_ms: i64,
     /// This ISO week's Monday, local midnight.
     pub week_start_ms: i64,
+    /// Tomorrow's local midnight, and next Monday's.
+    pub day_end_ms: i64,
+    pub week_end_ms: i64,
 }
 
 impl Calendar {
@@ -213,11 +242,18 @@ impl Calendar {
         let monday = date
             .checked_sub(jiff::Span::new().days(back))
             .unwrap_or(date);
+        let later = |d: jiff::civil::Date, days: i64| {
+            d.checked_add(jiff::Span::new().days(days))
+                .map(midnight)
+                .unwrap_or(i64::MAX)
+        };
         Calendar {
             now_ms,
             local,
             day_start_ms: midnight(date),
             week_start_ms: midnight(monday),
+            day_end_ms: later(date, 1),
+            week_end_ms: later(monday, 7),
         }
     }
 }
@@ -295,7 +331,7 @@ pub fn campaign_allows(
         }
     }
     for cap in &freq.caps {
-        let seen = seen_in(cap.period, &h.impressions, cal);
+        let seen = seen_in(cap.period, &h.impressions, &h.moved, cal);
         if seen >= cap.max {
             return Err(Blocked::PeriodCap {
                 max: cap.max,
@@ -335,7 +371,7 @@ pub fn global_allows(
         }
     }
     if let Some(max) = limits.max_per_day {
-        if seen_in(Period::LocalDay, &g.impressions, cal) >= max {
+        if seen_in(Period::LocalDay, &g.impressions, &g.moved, cal) >= max {
             return Err(Blocked::DayCap { max });
         }
     }

@@ -11,7 +11,10 @@
 //! as the true one, and everything stamped after it is moved to it. An
 //! impression from the future then still counts (in the current period, and
 //! in the total), but intervals and windows run from the moment of the
-//! correction, not from days ahead. Smaller steps back (network time
+//! correction, not from days ahead. The original stamp is kept beside the
+//! moved one and still counts in the calendar day or week it falls in: a
+//! clock set back by days and then forward again (which the device cannot
+//! tell from a correction) resets no daily or weekly cap. Smaller steps back (network time
 //! nudging a few seconds, a user fixing a few minutes) keep the caps' rule:
 //! they hold a cap a little longer, never less.
 //!
@@ -127,7 +130,11 @@ impl TriggerEngine {
         for (id, h) in self.histories.iter_mut() {
             let mut moved = false;
             for t in h.impressions.iter_mut() {
-                moved |= clamp(t);
+                let original = *t;
+                if clamp(t) {
+                    h.moved.push([now_ms, original]);
+                    moved = true;
+                }
             }
             for t in [&mut h.last_dismissed_ms, &mut h.last_clicked_ms]
                 .into_iter()
@@ -144,7 +151,11 @@ impl TriggerEngine {
         }
         let mut global_moved = false;
         for t in self.global.impressions.iter_mut() {
-            global_moved |= clamp(t);
+            let original = *t;
+            if clamp(t) {
+                self.global.moved.push([now_ms, original]);
+                global_moved = true;
+            }
         }
         self.global_dirty |= global_moved;
         let ahead: Vec<PendingDelay> = self

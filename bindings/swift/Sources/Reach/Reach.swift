@@ -158,6 +158,9 @@ public final class Reach: Sendable {
     /// local-time rules (before setup, the config's timezone applies).
     public func onForeground() throws {
         if case .core(let core) = calls.drained(countingRefusal: false) {
+            // Foundation caches the system zone for the life of the process;
+            // a zone changed while the app ran is read only after a reset.
+            NSTimeZone.resetSystemTimeZone()
             try guarded { try core.setTimezone(timezone: TimeZone.current.identifier) }
         }
         try record(.foreground(at: RecordedCall.now()))

@@ -21,6 +21,29 @@ final class UploadTests: XCTestCase {
         try checkEqual(reach.uploadNow(timeoutMs: 100).stop, .closed, "after close")
     }
 
+    func testOnForegroundHandsTheCoreTheCurrentTimezone() throws {
+        let server = try CollectorServer()
+        defer { server.stop() }
+        let home = ProcessInfo.processInfo.environment["TZ"]
+        defer {
+            if let home { setenv("TZ", home, 1) } else { unsetenv("TZ") }
+            NSTimeZone.resetSystemTimeZone()
+        }
+        let reach = try Reach(config: uploadingConfig(freshDir("foreground-zone"), server: server))
+        try reach.track("at_home")
+        // The person lands in New York while the app runs.
+        setenv("TZ", "America/New_York", 1)
+        try reach.onForeground()
+        try reach.track("abroad")
+        try checkEqual(reach.uploadNow(timeoutMs: 10_000).stop, .drained, "uploaded")
+        let zones = server.events
+            .filter { ["at_home", "abroad"].contains($0["event"] as? String ?? "") }
+            .map { ($0["context"] as? [String: Any])?["timezone"] as? String }
+        try checkEqual(zones, ["UTC", "America/New_York"], "context.timezone (the config says UTC)")
+        try checkEqual(TimeZone.current.identifier, "America/New_York", "the system zone moved")
+        reach.close()
+    }
+
     func testUploadNowWithoutAServerOrBeforeSetup() throws {
         let reach = try Reach(config: config(freshDir("upload-no-server")))
         try checkEqual(reach.uploadNow(timeoutMs: 1_000).stop, .noServer, "no serverUrl")

@@ -69,6 +69,27 @@ internal fun defineQueueTests() {
         }
     }
 
+    test("onForeground hands the core the device's current timezone") { dir ->
+        val home = java.util.TimeZone.getDefault()
+        Collector().use { collector ->
+            val reach = Reach.unopened()
+            reach.setUp(config(dir, recordAppOpen = false).uploadingTo(collector), null)
+            try {
+                reach.track("at_home")
+                // The person lands in New York while the app runs.
+                java.util.TimeZone.setDefault(java.util.TimeZone.getTimeZone("America/New_York"))
+                reach.onForeground()
+                reach.track("abroad")
+                assertEq(2uL, reach.uploadAll().acknowledged, "acknowledged")
+                val zones = collector.events().map { (it["context"] as Map<*, *>)["timezone"] }
+                assertEq(listOf<Any?>("Asia/Shanghai", "America/New_York"), zones, "context.timezone")
+            } finally {
+                java.util.TimeZone.setDefault(home)
+                reach.close()
+            }
+        }
+    }
+
     test("the buffer before setup keeps the newest 1,000 calls and counts the others") { dir ->
         Collector().use { collector ->
             val reach = Reach.unopened()
