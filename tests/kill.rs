@@ -321,8 +321,6 @@ fn kill_cycle_child() {
 struct Seen {
     /// Tick index → messageId, from the device's events table.
     local: BTreeMap<i64, String>,
-    /// Tick index → messageId, from the server's events table.
-    server: BTreeMap<i64, String>,
     /// Impressions ever, by campaign (`campaign_history.total`).
     impressions: BTreeMap<String, u64>,
     /// Day-bucket counts by series (kept for a year: never pruned here).
@@ -417,38 +415,58 @@ fn read_device(dir: &Path, seen: &mut Seen) {
         .unwrap_or(false);
 }
 
-/// The server's stored ticks; a messageId is the table's key, so each is
-/// stored once by construction: what is checked is that no event reached
-/// it under two messageIds. Returns the resends the server absorbed.
-fn read_server(server_db: &Path, seen: &mut Seen) -> u64 {
+/// Reads the server's ticks stored since the last call (by rowid, so a run
+/// of 1,000 kills does not reread the whole table each time) into `server`.
+/// A messageId is the table's key, so each is stored once by construction:
+/// what is checked is that no event reached it under two messageIds.
+fn read_server(server_db: &Path, server: &mut ServerTicks) {
     let conn = rusqlite::Connection::open(server_db).unwrap();
     let mut q = conn
-        .prepare("SELECT message_id, body, times FROM events WHERE name = 'tick'")
+        .prepare("SELECT rowid, message_id, body FROM events WHERE name = 'tick' AND rowid > ?1")
         .unwrap();
-    let mut resends = 0;
     for row in q
-        .query_map([], |r| {
+        .query_map([server.last_rowid], |r| {
             Ok((
-                r.get::<_, String>(0)?,
+                r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
+                r.get::<_, String>(2)?,
             ))
         })
         .unwrap()
     {
-        let (id, body, times) = row.unwrap();
-        resends += (times - 1).max(0) as u64;
+        let (rowid, id, body) = row.unwrap();
+        // The device keeps the UUID's 16 bytes; the wire has it hyphenated.
+        let id = id.replace('-', "");
+        server.last_rowid = server.last_rowid.max(rowid);
         let i = serde_json::from_str::<serde_json::Value>(&body).unwrap()["properties"]["i"]
             .as_i64()
             .unwrap();
-        if let Some(other) = seen.server.insert(i, id.clone()) {
+        if let Some(other) = server.ticks.insert(i, id.clone()) {
             assert_eq!(
                 other, id,
                 "tick {i} reached the server under two messageIds"
             );
         }
     }
-    resends
+}
+
+/// Resends the server absorbed (a batch sent again after a kill lost its
+/// acknowledgement), and the rows it stores.
+fn server_totals(server_db: &Path) -> (u64, u64) {
+    let conn = rusqlite::Connection::open(server_db).unwrap();
+    conn.query_row(
+        "SELECT COALESCE(SUM(times - 1), 0), COUNT(DISTINCT message_id) FROM events",
+        [],
+        |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+    )
+    .unwrap()
+}
+
+/// The server's ticks seen so far: index → messageId.
+#[derive(Default)]
+struct ServerTicks {
+    ticks: BTreeMap<i64, String>,
+    last_rowid: i64,
 }
 
 /// SplitMix64: a seeded, reproducible sequence of kill moments.
@@ -587,7 +605,10 @@ fn random_sigkills_lose_no_acknowledged_event_and_repeat_no_popup() {
     let mut acked: Vec<(i64, i64)> = Vec::new();
     let (mut scheduling, mut scheduled) = (0u64, 0u64);
     let mut before = Seen::default();
-    let mut resends = 0;
+    let mut server_ticks = ServerTicks::default();
+    // Acknowledged ticks once seen at the server stay there: they are
+    // checked again only while they could still be on the device alone.
+    let mut acked_checked_to = 0usize;
     for cycle in 0..kills as i64 {
         let spec = CycleSpec {
             dir: dir.clone(),
@@ -608,8 +629,8 @@ fn random_sigkills_lose_no_acknowledged_event_and_repeat_no_popup() {
         if database_path(&dir).exists() {
             read_device(&dir, &mut now);
         }
-        resends = read_server(&server_db, &mut now);
-        check_acknowledged(&acked, &now, cycle);
+        read_server(&server_db, &mut server_ticks);
+        acked_checked_to = check_acknowledged(&acked, acked_checked_to, &now, &server_ticks, cycle);
         let offers = read_offers(&offers_file);
         let delayed_offers = offers.iter().filter(|(_, c)| c == DELAYED).count() as u64;
         let shown = now.impressions.get(DELAYED).copied().unwrap_or(0);
@@ -662,21 +683,26 @@ fn random_sigkills_lose_no_acknowledged_event_and_repeat_no_popup() {
         std::thread::sleep(Duration::from_millis(5));
     }
     assert!(o.tracker.close());
-    let mut last = Seen::default();
-    resends = resends.max(read_server(&server_db, &mut last));
-    let checked = check_acknowledged(&acked, &last, kills as i64);
-    let stats = server.stats().unwrap();
+    read_server(&server_db, &mut server_ticks);
+    let delivered = check_acknowledged(&acked, 0, &Seen::default(), &server_ticks, kills as i64);
+    let checked: u64 = acked
+        .iter()
+        .map(|(first, last)| (last - first + 1) as u64)
+        .sum();
     assert_eq!(
-        stats.events_stored,
-        server_event_count(&server_db),
-        "the stats and the table agree"
+        delivered,
+        acked.len(),
+        "every acknowledged tick at the server"
     );
+    let (resends, rows) = server_totals(&server_db);
+    let stats = server.stats().unwrap();
+    assert_eq!(stats.events_stored, rows, "the stats and the table agree");
     let offers = read_offers(&offers_file);
     println!(
         "kill harness: {kills} kills survived (seed {seed}); {checked} acknowledged ticks \
          checked, 0 lost; {} ticks at the server, {resends} resends absorbed, {} duplicates \
          in stats; {scheduled} delayed popups committed, {} offers, none twice",
-        last.server.len(),
+        server_ticks.ticks.len(),
         stats.duplicates,
         offers.len()
     );
@@ -688,25 +714,39 @@ fn random_sigkills_lose_no_acknowledged_event_and_repeat_no_popup() {
     server.shutdown();
 }
 
-/// Asserts every acknowledged tick is stored (device or server); returns
-/// how many were checked.
+/// Asserts every acknowledged tick is on the device or at the server,
+/// starting at the `from`th acknowledged range; returns the index of the
+/// first range not yet wholly at the server (the next call's `from`).
 #[track_caller]
-fn check_acknowledged(acked: &[(i64, i64)], seen: &Seen, cycle: i64) -> u64 {
-    let mut n = 0;
-    for &(first, last) in acked {
+fn check_acknowledged(
+    acked: &[(i64, i64)],
+    from: usize,
+    device: &Seen,
+    server: &ServerTicks,
+    cycle: i64,
+) -> usize {
+    let mut next = from;
+    for (k, &(first, last)) in acked.iter().enumerate().skip(from) {
+        let mut all_delivered = true;
         for i in first..=last {
-            let (l, s) = (seen.local.get(&i), seen.server.get(&i));
+            let (l, s) = (device.local.get(&i), server.ticks.get(&i));
             assert!(
                 l.is_some() || s.is_some(),
                 "after kill {cycle}: acknowledged tick {i} is neither stored nor delivered \
                  ({} on the device, {} at the server)",
-                seen.local.len(),
-                seen.server.len()
+                device.local.len(),
+                server.ticks.len()
             );
-            n += 1;
+            if let (Some(l), Some(s)) = (l, s) {
+                assert_eq!(l, s, "tick {i}: one messageId on the device and the server");
+            }
+            all_delivered &= s.is_some();
+        }
+        if all_delivered && next == k {
+            next = k + 1;
         }
     }
-    n
+    next
 }
 
 /// The offers the presenters recorded; panics if an offer id repeats.
@@ -720,12 +760,4 @@ fn read_offers(path: &Path) -> Vec<(String, String)> {
         out.push((id.to_owned(), campaign.to_owned()));
     }
     out
-}
-
-fn server_event_count(server_db: &Path) -> u64 {
-    let conn = rusqlite::Connection::open(server_db).unwrap();
-    conn.query_row("SELECT COUNT(DISTINCT message_id) FROM events", [], |r| {
-        r.get::<_, i64>(0)
-    })
-    .unwrap() as u64
 }
