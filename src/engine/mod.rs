@@ -16,6 +16,8 @@ pub mod behaviour;
 pub mod caps;
 pub mod counters;
 pub mod delays;
+mod due;
+mod exposures;
 pub mod sequences;
 pub mod timeline;
 
@@ -29,7 +31,7 @@ use crate::rules::{AudienceContext, Campaign, Locale, Platform, RulePack, Versio
 use crate::value::{Properties, Value};
 use assignment::Assignment;
 use behaviour::Behaviours;
-use caps::{Blocked, Calendar, CampaignHistory, Exposure, GlobalHistory};
+use caps::{Blocked, Calendar, CampaignHistory, GlobalHistory};
 use delays::{Delays, PendingDelay};
 use sequences::{Sequences, Step};
 
@@ -606,92 +608,6 @@ impl TriggerEngine {
         self.last.get(i)?.as_ref()
     }
 
-    /// Takes the pending delay that is due at `now_ms` and may be offered
-    /// now, dropping expired and impossible ones on the way. When several are
-    /// due together the highest priority goes first, as for campaigns
-    /// triggered by one event; equal priorities go in due-time order. The
-    /// caller checks first that a popup can be offered at all (foreground,
-    /// a presenter, none in flight).
-    /// Without `can_offer` (no presenter yet) only expired delays go.
-    pub fn take_due_delay(&mut self, now_ms: i64, person: &Person, can_offer: bool) -> DueDelays {
-        let mut out = DueDelays::default();
-        let mut due: Vec<PendingDelay> = self.delays.due(now_ms).cloned().collect();
-        if due.is_empty() {
-            return out;
-        }
-        let pack = self.pack.clone();
-        // Stable sort: `due` is in due-time order already. A delay whose
-        // campaign left the pack sorts last (it is dropped when reached).
-        due.sort_by_key(|p| {
-            std::cmp::Reverse(
-                pack.index_of(&p.campaign_id)
-                    .map_or(i64::MIN, |i| i64::from(pack.campaign(i).priority)),
-            )
-        });
-        let cal = Calendar::at(now_ms, &self.device.zone);
-        let global = caps::global_allows(&pack.limits, &self.global, person.session_id, &cal);
-        for p in due {
-            if now_ms > p.expires_ms {
-                self.delays.remove(&p.campaign_id);
-                out.expired.push(p);
-                continue;
-            }
-            if !can_offer {
-                continue;
-            }
-            let Some(idx) = pack.index_of(&p.campaign_id) else {
-                self.delays.remove(&p.campaign_id);
-                out.dropped.push((p, Skip::NotInPack));
-                continue;
-            };
-            let c = pack.campaign(idx);
-            let verdict = if !c.enabled {
-                Err(Skip::NotInPack)
-            } else {
-                self.when_due(c, &cal)
-                    .and(global.clone().map_err(Skip::Cap))
-            };
-            match verdict {
-                Ok(()) => {
-                    self.delays.remove(&p.campaign_id);
-                    out.offer = Some((idx, p));
-                    return out;
-                }
-                Err(skip) if skip.is_transient() => {}
-                Err(skip) => {
-                    self.delays.remove(&p.campaign_id);
-                    out.dropped.push((p, skip));
-                }
-            }
-        }
-        out
-    }
-
-    /// What is checked again when a delayed popup comes due: the schedule and
-    /// the caps (the audience and behaviour held at the trigger).
-    fn when_due(&self, c: &Campaign, cal: &Calendar) -> Result<(), Skip> {
-        if c.schedule.has_ended(cal.now_ms) {
-            return Err(Skip::Ended);
-        }
-        if !c.schedule.is_open(cal.now_ms, &cal.local) {
-            return Err(Skip::OutsideLocalHours);
-        }
-        let history = self.histories.get(&c.id).unwrap_or(&caps::NO_HISTORY);
-        caps::campaign_allows(&c.frequency, history, cal).map_err(Skip::Cap)
-    }
-
-    pub fn next_due_delay_ms(&self) -> Option<i64> {
-        self.delays.next_due_ms()
-    }
-
-    pub fn pending_delay(&self, campaign_id: &str) -> Option<&PendingDelay> {
-        self.delays.get(campaign_id)
-    }
-
-    pub fn delays_mut(&mut self) -> &mut Delays {
-        &mut self.delays
-    }
-
     pub fn sequences_mut(&mut self) -> &mut Sequences {
         &mut self.sequences
     }
@@ -747,13 +663,6 @@ impl TriggerEngine {
             .drain()
             .filter_map(|id| self.assignments.get(&id).map(|a| (id, a.clone())))
             .collect()
-    }
-
-    /// A prize of the campaign was shown to the person.
-    pub fn record_prize(&mut self, campaign_id: &str) {
-        let h = self.histories.entry(campaign_id.to_owned()).or_default();
-        h.prizes = h.prizes.saturating_add(1);
-        self.dirty_histories.insert(campaign_id.to_owned());
     }
 
     fn eligible(
@@ -818,79 +727,12 @@ impl TriggerEngine {
         caps::campaign_allows(&c.frequency, history, cal).map_err(Skip::Cap)
     }
 
-    /// The host reported the popup shown (or the offer timed out, which
-    /// counts as shown): caps count it.
-    /// A control exposure counts the same: caps, and the attribution window.
-    pub fn record_impression(
-        &mut self,
-        campaign_id: &str,
-        at_ms: i64,
-        session_id: &str,
-        variant: &str,
-        offer_id: &str,
-    ) {
-        let h = self.histories.entry(campaign_id.to_owned()).or_default();
-        h.prune(at_ms);
-        h.record_impression(at_ms);
-        h.exposure = Some(Exposure {
-            at_ms,
-            variant: variant.to_owned(),
-            offer_id: offer_id.to_owned(),
-            converted: false,
-        });
-        self.dirty_histories.insert(campaign_id.to_owned());
-        self.global.prune(at_ms);
-        self.global.record_impression(at_ms, session_id);
-        self.global_dirty = true;
-    }
-
-    pub fn record_dismiss(&mut self, campaign_id: &str, at_ms: i64) {
-        self.histories
-            .entry(campaign_id.to_owned())
-            .or_default()
-            .last_dismissed_ms = Some(at_ms);
-        self.dirty_histories.insert(campaign_id.to_owned());
-    }
-
-    pub fn record_click(&mut self, campaign_id: &str, at_ms: i64) {
-        self.histories
-            .entry(campaign_id.to_owned())
-            .or_default()
-            .last_clicked_ms = Some(at_ms);
-        self.dirty_histories.insert(campaign_id.to_owned());
-    }
-
-    pub fn history(&self, campaign_id: &str) -> Option<&CampaignHistory> {
-        self.histories.get(campaign_id)
-    }
-
     pub fn behaviours(&self) -> &Behaviours {
         &self.behaviours
     }
 
     pub fn behaviours_mut(&mut self) -> &mut Behaviours {
         &mut self.behaviours
-    }
-
-    pub fn restore_history(&mut self, campaign_id: String, h: CampaignHistory) {
-        self.histories.insert(campaign_id, h);
-    }
-
-    pub fn restore_global(&mut self, g: GlobalHistory) {
-        self.global = g;
-    }
-
-    /// Changed histories since the last call, for the store.
-    pub fn take_dirty_histories(
-        &mut self,
-    ) -> (Vec<(String, CampaignHistory)>, Option<GlobalHistory>) {
-        let histories = self
-            .dirty_histories
-            .drain()
-            .filter_map(|id| self.histories.get(&id).map(|h| (id, h.clone())))
-            .collect();
-        let global = std::mem::take(&mut self.global_dirty).then(|| self.global.clone());
-        (histories, global)
     }
 
     /// A new person (after `reset()`): no counters, no caps.
