@@ -335,12 +335,24 @@ def test_second_instance_on_the_same_dir_raises_already_open(open_reach, data_di
     assert flushed(second).stored == 1
 
 
-def test_a_data_dir_that_is_a_file_raises_storage(open_reach, tmp_path):
+def test_a_data_dir_that_is_a_file_raises_storage_in_strict_mode(open_reach, tmp_path):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
     with pytest.raises(reach.ReachError.Storage) as ei:
-        open_reach(not_a_dir)
+        open_reach(not_a_dir, strict=True)
     assert str(not_a_dir) in ei.value.message
+
+
+def test_a_data_dir_that_is_a_file_keeps_events_in_memory_and_says_why(open_reach, tmp_path):
+    """Non-strict: the host app keeps running; events live in memory and diagnostics say why."""
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    r = open_reach(not_a_dir)
+    r.track("still_recorded", {})
+    d = flushed(r)
+    assert d.persistent is False
+    assert d.storage_problem is not None and str(not_a_dir) in d.storage_problem
+    assert d.stored >= 1
 
 
 # --- consent -----------------------------------------------------------------------------------

@@ -267,13 +267,22 @@ final class TrackingTests: XCTestCase {
         try checkEqual(try settled(second).stored, 1, "the second instance sees the first's event")
         second.close()
 
-        // A directory that cannot be created is a Storage error, not a crash.
+        // A directory that cannot be created is a Storage error in strict
+        // mode, not a crash; without strict mode the events live in memory
+        // and diagnostics say why.
         let file = testRoot.appendingPathComponent("a-file").path
         try check(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)), "create a file")
         let storage = try expectReachError("data directory under a regular file") {
-            _ = try Reach(config: config(file + "/reach"))
+            _ = try Reach(config: config(file + "/reach", strict: true))
         }
         guard case .Storage = storage else { throw Failure(description: "expected Storage, got \(storage)") }
+        let inMemory = try Reach(config: config(file + "/reach"))
+        try inMemory.track("still_recorded")
+        try check(inMemory.flush(), "flush")
+        let d = inMemory.diagnostics()
+        try checkEqual(d.persistent, false, "persistent")
+        try check(d.storageProblem?.contains(file) == true, "storageProblem: \(String(describing: d.storageProblem))")
+        inMemory.close()
     }
 
     func testConsent() throws {

@@ -387,10 +387,22 @@ test("a second instance on the same directory throws AlreadyOpen until the first
     Reach(config(dir)).close()
 }
 
-test("an unusable data directory throws Storage") { dir ->
+test("an unusable data directory throws Storage in strict mode") { dir ->
+    val notADirectory = File(dir, "file").apply { writeText("x") }
+    val cfg = config(dir, strict = true).copy(dataDir = File(notADirectory, "reach").path)
+    assertThrows<StorageException>("data dir under a file") { Reach(cfg) }
+}
+
+test("an unusable data directory keeps events in memory and says why") { dir ->
     val notADirectory = File(dir, "file").apply { writeText("x") }
     val cfg = config(dir).copy(dataDir = File(notADirectory, "reach").path)
-    assertThrows<StorageException>("data dir under a file") { Reach(cfg) }
+    Reach(cfg).use { reach ->
+        reach.track("still_recorded")
+        check(reach.flush()) { "flush() completed" }
+        val d = reach.diagnostics()
+        assertEq(false, d.persistent, "persistent")
+        check(d.storageProblem?.contains(notADirectory.path) == true) { "storageProblem: ${d.storageProblem}" }
+    }
 }
 
 test("events survive close and reopen") { dir ->
