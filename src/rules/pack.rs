@@ -64,6 +64,8 @@ impl RulePack {
             }
             .into());
         }
+        // A byte-order mark (editors on Windows write one) is not content.
+        let json = json.strip_prefix('\u{feff}').unwrap_or(json);
         let document = Document::parse(json).map_err(|e| FieldError {
             path: String::new(),
             message: format!("not valid JSON: {e}"),
@@ -295,6 +297,15 @@ mod tests {
 
     fn refusal(json: &str) -> String {
         RulePack::parse(json).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_skipped() {
+        let with_bom = format!("\u{feff}{}", pack(vec![campaign("a", "x", 0)]));
+        let p = RulePack::parse(&with_bom).expect("a BOM is not content");
+        assert_eq!(p.campaigns().len(), 1);
+        // Only at the start: inside the document it is not JSON whitespace.
+        assert!(refusal(&format!("{{\u{feff}\"format\": \"1.1\"}}")).contains("not valid JSON"));
     }
 
     #[test]

@@ -325,8 +325,29 @@ fn read_url(node: &Node) -> Result<String, FieldError> {
             "invalid URL \"{url}\": expected an absolute URL like \"https://…\" or \"app://…\", without blanks"
         )));
     }
+    let scheme = url.split_once(':').map_or("", |(s, _)| s);
+    if let Some(why) = REFUSED_URL_SCHEMES
+        .iter()
+        .find(|(s, _)| s.eq_ignore_ascii_case(scheme))
+        .map(|(_, why)| why)
+    {
+        return Err(node.error(format!(
+            "the URL scheme \"{scheme}:\" is refused: {why}; use https or the app's own scheme"
+        )));
+    }
     Ok(url.to_owned())
 }
+
+/// URL schemes a popup may never carry, with the reason: script and inline
+/// content a host's web view or link handler would run or render, local
+/// files, and plain HTTP (readable and changeable on the way).
+const REFUSED_URL_SCHEMES: [(&str, &str); 5] = [
+    ("javascript", "it runs script"),
+    ("vbscript", "it runs script"),
+    ("data", "it carries inline content"),
+    ("file", "it reads the device's files"),
+    ("http", "plain HTTP can be read and changed on the way"),
+];
 
 /// Key/value data: strings, numbers, booleans or lists of strings.
 fn read_properties(node: &Node) -> Result<Properties, FieldError> {
@@ -428,6 +449,32 @@ mod tests {
             .contains("payload"));
         assert!(popup(json!({"template": "custom", "payload": {"a": null}})).is_err());
         assert!(popup(json!({"template": "custom", "payload": {"a": {"b": 1}}})).is_err());
+    }
+
+    #[test]
+    fn dangerous_url_schemes_are_refused_with_the_path() {
+        for (url, why) in [
+            ("javascript:alert(1)", "runs script"),
+            ("JavaScript:alert(1)", "runs script"),
+            ("data:text/html,<b>x</b>", "inline content"),
+            ("file:///etc/passwd", "device's files"),
+            ("http://cdn.example.com/a.png", "plain HTTP"),
+        ] {
+            let e =
+                popup(json!({"template": "modal", "title": "t", "image_url": url})).unwrap_err();
+            assert!(e.starts_with("image_url:") && e.contains(why), "{url}: {e}");
+            let e = popup(json!({"template": "modal", "title": "t", "buttons": [
+                {"id": "go", "text": "Go", "action": {"type": "deep_link", "url": url}}
+            ]}))
+            .unwrap_err();
+            assert!(
+                e.contains("buttons[0].action.url") && e.contains(why),
+                "{url}: {e}"
+            );
+        }
+        for url in ["https://cdn.example.com/a.png", "myapp://sale/1"] {
+            popup(json!({"template": "modal", "title": "t", "image_url": url})).unwrap();
+        }
     }
 
     #[test]
