@@ -305,7 +305,7 @@ mod tests {
         let p = RulePack::parse(&with_bom).expect("a BOM is not content");
         assert_eq!(p.campaigns().len(), 1);
         // Only at the start: inside the document it is not JSON whitespace.
-        assert!(refusal(&format!("{{\u{feff}\"format\": \"1.1\"}}")).contains("not valid JSON"));
+        assert!(refusal("{\u{feff}\"format\": \"1.1\"}").contains("not valid JSON"));
     }
 
     #[test]
