@@ -3,6 +3,7 @@
 //! implementation. Output is for people: plain text, errors on stderr, and
 //! exit 0 (done), 1 (the input is wrong or the work failed), 2 (usage).
 
+mod simulate;
 mod validate;
 
 use std::path::PathBuf;
@@ -35,6 +36,16 @@ enum Command {
         Example:\n  reach validate campaigns.json --known-events events.txt --format json"
     )]
     Validate(validate::ValidateArgs),
+    /// Run a trace of app steps on virtual time against the real SDK and print the timeline.
+    #[command(
+        after_help = "Each trace line is one step, like {\"track\": \"login\"} or {\"advance\": \"1d\"} \
+        (docs/operators.md). The same inputs print the same bytes.\n\n\
+        Example:\n  reach simulate campaigns.json trace.jsonl"
+    )]
+    Simulate(simulate::SimulateArgs),
+    /// The child process of `simulate` (one life between kills); not for people.
+    #[command(hide = true, name = "simulate-life")]
+    SimulateLife,
     /// Sign a rule pack (refused unless it validates): writes PACK.sig and prints the signature.
     #[command(after_help = "Example:\n  reach sign --key keys/reach-signing.key campaigns.json")]
     Sign {
@@ -117,6 +128,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::SimulateLife => simulate::run_life(),
         Command::Sign { key, pack } => sign(&key, &pack),
         Command::Keygen { out } => {
             return exit(reach_server::cli::run(&[
