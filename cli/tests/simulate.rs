@@ -88,3 +88,67 @@ fn the_cart_reminder_is_offered_thirty_minutes_after_the_cart_on_virtual_time() 
     );
     assert!(!stdout.contains("Some("), "{stdout}");
 }
+
+/// The operator scenarios with a trace in tests/traces, each against its
+/// pack in tests/fixtures/packs, compared with tests/golden/NAME.txt.
+/// Regenerate on purpose only: `REACH_BLESS=1 cargo test -p reach-cli --test simulate`.
+const SCENARIOS: &[&str] = &[
+    "01-registration-lottery",
+    "02-login-streak",
+    "07-abandoned-cart",
+];
+
+fn run_scenario(name: &str) -> String {
+    let trace = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/traces/{name}.jsonl"));
+    let out = simulate(&format!("{name}.json"), &trace);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn each_operator_scenario_prints_its_golden_timeline() {
+    for name in SCENARIOS {
+        let got = run_scenario(name);
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/golden/{name}.txt"));
+        if std::env::var_os("REACH_BLESS").is_some() {
+            std::fs::create_dir_all(golden.parent().unwrap()).unwrap();
+            std::fs::write(&golden, &got).unwrap();
+        }
+        let want = std::fs::read_to_string(&golden)
+            .unwrap_or_else(|e| panic!("{}: {e}", golden.display()));
+        assert_eq!(got, want, "{name}");
+    }
+}
+
+#[test]
+fn two_runs_print_the_same_bytes() {
+    for name in SCENARIOS {
+        assert_eq!(run_scenario(name), run_scenario(name), "{name}");
+    }
+}
+
+#[test]
+fn a_kill_keeps_the_pending_delay_and_the_reopened_app_offers_it_once() {
+    let got = run_scenario("07-abandoned-cart");
+    let lines: Vec<&str> = got.lines().collect();
+    let killed = lines
+        .iter()
+        .position(|l| l.contains("the app is killed"))
+        .expect("killed");
+    let offers: Vec<usize> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains("popup offered: cart-reminder"))
+        .map(|(i, _)| i)
+        .collect();
+    // Scheduled before the kill, offered once after it (at +35 m, the first
+    // foreground after it came due), never twice.
+    assert_eq!(offers.len(), 1, "{got}");
+    assert!(offers[0] > killed, "{got}");
+    assert!(lines[offers[0]].starts_with("day 0 +00:35:00"), "{got}");
+}

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reach::popup::{Answer, OfferContent, Presenter};
-use reach::store::{database_path, Store};
+use reach::store::database_path;
 use reach::{Clock, Config, Consent, ManualClock, Tracker, Value};
 use serde_json::{json, Map, Value as Json};
 
@@ -261,20 +261,36 @@ impl Life {
     }
 
     /// The last stored seq, and the reserved (`reach.*`) events stored after
-    /// `seq`: exposures, reports, conversions.
+    /// `seq`: exposures, reports, conversions. Read on a read-only
+    /// connection of its own: a second `Store` in this process (with its
+    /// checkpoint thread) was seen to lose the worker's last commit at a kill.
     fn stored_after(&self, seq: i64) -> (i64, Vec<(String, Json)>) {
-        let (store, _) = Store::open(&self.db, self.clock.now_ms());
-        let events = store.read_events(seq, 100_000).unwrap_or_default();
-        let last = events.last().map_or(seq, |e| e.seq);
-        let reserved = events
-            .into_iter()
-            .filter(|e| e.name.starts_with(reach::rules::RESERVED_EVENT_PREFIX))
-            .map(|e| {
-                let p = serde_json::from_str(&e.properties_json).unwrap_or(Json::Null);
-                (e.name, p)
-            })
-            .collect();
-        (last, reserved)
+        let read = || -> rusqlite::Result<(i64, Vec<(String, Json)>)> {
+            let conn = rusqlite::Connection::open_with_flags(
+                &self.db,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )?;
+            let mut stmt =
+                conn.prepare("SELECT seq, name, props FROM events WHERE seq > ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([seq], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            let mut last = seq;
+            let mut reserved = Vec::new();
+            for row in rows {
+                let (s, name, props) = row?;
+                last = s;
+                if name.starts_with(reach::rules::RESERVED_EVENT_PREFIX) {
+                    reserved.push((name, serde_json::from_str(&props).unwrap_or(Json::Null)));
+                }
+            }
+            Ok((last, reserved))
+        };
+        read().unwrap_or((seq, Vec::new()))
     }
 }
 
