@@ -3,6 +3,7 @@
 //! implementation. Output is for people: plain text, errors on stderr, and
 //! exit 0 (done), 1 (the input is wrong or the work failed), 2 (usage).
 
+mod new;
 mod simulate;
 mod validate;
 
@@ -46,6 +47,11 @@ enum Command {
     /// The child process of `simulate` (one life between kills); not for people.
     #[command(hide = true, name = "simulate-life")]
     SimulateLife,
+    /// Write a starting pack from a template (made from the operator scenarios).
+    #[command(
+        after_help = "Example:\n  reach new --template abandoned-cart --id cart-2026 --out cart.json --with-trace\n  reach new --list"
+    )]
+    New(new::NewArgs),
     /// Sign a rule pack (refused unless it validates): writes PACK.sig and prints the signature.
     #[command(after_help = "Example:\n  reach sign --key keys/reach-signing.key campaigns.json")]
     Sign {
@@ -129,6 +135,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::New(args) => new::run(&args),
         Command::SimulateLife => simulate::run_life(),
         Command::Sign { key, pack } => sign(&key, &pack),
         Command::Keygen { out } => {
