@@ -9,7 +9,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 
-const REACH: &str = env!("CARGO_BIN_EXE_reach");
+const REACH: &str = env!("CARGO_BIN_EXE_reach-server");
 
 /// Kills the child even when an assertion fails first.
 struct Child(std::process::Child);

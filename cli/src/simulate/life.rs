@@ -1,0 +1,301 @@
+//! One life of the simulated app: a child process (`reach simulate-life`)
+//! that opens the real `Tracker` on the trace's data directory with a manual
+//! clock and a scripted presenter, runs its steps, and writes one JSON record
+//! a line to stdout. A `kill` step ends the life with `abort()`: the process
+//! dies without closing, as under SIGKILL, and the parent opens the next life
+//! on the same directory.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use reach::popup::{Answer, OfferContent, Presenter};
+use reach::store::database_path;
+use reach::{Clock, Config, Consent, ManualClock, Tracker, Value};
+use serde_json::{json, Map, Value as Json};
+
+use super::trace::{Step, StepKind};
+
+/// How long a life waits for the worker to apply what it was given; far above
+/// what it takes (milliseconds), only a guard against a hang.
+const WORKER_WAIT: Duration = Duration::from_secs(20);
+
+/// What the parent hands a life on stdin.
+pub struct Plan {
+    pub data_dir: String,
+    pub timezone: String,
+    pub start_ms: i64,
+    pub trace_start_ms: i64,
+    /// The pack to load first (only in the first life: later lives restore it).
+    pub load_first: Option<String>,
+    /// The pack active at the end, whose campaigns `explain()` covers.
+    pub final_pack: Option<String>,
+    pub steps: Vec<Step>,
+    pub ends_in_kill: bool,
+    /// Campaigns offered in earlier lives (no explanation for them at the end).
+    pub offered_before: Vec<String>,
+}
+
+struct ScriptedPresenter {
+    answer: Mutex<Answer>,
+    offers: Mutex<Sender<OfferContent>>,
+}
+
+impl Presenter for ScriptedPresenter {
+    fn offer(&self, content: &OfferContent) -> Result<Answer, String> {
+        if let Ok(sender) = self.offers.lock() {
+            let _ = sender.send(content.clone());
+        }
+        Ok(self.answer.lock().map(|a| *a).unwrap_or(Answer::ShowNow))
+    }
+}
+
+struct Life {
+    tracker: Tracker,
+    clock: Arc<ManualClock>,
+    presenter: Arc<ScriptedPresenter>,
+    offers: Receiver<OfferContent>,
+    offered_count: u64,
+    last_offer: Option<OfferContent>,
+    last_seq: i64,
+    db: std::path::PathBuf,
+    trace_start_ms: i64,
+    out: std::io::Stdout,
+    offered: BTreeSet<String>,
+}
+
+fn props(map: &Map<String, Json>) -> Vec<(String, Value)> {
+    map.iter()
+        .filter_map(|(k, v)| Value::from_json(v).map(|v| (k.clone(), v)))
+        .collect()
+}
+
+pub fn run(plan: Plan) -> Result<(), String> {
+    let (tx, offers) = mpsc::channel();
+    let presenter = Arc::new(ScriptedPresenter {
+        answer: Mutex::new(Answer::ShowNow),
+        offers: Mutex::new(tx),
+    });
+    let clock = Arc::new(ManualClock::new(plan.start_ms));
+    let mut config = Config::new(&plan.data_dir);
+    config.app.app_version = "1.0.0".into();
+    config.app.platform = "android".into();
+    config.app.locale = "en".into();
+    config.app.timezone = plan.timezone.clone();
+    config.flush_timeout = WORKER_WAIT;
+    let tracker = Tracker::open(config, clock.clone() as Arc<dyn Clock>, None)
+        .map_err(|e| format!("cannot open the simulated app: {e}"))?;
+    tracker
+        .set_presenter(Some(presenter.clone() as Arc<dyn Presenter>))
+        .map_err(|e| e.to_string())?;
+    let db = database_path(std::path::Path::new(&plan.data_dir));
+    let mut life = Life {
+        tracker,
+        clock,
+        presenter,
+        offers,
+        offered_count: 0,
+        last_offer: None,
+        last_seq: 0,
+        db,
+        trace_start_ms: plan.trace_start_ms,
+        out: std::io::stdout(),
+        offered: plan.offered_before.iter().cloned().collect(),
+    };
+    life.last_seq = life.stored_after(0).0;
+    if let Some(pack) = &plan.load_first {
+        life.load_pack(0, pack)?;
+    }
+    for step in &plan.steps {
+        life.step(step)?;
+    }
+    if plan.ends_in_kill {
+        life.emit(0, json!({"what": "killed"}));
+        let _ = life.out.flush();
+        std::process::abort();
+    }
+    if let Some(pack) = &plan.final_pack {
+        let text = std::fs::read_to_string(pack).map_err(|e| format!("cannot read {pack}: {e}"))?;
+        let pack = reach::rules::RulePack::parse(&text).map_err(|e| e.to_string())?;
+        for c in pack.campaigns() {
+            if life.offered.contains(&c.id) {
+                continue;
+            }
+            let e = life.tracker.explain(&c.id).map_err(|e| e.to_string())?;
+            life.emit(
+                0,
+                json!({"what": "explain", "campaign": c.id, "outcome": e.outcome, "reasons": e.reasons}),
+            );
+        }
+    }
+    life.tracker.close();
+    Ok(())
+}
+
+impl Life {
+    fn emit(&mut self, line: usize, mut record: Json) {
+        record["at_ms"] = json!(self.clock.now_ms() - self.trace_start_ms);
+        record["line"] = json!(line);
+        let _ = writeln!(self.out, "{record}");
+    }
+
+    fn load_pack(&mut self, line: usize, path: &str) -> Result<(), String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        match self.tracker.load_rule_pack(&text) {
+            Ok(()) => self.emit(
+                line,
+                json!({"what": "pack loaded", "pack": file_name(path)}),
+            ),
+            Err(e) => return Err(format!("line {line}: pack {path} refused: {e}")),
+        }
+        self.settle(line)
+    }
+
+    fn step(&mut self, step: &Step) -> Result<(), String> {
+        let t = &self.tracker;
+        let line = step.line;
+        let result = match &step.kind {
+            StepKind::Track { name, properties } => t.track(name.clone(), props(properties)),
+            StepKind::Screen { name, properties } => t.screen(name.clone(), props(properties)),
+            StepKind::Identify(id) => t.identify(id.clone()),
+            StepKind::Reset => t.reset(),
+            StepKind::SetUserProperties(p) => t.set_user_properties(props(p)),
+            StepKind::Consent(c) => t.set_consent(match c.as_str() {
+                "granted" => Consent::Granted,
+                "pending" => Consent::Pending,
+                _ => Consent::Denied,
+            }),
+            StepKind::Foreground => t.on_foreground(),
+            StepKind::Background => {
+                t.on_background();
+                Ok(())
+            }
+            StepKind::Kill => Ok(()),
+            StepKind::Advance(ms) | StepKind::ClockJump(ms) => {
+                // The worker reads the clock at the flush in `settle`: a
+                // delay that is due by then is offered (in the foreground).
+                self.clock.set_ms(self.clock.now_ms() + ms);
+                Ok(())
+            }
+            StepKind::LoadPack(path) => return self.load_pack(line, path),
+            StepKind::Shown | StepKind::Clicked(_) | StepKind::Dismissed => {
+                let Some(offer) = self.last_offer.clone() else {
+                    return Err(format!("line {line}: no popup was offered to answer"));
+                };
+                match &step.kind {
+                    StepKind::Shown => t.popup_shown(offer.offer_id),
+                    StepKind::Clicked(b) => t.popup_clicked(offer.offer_id, b.clone()),
+                    _ => t.popup_dismissed(offer.offer_id),
+                }
+            }
+            StepKind::NextAnswer(a) => {
+                let answer = match a.as_str() {
+                    "later" => Answer::Later { delay_ms: None },
+                    "discard" => Answer::Discard,
+                    _ => Answer::ShowNow,
+                };
+                if let Ok(mut slot) = self.presenter.answer.lock() {
+                    *slot = answer;
+                }
+                Ok(())
+            }
+        };
+        result.map_err(|e| format!("line {line}: {e}"))?;
+        self.settle(line)
+    }
+
+    /// Waits until the worker has applied everything, then reports the offer
+    /// (if any) and the reserved events it stored.
+    fn settle(&mut self, line: usize) -> Result<(), String> {
+        // A query passes through the worker's command handling, which checks
+        // the offer timers at the clock's time; a bare flush may not, and the
+        // worker's own timer would then race this read.
+        let _ = self.tracker.explain("");
+        if !self.tracker.flush() {
+            return Err(format!("line {line}: the worker did not finish in time"));
+        }
+        let offered = self.tracker.diagnostics().popups_offered;
+        if offered > self.offered_count {
+            self.offered_count = offered;
+            let offer = self
+                .offers
+                .recv_timeout(WORKER_WAIT)
+                .map_err(|_| format!("line {line}: the presenter was never called"))?;
+            let deadline = std::time::Instant::now() + WORKER_WAIT;
+            while self.tracker.diagnostics().popups_answered < offered {
+                if std::time::Instant::now() > deadline {
+                    return Err(format!("line {line}: the answer never reached the worker"));
+                }
+                std::thread::sleep(Duration::from_millis(1));
+                self.tracker.flush();
+            }
+            self.tracker.flush();
+            self.offered.insert(offer.campaign_id.clone());
+            self.emit(
+                line,
+                json!({
+                    "what": "popup offered",
+                    "campaign": offer.campaign_id,
+                    "variant": offer.variant,
+                    "template": offer.template.name(),
+                    "title": offer.title,
+                    "buttons": offer.buttons.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
+                }),
+            );
+            self.last_offer = Some(offer);
+        }
+        let (last, reserved) = self.stored_after(self.last_seq);
+        self.last_seq = last;
+        for (name, properties) in reserved {
+            let mut record = json!({"what": name});
+            for key in ["campaign_id", "variant", "button_id", "goal_event"] {
+                if let Some(v) = properties.get(key) {
+                    record[key] = v.clone();
+                }
+            }
+            self.emit(line, record);
+        }
+        Ok(())
+    }
+
+    /// The last stored seq, and the reserved (`reach.*`) events stored after
+    /// `seq`: exposures, reports, conversions. Read on a read-only
+    /// connection of its own: a second `Store` in this process (with its
+    /// checkpoint thread) was seen to lose the worker's last commit at a kill.
+    fn stored_after(&self, seq: i64) -> (i64, Vec<(String, Json)>) {
+        let read = || -> rusqlite::Result<(i64, Vec<(String, Json)>)> {
+            let conn = rusqlite::Connection::open_with_flags(
+                &self.db,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )?;
+            let mut stmt =
+                conn.prepare("SELECT seq, name, props FROM events WHERE seq > ?1 ORDER BY seq")?;
+            let rows = stmt.query_map([seq], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
+            let mut last = seq;
+            let mut reserved = Vec::new();
+            for row in rows {
+                let (s, name, props) = row?;
+                last = s;
+                if name.starts_with(reach::rules::RESERVED_EVENT_PREFIX) {
+                    reserved.push((name, serde_json::from_str(&props).unwrap_or(Json::Null)));
+                }
+            }
+            Ok((last, reserved))
+        };
+        read().unwrap_or((seq, Vec::new()))
+    }
+}
+
+fn file_name(path: &str) -> String {
+    std::path::Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
+}

@@ -1,0 +1,255 @@
+//! `reach simulate PACK TRACE`: runs a trace (see [`trace`]) on the real
+//! `Tracker` on virtual time and prints the timeline. The trace is checked
+//! whole first; then each life between `kill` steps runs in a child process
+//! ([`life`]) on one scratch data directory, removed at the end. Output holds
+//! no random ids or wall-clock times, so the same inputs print the same bytes.
+
+pub mod life;
+pub mod trace;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use clap::Args;
+use serde_json::{json, Value as Json};
+
+use crate::validate::Format;
+use crate::{EXIT_FAILED, EXIT_USAGE};
+
+/// The trace's virtual start: 2026-03-02 09:00 in Asia/Shanghai (the
+/// operator scenarios' first day), so golden files never depend on today.
+pub const DEFAULT_START_MS: i64 = 1_772_413_200_000;
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// The rule pack loaded before the first step.
+    pack: PathBuf,
+    /// The trace: JSON lines, one step each (docs/operators.md).
+    trace: PathBuf,
+    /// text (for people) or json (one record a line, for scripts).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// The device's IANA time zone.
+    #[arg(long, default_value = "Asia/Shanghai")]
+    timezone: String,
+    /// The virtual start, in milliseconds since 1970 (default 2026-03-02 09:00 Asia/Shanghai).
+    #[arg(long, default_value_t = DEFAULT_START_MS)]
+    start_ms: i64,
+}
+
+pub fn run(args: &SimulateArgs) -> Result<u8, String> {
+    let text = match std::fs::read_to_string(&args.trace) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("reach: cannot read {}: {e}", args.trace.display());
+            return Ok(EXIT_USAGE);
+        }
+    };
+    let base = args.trace.parent().unwrap_or(Path::new("."));
+    let steps = match trace::parse(&text, base) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("reach: {}: {e}; nothing was run", args.trace.display());
+            return Ok(EXIT_FAILED);
+        }
+    };
+    let pack_text = crate::validate::read_pack(&args.pack)?;
+    if let Err(e) = reach::rules::RulePack::parse(&pack_text) {
+        for error in e.errors() {
+            eprintln!("{}: error: {error}", args.pack.display());
+        }
+        return Ok(EXIT_FAILED);
+    }
+    let dir = std::env::temp_dir().join(format!("reach-simulate-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let result = run_lives(args, &steps, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn run_lives(args: &SimulateArgs, steps: &[trace::Step], dir: &Path) -> Result<u8, String> {
+    let mut lives: Vec<Vec<trace::Step>> = vec![Vec::new()];
+    for s in steps {
+        lives.last_mut().expect("one life").push(s.clone());
+        if matches!(s.kind, trace::StepKind::Kill) {
+            lives.push(Vec::new());
+        }
+    }
+    let final_pack = steps
+        .iter()
+        .rev()
+        .find_map(|s| match &s.kind {
+            trace::StepKind::LoadPack(p) => Some(p.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| args.pack.display().to_string());
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
+    let mut now = args.start_ms;
+    let mut offered: Vec<String> = Vec::new();
+    let mut out = std::io::stdout();
+    let count = lives.len();
+    for (i, life_steps) in lives.into_iter().enumerate() {
+        let ends_in_kill = i + 1 < count;
+        let plan = json!({
+            "data_dir": dir.display().to_string(),
+            "timezone": args.timezone,
+            "start_ms": now,
+            "trace_start_ms": args.start_ms,
+            "load_first": if i == 0 { Some(args.pack.display().to_string()) } else { None },
+            "final_pack": if ends_in_kill { None } else { Some(final_pack.clone()) },
+            "steps": life_steps.iter().map(|s| s.line).collect::<Vec<_>>(),
+            "ends_in_kill": ends_in_kill,
+            "offered_before": offered,
+            "trace": args.trace.display().to_string(),
+        });
+        for s in &life_steps {
+            if let trace::StepKind::Advance(ms) | trace::StepKind::ClockJump(ms) = s.kind {
+                now += ms;
+            }
+        }
+        let mut child = Command::new(&exe)
+            .arg("simulate-life")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the simulated app: {e}"))?;
+        child
+            .stdin
+            .take()
+            .expect("piped")
+            .write_all(plan.to_string().as_bytes())
+            .map_err(|e| format!("cannot hand the trace over: {e}"))?;
+        let output = child
+            .wait_with_output()
+            .map_err(|e| format!("the simulated app failed: {e}"))?;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        for record in stdout
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Json>(l).ok())
+        {
+            if record["what"] == "popup offered" {
+                if let Some(c) = record["campaign"].as_str() {
+                    offered.push(c.to_string());
+                }
+            }
+            let line = match args.format {
+                Format::Json => record.to_string(),
+                Format::Text => describe(&record),
+            };
+            writeln!(out, "{line}").map_err(|e| format!("cannot write: {e}"))?;
+        }
+        let killed_as_planned = ends_in_kill && !output.status.success();
+        if !output.status.success() && !killed_as_planned {
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            return Err(stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("reach: "))
+                .unwrap_or("the simulated app stopped unexpectedly")
+                .to_string());
+        }
+    }
+    Ok(0)
+}
+
+/// A record as a line a person reads: virtual time, trace line, what happened.
+fn describe(r: &Json) -> String {
+    let at = r["at_ms"].as_i64().unwrap_or(0);
+    let (d, rest) = (at.div_euclid(86_400_000), at.rem_euclid(86_400_000) / 1000);
+    let when = format!(
+        "day {d} +{:02}:{:02}:{:02}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    );
+    let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
+    let line = r["line"].as_u64().unwrap_or(0);
+    let what = match r["what"].as_str().unwrap_or("") {
+        "popup offered" => format!(
+            "popup offered: {} (variant {}, {}) \"{}\" [{}]",
+            s("campaign"),
+            s("variant"),
+            s("template"),
+            s("title"),
+            r["buttons"]
+                .as_array()
+                .map(|b| b
+                    .iter()
+                    .filter_map(Json::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "))
+                .unwrap_or_default()
+        ),
+        "explain" => {
+            let reasons = r["reasons"]
+                .as_array()
+                .map(|b| {
+                    b.iter()
+                        .filter_map(Json::as_str)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                })
+                .unwrap_or_default();
+            format!("explain {}: {} — {reasons}", s("campaign"), s("outcome"))
+        }
+        "pack loaded" => format!("pack loaded: {}", s("pack")),
+        "killed" => "the app is killed (no close)".to_string(),
+        other => {
+            let mut parts = vec![other.to_string()];
+            for k in ["campaign_id", "variant", "button_id", "goal_event"] {
+                if let Some(v) = r[k].as_str() {
+                    parts.push(format!("{k}={v}"));
+                }
+            }
+            parts.join(" ")
+        }
+    };
+    if line == 0 {
+        format!("{when}  {what}")
+    } else {
+        format!("{when}  line {line}: {what}")
+    }
+}
+
+/// The child side: reads the plan from stdin and runs one life.
+pub fn run_life() -> Result<u8, String> {
+    let mut input = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut input)
+        .map_err(|e| format!("cannot read the plan: {e}"))?;
+    let plan: Json = serde_json::from_str(&input).map_err(|e| format!("bad plan: {e}"))?;
+    let trace_path = PathBuf::from(plan["trace"].as_str().unwrap_or(""));
+    let text = std::fs::read_to_string(&trace_path).map_err(|e| e.to_string())?;
+    let all = trace::parse(&text, trace_path.parent().unwrap_or(Path::new(".")))?;
+    let lines: Vec<u64> = plan["steps"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Json::as_u64).collect())
+        .unwrap_or_default();
+    let steps = all
+        .into_iter()
+        .filter(|s| lines.contains(&(s.line as u64)))
+        .filter(|s| !matches!(s.kind, trace::StepKind::Kill))
+        .collect();
+    let string = |k: &str| plan[k].as_str().map(String::from);
+    life::run(life::Plan {
+        data_dir: string("data_dir").unwrap_or_default(),
+        timezone: string("timezone").unwrap_or_default(),
+        start_ms: plan["start_ms"].as_i64().unwrap_or(0),
+        trace_start_ms: plan["trace_start_ms"].as_i64().unwrap_or(0),
+        load_first: string("load_first"),
+        final_pack: string("final_pack"),
+        steps,
+        ends_in_kill: plan["ends_in_kill"].as_bool().unwrap_or(false),
+        offered_before: plan["offered_before"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Json::as_str)
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })?;
+    Ok(0)
+}

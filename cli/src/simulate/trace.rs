@@ -1,0 +1,176 @@
+//! The trace format of `reach simulate`: JSON lines, one step each, read and
+//! checked whole before anything runs (a malformed step is refused with its
+//! line number). Blank lines and lines starting with `#` are skipped.
+//!
+//! Each line is an object whose first key names the step:
+//! `{"track": "login", "properties": {"k": 1}}`, `{"screen": "home"}`,
+//! `{"identify": "u1"}`, `{"reset": true}`, `{"set_user_properties": {...}}`,
+//! `{"consent": "granted" | "pending" | "denied"}`, `{"foreground": true}`,
+//! `{"background": true}`, `{"kill": true}`, `{"advance": "30m"}`,
+//! `{"clock_jump": "-2h"}`, `{"load_pack": "other.json"}` (relative to the
+//! trace), and the host's answers to the last popup offered: `{"shown": true}`,
+//! `{"clicked": "BUTTON"}`, `{"dismissed": true}`; `{"next_answer": "show" |
+//! "later" | "discard"}` sets how the host answers the offers that follow.
+
+use std::path::Path;
+
+use serde_json::{Map, Value as Json};
+
+/// One step of a trace, with its 1-based line number.
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub line: usize,
+    pub kind: StepKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum StepKind {
+    Track {
+        name: String,
+        properties: Map<String, Json>,
+    },
+    Screen {
+        name: String,
+        properties: Map<String, Json>,
+    },
+    Identify(String),
+    Reset,
+    SetUserProperties(Map<String, Json>),
+    Consent(String),
+    Foreground,
+    Background,
+    Kill,
+    Advance(i64),
+    ClockJump(i64),
+    LoadPack(String),
+    Shown,
+    Clicked(String),
+    Dismissed,
+    NextAnswer(String),
+}
+
+/// Reads a whole trace; the first problem is returned as "line N: ...".
+pub fn parse(text: &str, base: &Path) -> Result<Vec<Step>, String> {
+    let mut steps = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let kind = parse_step(trimmed, base).map_err(|e| format!("line {line}: {e}"))?;
+        steps.push(Step { line, kind });
+    }
+    Ok(steps)
+}
+
+fn parse_step(text: &str, base: &Path) -> Result<StepKind, String> {
+    let value: Json = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
+    let Json::Object(map) = value else {
+        return Err("a step is a JSON object like {\"track\": \"login\"}".into());
+    };
+    // JSON objects are unordered: the step is the one key that is not a
+    // companion (`properties`).
+    let mut names = map.iter().filter(|(k, _)| k.as_str() != "properties");
+    let Some((key, arg)) = names.next() else {
+        return Err("no step named: write an object like {\"track\": \"login\"}".into());
+    };
+    if let Some((extra, _)) = names.next() {
+        return Err(format!("one step a line: \"{key}\" and \"{extra}\""));
+    }
+    if map.contains_key("properties") && !matches!(key.as_str(), "track" | "screen") {
+        return Err(format!("\"{key}\" takes no \"properties\""));
+    }
+    let string = |what: &str| {
+        arg.as_str()
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .ok_or_else(|| format!("\"{key}\" needs {what}"))
+    };
+    let flag = || {
+        if arg == &Json::Bool(true) {
+            Ok(())
+        } else {
+            Err(format!("write {{\"{key}\": true}}"))
+        }
+    };
+    let properties = || match map.get("properties") {
+        None => Ok(Map::new()),
+        Some(Json::Object(p)) => Ok(p.clone()),
+        Some(_) => Err("\"properties\" must be an object".to_string()),
+    };
+    Ok(match key.as_str() {
+        "track" => StepKind::Track {
+            name: string("an event name")?,
+            properties: properties()?,
+        },
+        "screen" => StepKind::Screen {
+            name: string("a screen name")?,
+            properties: properties()?,
+        },
+        "identify" => StepKind::Identify(string("a user id")?),
+        "reset" => flag().map(|()| StepKind::Reset)?,
+        "set_user_properties" => match arg {
+            Json::Object(p) => StepKind::SetUserProperties(p.clone()),
+            _ => return Err("\"set_user_properties\" needs an object".into()),
+        },
+        "consent" => {
+            let c = string("granted, pending or denied")?;
+            if !["granted", "pending", "denied"].contains(&c.as_str()) {
+                return Err(format!("consent \"{c}\" is not granted, pending or denied"));
+            }
+            StepKind::Consent(c)
+        }
+        "foreground" => flag().map(|()| StepKind::Foreground)?,
+        "background" => flag().map(|()| StepKind::Background)?,
+        "kill" => flag().map(|()| StepKind::Kill)?,
+        "advance" => {
+            let ms = duration_ms(&string("a duration like \"30m\"")?)?;
+            if ms < 0 {
+                return Err("time only moves forward with \"advance\"; use \"clock_jump\"".into());
+            }
+            StepKind::Advance(ms)
+        }
+        "clock_jump" => StepKind::ClockJump(duration_ms(&string("a duration like \"-2h\"")?)?),
+        "load_pack" => {
+            let p = string("a pack file")?;
+            StepKind::LoadPack(base.join(p).display().to_string())
+        }
+        "shown" => flag().map(|()| StepKind::Shown)?,
+        "clicked" => StepKind::Clicked(string("a button id")?),
+        "dismissed" => flag().map(|()| StepKind::Dismissed)?,
+        "next_answer" => {
+            let a = string("show, later or discard")?;
+            if !["show", "later", "discard"].contains(&a.as_str()) {
+                return Err(format!("answer \"{a}\" is not show, later or discard"));
+            }
+            StepKind::NextAnswer(a)
+        }
+        other => return Err(format!("unknown step \"{other}\"")),
+    })
+}
+
+/// `"30s"`, `"10m"`, `"2h"`, `"7d"`, optionally negative.
+pub fn duration_ms(text: &str) -> Result<i64, String> {
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(r) => (-1, r),
+        None => (1, text),
+    };
+    let split = rest.len().saturating_sub(1);
+    let (number, unit) = rest.split_at(split);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("\"{text}\" is not a duration like 30s, 10m, 2h or 7d"))?;
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => {
+            return Err(format!(
+                "\"{text}\" is not a duration like 30s, 10m, 2h or 7d"
+            ))
+        }
+    };
+    Ok(sign * n * unit_ms)
+}
