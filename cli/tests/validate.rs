@@ -150,9 +150,9 @@ const WARNINGS_PACK: &str = r#"{
     {"id": "late", "trigger": {"event": "app_open"}, "delay": {"after": "2h", "expire_after": "1h"},
      "popup": {"template": "modal", "title": "t"}},
     {"id": "links", "trigger": {"event": "app_open"},
-     "popup": {"template": "modal", "title": "t", "image_url": "http://cdn.example/i.png",
+     "popup": {"template": "modal", "title": "t", "image_url": "ftp://cdn.example/i.png",
        "buttons": [{"id": "go", "text": "Go", "action": {"type": "deep_link", "url": "myapp://home"}},
-                   {"id": "bad", "text": "Bad", "action": {"type": "deep_link", "url": "javascript:alert(1)"}}]}}
+                   {"id": "bad", "text": "Bad", "action": {"type": "deep_link", "url": "otherapp://home"}}]}}
   ]
 }"#;
 
