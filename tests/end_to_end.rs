@@ -69,7 +69,7 @@ fn wait_diag(t: &Tracker, what: &str, f: impl Fn(&Diagnostics) -> bool) -> Diagn
 }
 
 fn meta(dir: &Path, key: &str) -> Option<String> {
-    let (store, _) = Store::open(&database_path(dir), 0);
+    let store = Store::open_reader(&database_path(dir)).unwrap();
     store.meta_get(key).unwrap()
 }
 

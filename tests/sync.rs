@@ -46,7 +46,7 @@ fn wait_diag(o: &Opened, what: &str, f: impl Fn(&reach::diagnostics::Diagnostics
 }
 
 fn meta(dir: &Path, key: &str) -> Option<String> {
-    let (store, _) = Store::open(&database_path(dir), 0);
+    let store = Store::open_reader(&database_path(dir)).unwrap();
     store.meta_get(key).unwrap()
 }
 

@@ -17,7 +17,7 @@ mod upload;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use recovery::OpenFailure;
 
@@ -205,6 +205,28 @@ impl Store {
                 (Store::in_memory(), report)
             }
         }
+    }
+
+    /// Reads a database that a live worker may be writing, for tests and
+    /// tools: read-only, and it never judges, repairs or moves the file aside
+    /// (only the worker's `open`, under the directory lock, may: a second
+    /// `open` beside a running checkpoint can see the file mid-write and
+    /// take it for damaged).
+    #[doc(hidden)]
+    pub fn open_reader(path: &Path) -> rusqlite::Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        Ok(Store {
+            conn,
+            kind: StorageKind::Disk(path.to_owned()),
+            checkpointer: None,
+            rows_since_checkpoint: Default::default(),
+            commits_since_checkpoint: Default::default(),
+            pending_rows: Default::default(),
+        })
     }
 
     /// A database in memory, migrated; for the fallback and for tests.

@@ -257,7 +257,8 @@ impl Phone {
     /// Every event stored so far, read from the database file.
     pub fn stored(&self) -> Vec<StoredEvent> {
         assert!(self.tracker().flush());
-        let (store, _) = Store::open(&database_path(&self.dir), 0);
+        // Read-only beside the live worker (see `Store::open_reader`).
+        let store = Store::open_reader(&database_path(&self.dir)).unwrap();
         store.read_events(0, 1_000_000).unwrap()
     }
 }
