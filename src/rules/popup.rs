@@ -29,6 +29,19 @@ pub const RESERVED_EVENT_PREFIX: &str = "reach.";
 /// accept.
 pub const MAX_URL_LEN: usize = 2_048;
 
+/// Longest popup text (a title, body or button text, per locale), in
+/// characters: far more than any popup shows, and it bounds what a hostile
+/// or broken pack makes every device hold (up to 5,000 campaigns each).
+pub const MAX_TEXT_CHARS: usize = 4_000;
+
+/// Most translations of one text: more locales than any app ships.
+pub const MAX_TRANSLATIONS: usize = 200;
+
+/// Longest string in a payload or a button's event properties, and most
+/// strings in one list there, for the same reason as `MAX_TEXT_CHARS`.
+pub const MAX_PAYLOAD_STRING_CHARS: usize = 4_096;
+pub const MAX_PAYLOAD_LIST_LEN: usize = 100;
+
 /// A popup's content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Popup {
@@ -141,6 +154,7 @@ impl Text {
     fn read(node: &Node, default_locale: Option<&Locale>) -> Result<Text, FieldError> {
         if node.is_string() {
             let text = node.non_empty_str()?;
+            check_text_len(node, text)?;
             text_template::check(text).map_err(|m| node.error(m))?;
             return Ok(Text::Plain(text.to_owned()));
         }
@@ -155,6 +169,9 @@ impl Text {
                 node.error("translations need a \"default_locale\" (on the popup or the pack)")
             );
         };
+        if map.len() > MAX_TRANSLATIONS {
+            return Err(node.error(format!("at most {MAX_TRANSLATIONS} translations")));
+        }
         let mut translations: Vec<(Locale, String)> = Vec::with_capacity(map.len());
         for (key, value) in map.entries() {
             let locale = Locale::parse(key).map_err(|m| value.error(m))?;
@@ -164,6 +181,7 @@ impl Text {
                 )));
             }
             let text = value.non_empty_str()?;
+            check_text_len(&value, text)?;
             text_template::check(text).map_err(|m| value.error(m))?;
             translations.push((locale, text.to_owned()));
         }
@@ -349,6 +367,13 @@ const REFUSED_URL_SCHEMES: [(&str, &str); 5] = [
     ("http", "plain HTTP can be read and changed on the way"),
 ];
 
+fn check_text_len(node: &Node, text: &str) -> Result<(), FieldError> {
+    if text.chars().count() > MAX_TEXT_CHARS {
+        return Err(node.error(format!("a text has at most {MAX_TEXT_CHARS} characters")));
+    }
+    Ok(())
+}
+
 /// Key/value data: strings, numbers, booleans or lists of strings.
 fn read_properties(node: &Node) -> Result<Properties, FieldError> {
     let map = node.map()?;
@@ -366,6 +391,25 @@ fn read_properties(node: &Node) -> Result<Properties, FieldError> {
                 value.kind()
             ))
         })?;
+        let too_long = |t: &String| t.chars().count() > MAX_PAYLOAD_STRING_CHARS;
+        match &v {
+            crate::value::Value::String(t) if too_long(t) => {
+                return Err(value.error(format!(
+                    "a string has at most {MAX_PAYLOAD_STRING_CHARS} characters"
+                )));
+            }
+            crate::value::Value::StringList(l) if l.len() > MAX_PAYLOAD_LIST_LEN => {
+                return Err(
+                    value.error(format!("a list has at most {MAX_PAYLOAD_LIST_LEN} strings"))
+                );
+            }
+            crate::value::Value::StringList(l) if l.iter().any(too_long) => {
+                return Err(value.error(format!(
+                    "a string has at most {MAX_PAYLOAD_STRING_CHARS} characters"
+                )));
+            }
+            _ => {}
+        }
         out.insert(key.to_owned(), v);
     }
     Ok(out)
@@ -449,6 +493,42 @@ mod tests {
             .contains("payload"));
         assert!(popup(json!({"template": "custom", "payload": {"a": null}})).is_err());
         assert!(popup(json!({"template": "custom", "payload": {"a": {"b": 1}}})).is_err());
+    }
+
+    #[test]
+    fn hostile_sizes_are_refused_with_the_path() {
+        let long = "x".repeat(MAX_TEXT_CHARS + 1);
+        let e = popup(json!({"template": "modal", "title": long})).unwrap_err();
+        assert!(
+            e.starts_with("title:") && e.contains("at most 4000 characters"),
+            "{e}"
+        );
+        let fine = "x".repeat(MAX_TEXT_CHARS);
+        popup(json!({"template": "modal", "title": fine})).unwrap();
+
+        let many: serde_json::Map<String, serde_json::Value> = (0..=MAX_TRANSLATIONS)
+            .map(|i| (format!("x-l{i}"), json!("t")))
+            .collect();
+        let e =
+            popup(json!({"template": "modal", "default_locale": "en", "title": many})).unwrap_err();
+        assert!(
+            e.starts_with("title:") && e.contains("at most 200 translations"),
+            "{e}"
+        );
+
+        let e = popup(json!({"template": "custom",
+            "payload": {"k": "y".repeat(MAX_PAYLOAD_STRING_CHARS + 1)}}))
+        .unwrap_err();
+        assert!(
+            e.starts_with("payload.k:") && e.contains("4096 characters"),
+            "{e}"
+        );
+        let list: Vec<String> = (0..=MAX_PAYLOAD_LIST_LEN).map(|i| i.to_string()).collect();
+        let e = popup(json!({"template": "custom", "payload": {"k": list}})).unwrap_err();
+        assert!(
+            e.starts_with("payload.k:") && e.contains("at most 100 strings"),
+            "{e}"
+        );
     }
 
     #[test]
