@@ -3,6 +3,7 @@
 #   - apt: libjna-java (JNA for the Kotlin bindings), debootstrap (to build the Swift chroot)
 #   - Kotlin compiler (npm package kotlin-compiler, the full JVM kotlinc distribution)
 #   - a Python venv with pytest
+#   - cargo-fuzz (crates.io, built once into $REACH_TOOLS/cargo-fuzz) when the nightly toolchain is there
 #   - a Debian 13 (trixie) chroot with swiftlang, because Debian 12 has no Swift (optional:
 #     needs root, mount and chroot; if refused, Swift tests are reported as SKIPPED)
 # and writes $REACH_TOOLS/env.sh for other scripts to `source`.
@@ -23,6 +24,9 @@ KOTLIN_PREFIX=$REACH_TOOLS/kotlinc
 KOTLIN_HOME=$KOTLIN_PREFIX/node_modules/kotlin-compiler
 KOTLINC=$KOTLIN_HOME/bin/kotlinc
 REACH_VENV=$REACH_TOOLS/venv
+# scripts/fuzz.sh checks for the same version at the same place.
+CARGO_FUZZ_VERSION=0.13.2
+CARGO_FUZZ_ROOT=$REACH_TOOLS/cargo-fuzz
 CHROOT_DIR=$REACH_TOOLS/swift-chroot
 # Written last into a finished chroot: a directory without it is an interrupted attempt.
 CHROOT_MARKER=.reach-swift-chroot-complete
@@ -102,6 +106,26 @@ else
   python3 -m venv "$REACH_VENV"
   "$REACH_VENV/bin/pip" install -q --disable-pip-version-check pytest
   step venv "installed (pytest $("$REACH_VENV/bin/python" -c 'import pytest; print(pytest.__version__)'))"
+fi
+
+# --- cargo-fuzz ---------------------------------------------------------------------------------
+# Only with a nightly toolchain (the fuzz targets need -Zsanitizer); none is fetched here, and without
+# one scripts/fuzz.sh reports the fuzz smoke run as skipped. `cargo install` builds into a temp root
+# first, so an interrupted build is never taken as installed.
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+  step cargo-fuzz "no nightly toolchain: fuzzing will be SKIPPED"
+elif "$CARGO_FUZZ_ROOT/bin/cargo-fuzz" --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+  step cargo-fuzz "already present ($CARGO_FUZZ_VERSION)"
+else
+  rm -rf "$CARGO_FUZZ_ROOT.partial"
+  cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION" --root "$CARGO_FUZZ_ROOT.partial" \
+    --quiet >"$REACH_TOOLS/cargo-fuzz.log" 2>&1 || {
+    tail -n 30 "$REACH_TOOLS/cargo-fuzz.log" >&2
+    die "cargo install cargo-fuzz failed (log: $REACH_TOOLS/cargo-fuzz.log)"
+  }
+  rm -rf "$CARGO_FUZZ_ROOT"
+  mv "$CARGO_FUZZ_ROOT.partial" "$CARGO_FUZZ_ROOT"
+  step cargo-fuzz "installed ($CARGO_FUZZ_VERSION)"
 fi
 
 # --- Swift chroot ----------------------------------------------------------------------------------
@@ -217,6 +241,7 @@ fi
   printf 'export KOTLIN_HOME=%q\n' "$KOTLIN_HOME"
   printf 'export JNA_JAR=%q\n' "$JNA_JAR"
   printf 'export REACH_VENV=%q\n' "$REACH_VENV"
+  printf 'export CARGO_FUZZ_ROOT=%q\n' "$CARGO_FUZZ_ROOT"
   echo "# Empty when the Swift chroot is unavailable: Swift tests are then skipped."
   printf 'export SWIFT_CHROOT=%q\n' "$SWIFT_CHROOT"
 } >"$REACH_TOOLS/env.sh.tmp"

@@ -35,6 +35,8 @@ suite "Rust tests" cargo test --workspace
 suite "Rust tests without the built-in transport" \
   cargo test -p reach --no-default-features --test without_builtin_transport
 suite "library size (scripts/check-size.sh)" bash scripts/check-size.sh
+# Every fuzz target for 20 s (~2.5 min warm; the first build of fuzz/ adds ~3 min).
+suite "Fuzz smoke (cargo-fuzz, nightly)" bash scripts/fuzz.sh 20
 step "generate bindings"
 bash scripts/build-bindings.sh || { echo "binding generation failed"; exit 1; }
 export REACH_SKIP_BUILD=1

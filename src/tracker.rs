@@ -66,6 +66,40 @@ pub enum QueuedCall {
     },
 }
 
+/// The times a queued call may carry: from 1970 to the end of year 9999
+/// (the last time RFC 3339 writes). A wrapper stamps its calls with the
+/// device's clock, so a time outside is a broken caller; such a call takes
+/// the current time instead. That keeps every difference the worker and the
+/// engine compute between two times far from `i64` overflow (a fuzzed
+/// `i64::MIN` made the worker's session arithmetic overflow).
+pub const CALL_TIME_RANGE_MS: std::ops::RangeInclusive<i64> = 0..=253_402_300_799_999;
+
+impl QueuedCall {
+    /// The call with its timestamp replaced by `now()` when it lies outside
+    /// `range`.
+    fn with_timestamp_in(
+        mut self,
+        range: std::ops::RangeInclusive<i64>,
+        now: impl Fn() -> i64,
+    ) -> QueuedCall {
+        match &mut self {
+            QueuedCall::Track { timestamp_ms, .. }
+            | QueuedCall::Screen { timestamp_ms, .. }
+            | QueuedCall::Identify { timestamp_ms, .. }
+            | QueuedCall::SetUserProperties { timestamp_ms, .. }
+            | QueuedCall::Reset { timestamp_ms }
+            | QueuedCall::Foreground { timestamp_ms }
+            | QueuedCall::Background { timestamp_ms } => {
+                if !range.contains(timestamp_ms) {
+                    *timestamp_ms = now();
+                }
+            }
+            QueuedCall::UnsetUserProperties { .. } | QueuedCall::SetConsent(_) => {}
+        }
+        self
+    }
+}
+
 /// How `Tracker::upload_now` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UploadStop {
@@ -239,7 +273,9 @@ impl Tracker {
     /// timestamp. Refusals are logged and counted, never returned: the
     /// caller has long gone (strict-mode wrappers call directly instead).
     pub fn apply_calls(&self, calls: Vec<QueuedCall>) {
+        let now = || self.clock.now_ms();
         for call in calls {
+            let call = call.with_timestamp_in(CALL_TIME_RANGE_MS, now);
             let _ = match call {
                 QueuedCall::Track {
                     name,

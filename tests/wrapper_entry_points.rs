@@ -63,6 +63,45 @@ fn applied_calls_keep_their_order_and_their_callers_timestamps() {
     assert_ne!(events[3].anonymous_id, events[0].anonymous_id);
 }
 
+/// Found by the `track` fuzz target: a call stamped `i64::MIN` made the
+/// worker's session arithmetic overflow (a panic in debug builds, a wrapped
+/// session time in release ones).
+#[test]
+fn a_call_stamped_outside_1970_to_9999_takes_the_current_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(dir.path());
+    c.record_app_open = false;
+    let o = open_with(c);
+    o.tracker.apply_calls(vec![
+        track("min", 0, i64::MIN),
+        QueuedCall::Foreground {
+            timestamp_ms: i64::MAX,
+        },
+        QueuedCall::Background { timestamp_ms: -1 },
+        track("max", 1, i64::MAX),
+        track(
+            "last_ms_of_9999",
+            2,
+            *reach::tracker::CALL_TIME_RANGE_MS.end(),
+        ),
+        track("epoch", 3, 0),
+    ]);
+    assert!(o.tracker.close());
+    let stamps: Vec<_> = stored_events(dir.path())
+        .iter()
+        .map(|e| (e.name.clone(), e.timestamp_ms))
+        .collect();
+    assert_eq!(
+        stamps,
+        [
+            ("min".to_string(), T0),
+            ("max".to_string(), T0),
+            ("last_ms_of_9999".to_string(), 253_402_300_799_999),
+            ("epoch".to_string(), 0),
+        ]
+    );
+}
+
 #[test]
 fn a_refused_call_in_a_batch_is_counted_and_the_rest_is_applied() {
     let dir = tempfile::tempdir().unwrap();

@@ -37,6 +37,22 @@ pub use keys::{
 };
 pub use stats::{CampaignStats, Stats};
 
+/// `POST /v1/batch` without a socket, for the fuzz targets (`fuzz/`): the write-key check, then the body as
+/// the route reads it (gzip or plain, capped; every event validated), then the answer it would send. Returns
+/// the answer, or the refusal's status and message. Not an API: the route is the interface.
+#[doc(hidden)]
+pub fn batch_body_for_fuzzing(
+    write_keys: &[String],
+    authorization: Option<&str>,
+    raw: &[u8],
+    gzipped: bool,
+) -> Result<serde_json::Value, (u16, String)> {
+    let refusal = |e: error::ApiError| (e.status, e.message);
+    batch::authorize(write_keys, authorization).map_err(refusal)?;
+    let decoded = batch::decode(raw, gzipped).map_err(refusal)?;
+    Ok(batch::answer(&decoded))
+}
+
 /// The port `reach serve` uses when none is given.
 pub const DEFAULT_PORT: u16 = 8787;
 
