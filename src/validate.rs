@@ -190,7 +190,7 @@ where
                     5
                 }
             }
-            Value::Timestamp(_) => TIMESTAMP_JSON_LEN,
+            Value::Timestamp(ms) => timestamp_json_len(*ms),
             Value::StringList(items) => {
                 2 + items.len().saturating_sub(1)
                     + items.iter().map(|s| json_string_len(s)).sum::<usize>()
@@ -226,6 +226,21 @@ where
 const FLOAT_MAX_JSON_LEN: usize = 24;
 /// `"2026-11-24T02:28:15.123Z"` with its quotes.
 const TIMESTAMP_JSON_LEN: usize = 26;
+/// The times written with four-digit years (0000-01-01 to 9999-12-31), so
+/// in `TIMESTAMP_JSON_LEN` bytes.
+const FOUR_DIGIT_YEARS_MS: std::ops::RangeInclusive<i64> =
+    -62_167_219_200_000..=253_402_300_799_999;
+
+/// Length of a timestamp as JSON. Other years (`+10000-…`, `-0001-…`, or
+/// the bare number past chrono's range) are longer or shorter; only they
+/// are formatted to be measured, so the common case allocates nothing.
+fn timestamp_json_len(ms: i64) -> usize {
+    if FOUR_DIGIT_YEARS_MS.contains(&ms) {
+        TIMESTAMP_JSON_LEN
+    } else {
+        crate::value::format_timestamp_ms(ms).len() + 2
+    }
+}
 
 /// Length of `s` as a JSON string literal, quotes included, escaped as
 /// serde_json escapes.
@@ -337,6 +352,35 @@ mod tests {
         let json = serde_json::to_string(&serde_json::json!({"k": "\"\u{1}"})).unwrap();
         assert_eq!(json_string_len("\"\u{1}") + 6, json.len());
         assert!(check(&quoted).is_ok());
+    }
+
+    #[test]
+    fn timestamp_lengths_match_their_json_in_every_year() {
+        for ms in [
+            0,
+            -1,
+            *FOUR_DIGIT_YEARS_MS.start(),
+            *FOUR_DIGIT_YEARS_MS.start() - 1,
+            *FOUR_DIGIT_YEARS_MS.end(),
+            *FOUR_DIGIT_YEARS_MS.end() + 1,
+            8_210_298_412_799_999,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let json = serde_json::to_string(&Value::Timestamp(ms)).unwrap();
+            assert_eq!(timestamp_json_len(ms), json.len(), "{ms}: {json}");
+        }
+        // Timestamps of year 10000 and later once counted 26 bytes and took
+        // 28 or 29: enough of them passed the check and serialised past it.
+        let far: Vec<_> = (0..255)
+            .map(|i| (format!("{i:0>97}"), Value::Timestamp(6_000_000_000_000_000)))
+            .collect();
+        let json = crate::value::properties_to_json(&far);
+        assert!(json.len() > MAX_PROPERTIES_JSON_BYTES);
+        assert!(matches!(
+            check(&far),
+            Err(Rejection::PropertiesTooLarge { .. })
+        ));
     }
 
     #[test]
