@@ -138,6 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         min_pack_interval_ms: 600_000,
         request_timeout_ms: 5_000,
         http_transport: None,
+        app_url_schemes: vec!["app".into()],
     };
     let reach = Reach::new(config, Some(Arc::new(PrintLog)))?;
     let (tx, popups) = mpsc::channel();

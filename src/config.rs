@@ -103,6 +103,12 @@ pub struct Config {
     /// Where to upload events and sync rule packs. `None`: Reach never
     /// touches the network (no network thread is started).
     pub server: Option<ServerConfig>,
+    /// The URL schemes of the app's own links (`myapp`, without the colon).
+    /// Given, a popup's image and deep-link URLs must be `https:` or one of
+    /// these, so a pack cannot send people into another app. Empty (the
+    /// default): any scheme but the always-refused ones (`javascript:`,
+    /// `data:`, `file:`, plain `http:`, docs/rule-pack.md).
+    pub app_url_schemes: Vec<String>,
 }
 
 /// Segment's mobile libraries flush at 20 events: a few screens of use, so
@@ -198,6 +204,7 @@ impl Config {
             flush_timeout: DEFAULT_FLUSH_TIMEOUT,
             bundled_rule_pack: None,
             server: None,
+            app_url_schemes: Vec::new(),
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct NetworkShared {
     pub consent: Arc<AtomicU8>,
     /// The worker's inbox.
     pub inbox: Sender<Command>,
+    /// `Config::app_url_schemes`, which synced packs are judged by.
+    pub app_url_schemes: Vec<String>,
 }
 
 pub fn spawn(
@@ -130,6 +132,7 @@ impl Network {
                 keys,
             );
             s.set_etag(etag);
+            s.set_app_url_schemes(shared.app_url_schemes.clone());
             Some(s)
         };
         let uploader = Uploader::new(

@@ -19,7 +19,7 @@ use crate::log::{Level, LogSink, Logger};
 use crate::messages::{self, Command, NetSignal};
 use crate::network::{self, NetworkShared};
 use crate::popup::{Presenter, Report};
-use crate::rules::RulePack;
+use crate::rules::{Acceptance, RulePack};
 use crate::upload::DrainOutcome;
 use crate::validate::{self, Rejection};
 use crate::worker::{self, Shared};
@@ -208,6 +208,7 @@ impl Tracker {
                 clock: clock.clone(),
                 consent: consent.clone(),
                 inbox: sender.clone(),
+                app_url_schemes: config.app_url_schemes.clone(),
             };
             if let Err(e) = network::spawn(server, net_shared, signals) {
                 // Events are still recorded; they wait for the next start.
@@ -643,7 +644,8 @@ impl Tracker {
     /// is valid, makes it the active pack and persists it. A refused pack
     /// never replaces the active one; the error names the offending field.
     pub fn load_rule_pack(&self, json: &str) -> Result<(), Error> {
-        let pack = RulePack::parse(json).map_err(|e| {
+        let acceptance = Acceptance::for_app(&self.config.app_url_schemes);
+        let pack = RulePack::parse_accepting(json, &acceptance).map_err(|e| {
             self.send_log(Level::Error, format!("rule pack refused: {e}"));
             Error::InvalidRulePack(e)
         })?;

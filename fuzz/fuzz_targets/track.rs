@@ -107,6 +107,7 @@ fn open(dir: &std::path::Path, strict: bool) -> Arc<Reach> {
             min_pack_interval_ms: 600_000,
             request_timeout_ms: 30_000,
             http_transport: None,
+            app_url_schemes: vec!["app".into()],
         },
         None,
     )

@@ -156,6 +156,11 @@ pub struct ReachConfig {
     /// pinning) instead of Reach's built-in one.
     #[uniffi(default = None)]
     pub http_transport: Option<Arc<dyn HttpTransport>>,
+    /// The URL schemes of the app's own links (`myapp`, no colon). Given,
+    /// popup image and deep-link URLs must be `https:` or one of these;
+    /// empty: any scheme but `javascript:`, `data:`, `file:`, plain `http:`.
+    #[uniffi(default)]
+    pub app_url_schemes: Vec<String>,
 }
 
 impl std::fmt::Debug for ReachConfig {
@@ -188,6 +193,7 @@ impl From<ReachConfig> for config::Config {
         out.session_timeout = std::time::Duration::from_millis(c.session_timeout_ms);
         out.flush_timeout = std::time::Duration::from_millis(c.flush_timeout_ms);
         out.bundled_rule_pack = c.bundled_rule_pack;
+        out.app_url_schemes = c.app_url_schemes;
         out.server = c.server_url.map(|url| {
             let mut s = config::ServerConfig::new(url, c.write_key);
             s.pack_public_keys = c.pack_public_keys;

@@ -180,14 +180,27 @@ fn read_tags(node: Node) -> Result<TagTest, FieldError> {
     Ok(tags)
 }
 
+/// Most entries in one audience list (tags, platforms, locales). A list of
+/// thousands of tags is a server-side segment, as for `in` lists
+/// ([`MAX_SET_LEN`](super::MAX_SET_LEN)); the bound also keeps the repeat
+/// check below (quadratic) cheap.
+pub const MAX_AUDIENCE_LIST_LEN: usize = 1_000;
+
 /// A non-empty list without repeats; a repeat is almost always a copy-paste
 /// slip that hides a missing entry.
 fn read_unique_list<T: PartialEq + fmt::Debug>(
     node: &Node,
     read: impl Fn(Node) -> Result<T, FieldError>,
 ) -> Result<Vec<T>, FieldError> {
-    let mut out: Vec<T> = Vec::new();
-    for item in node.non_empty_elements()? {
+    let items = node.non_empty_elements()?;
+    if items.len() > MAX_AUDIENCE_LIST_LEN {
+        return Err(node.error(format!(
+            "at most {MAX_AUDIENCE_LIST_LEN} entries, found {}",
+            items.len()
+        )));
+    }
+    let mut out: Vec<T> = Vec::with_capacity(items.len());
+    for item in items {
         let value = read(item)?;
         if out.contains(&value) {
             return Err(item.error("listed twice"));
@@ -239,6 +252,14 @@ mod tests {
                 identified: self.identified,
             })
         }
+    }
+
+    #[test]
+    fn audience_lists_hold_at_most_the_limit() {
+        let tags = |n: usize| (0..n).map(|i| format!("t{i}")).collect::<Vec<_>>();
+        assert!(audience(json!({"tags": {"any": tags(MAX_AUDIENCE_LIST_LEN)}})).is_ok());
+        let e = audience(json!({"tags": {"none": tags(MAX_AUDIENCE_LIST_LEN + 1)}})).unwrap_err();
+        assert_eq!(e, "tags.none: at most 1000 entries, found 1001");
     }
 
     #[test]

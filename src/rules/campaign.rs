@@ -13,9 +13,8 @@ use super::audience::Audience;
 use super::behaviour::{read_behaviour, Behaviour};
 use super::error::FieldError;
 use super::frequency::Frequency;
-use super::locale::Locale;
 use super::names::{read_id, read_name};
-use super::popup::Popup;
+use super::popup::{Popup, PopupContext};
 use super::predicate::{Predicate, PropertyLookup};
 use super::reader::Node;
 use super::schedule::Schedule;
@@ -169,7 +168,7 @@ const CAMPAIGN_KEYS: [&str; 17] = [
 pub(crate) fn read_campaign(
     node: Node,
     sdk: &Version,
-    default_locale: Option<&Locale>,
+    popups: PopupContext,
 ) -> Result<CampaignEntry, FieldError> {
     let outline = node.map()?;
     let id = read_id(&outline.required("id")?)?.to_owned();
@@ -202,7 +201,7 @@ pub(crate) fn read_campaign(
     let frequency = object
         .optional("frequency", Frequency::read)?
         .unwrap_or_default();
-    let popup = Popup::read(object.required("popup")?, default_locale)?;
+    let popup = Popup::read(object.required("popup")?, popups)?;
     let delay = match (object.get("delay"), object.get("cancel_on")) {
         (Some(delay), cancel_on) => Some(Delay::read(delay, cancel_on)?),
         (None, Some(cancel_on)) => {
@@ -211,7 +210,7 @@ pub(crate) fn read_campaign(
         (None, None) => None,
     };
     let variants = match (object.get("variants"), object.get("salt")) {
-        (Some(variants), salt) => Some(Variants::read(variants, salt, &id, default_locale)?),
+        (Some(variants), salt) => Some(Variants::read(variants, salt, &id, popups)?),
         (None, Some(salt)) => {
             return Err(
                 salt.error("needs \"variants\": the salt only decides who gets which variant")
@@ -220,7 +219,7 @@ pub(crate) fn read_campaign(
         (None, None) => None,
     };
     let goal = object.optional("goal", Goal::read)?;
-    let inventory = object.optional("inventory", |n| Inventory::read(n, default_locale))?;
+    let inventory = object.optional("inventory", |n| Inventory::read(n, popups))?;
     let replay_ms = object
         .optional("replay", |n| read_replay(&n))?
         .unwrap_or(DEFAULT_REPLAY.as_millis());
@@ -254,7 +253,7 @@ mod tests {
         read_campaign(
             Node::root(&Document::from(json)),
             &Version::parse(sdk).unwrap(),
-            None,
+            PopupContext::default(),
         )
         .map_err(|e| e.to_string())
     }

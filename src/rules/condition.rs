@@ -17,6 +17,13 @@ use super::reader::Node;
 /// recursion shallow on small mobile thread stacks.
 pub const MAX_CONDITION_DEPTH: usize = 12;
 
+/// Most conditions in one list (a `where`, an `and`, an `or`). Targeting
+/// by hand uses a handful; a list of hundreds is a generator bug or a
+/// segment that belongs on the server (a user tag), and each device would
+/// hold and evaluate it on every event. With the depth limit it bounds a
+/// campaign's conditions well below what the pack size alone would allow.
+pub const MAX_CONDITIONS_PER_LIST: usize = 100;
+
 /// A tree of leaves `L` combined with and / or / not.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Condition<L> {
@@ -113,6 +120,12 @@ fn read_list<L>(
     if must_have_items && items.len() == 0 {
         return Err(node.error("must not be empty"));
     }
+    if items.len() > MAX_CONDITIONS_PER_LIST {
+        return Err(node.error(format!(
+            "at most {MAX_CONDITIONS_PER_LIST} conditions in one list, found {}",
+            items.len()
+        )));
+    }
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         out.push(read_condition(item, leaf, depth)?);
@@ -189,6 +202,16 @@ mod tests {
 
     fn eval(json: serde_json::Value) -> bool {
         read(json).unwrap().eval(&mut |b| *b)
+    }
+
+    #[test]
+    fn a_list_holds_at_most_the_limit_of_conditions() {
+        let list = |n: usize| serde_json::Value::Array(vec![json!({"is": true}); n]);
+        assert!(read(list(MAX_CONDITIONS_PER_LIST)).is_ok());
+        let e = read(list(MAX_CONDITIONS_PER_LIST + 1)).unwrap_err();
+        assert_eq!(e, "at most 100 conditions in one list, found 101");
+        let e = read(json!([{"is": true}, {"or": list(MAX_CONDITIONS_PER_LIST + 1)}])).unwrap_err();
+        assert!(e.starts_with("[1].or: at most 100 conditions"), "{e}");
     }
 
     #[test]

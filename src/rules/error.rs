@@ -31,6 +31,44 @@ impl fmt::Display for FieldError {
     }
 }
 
+/// Longest key shown in a path; a longer one is cut with `…`. Payload and
+/// translation keys are data and may be long: a refusal stays readable,
+/// and a hostile key does not make every error as large as itself.
+pub const MAX_PATH_KEY_CHARS: usize = 64;
+
+/// Longest error message; a longer one (it quotes a long value) is cut
+/// with `…`, so a refusal's size stays bounded whatever the pack holds.
+pub const MAX_MESSAGE_CHARS: usize = 500;
+
+/// Appends `key` to a path as operators read it: `.key` for plain words,
+/// `["zh-CN"]` for others (cut at [`MAX_PATH_KEY_CHARS`]).
+pub(crate) fn push_key(path: &mut String, key: &str) {
+    let plain = !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if plain && key.len() <= MAX_PATH_KEY_CHARS {
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(key);
+    } else {
+        path.push('[');
+        path.push_str(&serde_json::Value::from(cut(key, MAX_PATH_KEY_CHARS)).to_string());
+        path.push(']');
+    }
+}
+
+/// Appends an array index to a path: `[3]`.
+pub(crate) fn push_index(path: &mut String, index: usize) {
+    path.push_str(&format!("[{index}]"));
+}
+
+/// `text` cut to `max` characters, with `…` when something was cut.
+pub(crate) fn cut(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => text.into(),
+        Some((end, _)) => format!("{}…", &text[..end]).into(),
+    }
+}
+
 /// A refused pack: at least one [`FieldError`], in document order.
 ///
 /// Parsing continues past a broken campaign to the next one, so one refusal
@@ -104,6 +142,21 @@ mod tests {
             "campaigns[3].trigger.where[1].op: unknown operator \"gtx\""
         );
         assert_eq!(field("", "not JSON").to_string(), "not JSON");
+    }
+
+    #[test]
+    fn long_keys_are_cut_in_paths() {
+        let mut path = String::new();
+        push_key(&mut path, "campaigns");
+        push_index(&mut path, 2);
+        push_key(&mut path, "zh-CN");
+        push_key(&mut path, &"k".repeat(1000));
+        assert_eq!(
+            path,
+            format!("campaigns[2][\"zh-CN\"][\"{}…\"]", "k".repeat(MAX_PATH_KEY_CHARS))
+        );
+        assert_eq!(cut("abc", 3), "abc");
+        assert_eq!(cut("中文字", 2), "中文…");
     }
 
     #[test]

@@ -7,12 +7,15 @@
 
 use super::duration::Duration;
 use super::error::FieldError;
-use super::locale::Locale;
 use super::names::{read_id, read_name};
-use super::popup::Popup;
+use super::popup::{Popup, PopupContext};
 use super::predicate::{Predicate, PropertyLookup};
 use super::reader::Node;
 use super::timing::read_filter;
+
+/// Longest `salt`: it is hashed with each person's id, and any label
+/// (`"spring-2026-rerun"`) is far shorter.
+pub const MAX_SALT_CHARS: usize = 256;
 
 /// Fewest arms: one arm is no experiment.
 pub const MIN_ARMS: usize = 2;
@@ -59,10 +62,10 @@ impl Variants {
         node: Node,
         salt: Option<Node>,
         campaign_id: &str,
-        default_locale: Option<&Locale>,
+        popups: PopupContext,
     ) -> Result<Variants, FieldError> {
         let salt = match salt {
-            Some(n) => n.non_empty_str()?.to_owned(),
+            Some(n) => n.short_str(MAX_SALT_CHARS)?.to_owned(),
             None => campaign_id.to_owned(),
         };
         let items = node.elements()?;
@@ -74,7 +77,7 @@ impl Variants {
         }
         let mut arms: Vec<Variant> = Vec::with_capacity(items.len());
         for item in items {
-            let arm = read_variant(item, default_locale)?;
+            let arm = read_variant(item, popups)?;
             if arms.iter().any(|a| a.id == arm.id) {
                 let object = item.map()?;
                 return Err(object
@@ -92,7 +95,7 @@ impl Variants {
     }
 }
 
-fn read_variant(node: Node, default_locale: Option<&Locale>) -> Result<Variant, FieldError> {
+fn read_variant(node: Node, popups: PopupContext) -> Result<Variant, FieldError> {
     let object = node.object(&["id", "weight", "control", "popup"])?;
     let id = read_id(&object.required("id")?)?.to_owned();
     let weight_node = object.required("weight")?;
@@ -107,7 +110,7 @@ fn read_variant(node: Node, default_locale: Option<&Locale>) -> Result<Variant, 
         Some(p) if control => {
             return Err(p.error("a control arm shows nothing; remove its popup"));
         }
-        Some(p) => Some(Popup::read(p, default_locale)?),
+        Some(p) => Some(Popup::read(p, popups)?),
         None => None,
     };
     Ok(Variant {
@@ -169,7 +172,7 @@ mod tests {
             object.required("variants").unwrap(),
             salt,
             "vip-upsell",
-            None,
+            PopupContext::default(),
         )
         .map_err(|e| e.to_string())
     }

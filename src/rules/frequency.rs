@@ -71,6 +71,11 @@ pub const MIN_ROLLING_PERIOD: Duration = Duration::from_mins(1);
 /// Longest rolling period: one year, the longest history the engine keeps.
 pub const MAX_ROLLING_PERIOD: Duration = Duration::from_days(365);
 
+/// Most caps on one campaign: one per calendar period (hour, day, week,
+/// month) and a few rolling ones is already more than any campaign needs;
+/// each is checked against the impression history on every offer.
+pub const MAX_CAPS: usize = 10;
+
 impl Frequency {
     pub(crate) fn read(node: Node) -> Result<Frequency, FieldError> {
         let object = node.object(&[
@@ -84,7 +89,16 @@ impl Frequency {
         Ok(Frequency {
             max_total: object.optional("max_total", |n| n.count(1))?,
             caps: object
-                .optional("caps", |n| n.non_empty_elements()?.map(read_cap).collect())?
+                .optional("caps", |n| {
+                    let items = n.non_empty_elements()?;
+                    if items.len() > MAX_CAPS {
+                        return Err(n.error(format!(
+                            "at most {MAX_CAPS} caps, found {}",
+                            items.len()
+                        )));
+                    }
+                    items.map(read_cap).collect()
+                })?
                 .unwrap_or_default(),
             min_interval: object.optional("min_interval", |n| Duration::read(&n))?,
             after_dismiss: object
@@ -164,6 +178,17 @@ mod tests {
             f.after_dismiss,
             Reeligibility::After(Duration::from_days(1))
         );
+    }
+
+    #[test]
+    fn a_campaign_has_at_most_the_limit_of_caps() {
+        let caps = |n: usize| {
+            let c: Vec<_> = (1..=n).map(|i| json!({"max": i, "rolling": format!("{i}d")})).collect();
+            json!({ "caps": c })
+        };
+        assert!(frequency(caps(MAX_CAPS)).is_ok());
+        let e = frequency(caps(MAX_CAPS + 1)).unwrap_err();
+        assert_eq!(e, "caps: at most 10 caps, found 11");
     }
 
     #[test]

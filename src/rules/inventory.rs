@@ -6,8 +6,7 @@
 //! prizes through its `ClaimClient`.
 
 use super::error::FieldError;
-use super::locale::Locale;
-use super::popup::Popup;
+use super::popup::{Popup, PopupContext};
 use super::reader::Node;
 
 /// A campaign's prize inventory.
@@ -42,7 +41,7 @@ impl Inventory {
     /// `{"per_user": 1, "offline": "skip", "sold_out": POPUP}`, all optional.
     pub(crate) fn read(
         node: Node,
-        default_locale: Option<&Locale>,
+        popups: PopupContext,
     ) -> Result<Inventory, FieldError> {
         let object = node.object(&["per_user", "offline", "sold_out"])?;
         let offline = object.optional("offline", |n| match n.str()? {
@@ -55,7 +54,7 @@ impl Inventory {
         Ok(Inventory {
             per_user: object.optional("per_user", |n| n.count(1))?.unwrap_or(1),
             offline: offline.unwrap_or(OfflinePolicy::Skip),
-            sold_out: object.optional("sold_out", |n| Popup::read(n, default_locale))?,
+            sold_out: object.optional("sold_out", |n| Popup::read(n, popups))?,
         })
     }
 }
@@ -70,7 +69,7 @@ mod tests {
         let doc = Document::from(json!({ "inventory": json }));
         let root = Node::root(&doc);
         let object = root.map().unwrap();
-        Inventory::read(object.required("inventory").unwrap(), None).map_err(|e| e.to_string())
+        Inventory::read(object.required("inventory").unwrap(), PopupContext::default()).map_err(|e| e.to_string())
     }
 
     #[test]

@@ -15,6 +15,8 @@ use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::error::{push_index, push_key};
+
 /// A parsed JSON document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Document<'a> {
@@ -77,11 +79,32 @@ impl ObjectSpan {
 /// The largest text a document indexes with its 32-bit offsets.
 const MAX_TEXT_LEN: usize = (u32::MAX / 2) as usize;
 
+/// Most arrays and objects nested in one another. The deepest the format
+/// goes is conditions at their limit (12 levels, two JSON levels each) under
+/// a campaign, about 30; 64 leaves room for descriptive `meta`. It is below
+/// serde_json's own recursion limit (128), so a deeper document is refused
+/// here, with the path down to where the limit was hit, rather than by the
+/// parser with only a line and column.
+pub const MAX_JSON_DEPTH: usize = 64;
+
+/// Text that is not a JSON document, and where in it reading stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    /// The path of the value being read when it failed, like
+    /// `campaigns[2].popup.title` (empty at the top level).
+    pub path: String,
+    /// serde_json's message, with line and column.
+    pub message: String,
+}
+
 impl<'a> Document<'a> {
     /// Parses JSON text.
-    pub fn parse(text: &'a str) -> Result<Document<'a>, String> {
+    pub fn parse(text: &'a str) -> Result<Document<'a>, SyntaxError> {
         if text.len() > MAX_TEXT_LEN {
-            return Err(format!("more than {MAX_TEXT_LEN} bytes"));
+            return Err(SyntaxError {
+                path: String::new(),
+                message: format!("more than {MAX_TEXT_LEN} bytes"),
+            });
         }
         let mut builder = Builder::with_capacity_for(text);
         let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -90,7 +113,10 @@ impl<'a> Document<'a> {
             .and_then(|root| deserializer.end().map(|()| root));
         match parsed {
             Ok(root) => Ok(builder.finish(root)),
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(SyntaxError {
+                path: builder.path_text(),
+                message: e.to_string(),
+            }),
         }
     }
 
@@ -205,6 +231,18 @@ struct Builder<'a> {
     keys: Vec<Str>,
     unescaped: Vec<String>,
     pending: Vec<(Str, Json)>,
+    /// Where the parser is: one step per open container (its key or index
+    /// in its parent), so a syntax error can name its path.
+    path: Vec<Step>,
+}
+
+/// One step down into a container.
+#[derive(Debug, Clone, Copy)]
+enum Step {
+    Key(Str),
+    Index(usize),
+    /// Inside a container, before its first entry or between entries.
+    Between,
 }
 
 impl<'a> Builder<'a> {
@@ -223,7 +261,40 @@ impl<'a> Builder<'a> {
             keys: Vec::with_capacity(cells),
             unescaped: Vec::new(),
             pending: Vec::new(),
+            path: Vec::new(),
         }
+    }
+
+    fn key_text(&self, s: Str) -> &str {
+        if s.len == UNESCAPED {
+            &self.unescaped[s.start as usize]
+        } else {
+            &self.text[s.start as usize..(s.start + s.len) as usize]
+        }
+    }
+
+    /// The path of the value being read, as `Node::path` writes paths.
+    fn path_text(&self) -> String {
+        let mut out = String::new();
+        for step in &self.path {
+            match step {
+                Step::Key(k) => push_key(&mut out, self.key_text(*k)),
+                Step::Index(i) => push_index(&mut out, *i),
+                Step::Between => {}
+            }
+        }
+        out
+    }
+
+    /// Enters a container, refusing one nested deeper than [`MAX_JSON_DEPTH`].
+    fn enter<E: serde::de::Error>(&mut self) -> Result<(), E> {
+        if self.path.len() >= MAX_JSON_DEPTH {
+            return Err(E::custom(format!(
+                "arrays and objects nest deeper than {MAX_JSON_DEPTH} levels"
+            )));
+        }
+        self.path.push(Step::Between);
+        Ok(())
     }
 
     /// The string as a range of the text when it is one, else stored apart.
@@ -270,14 +341,7 @@ impl<'a> Builder<'a> {
         /// Up to this many keys a pairwise scan is cheaper than sorting.
         const PAIRWISE_SCAN_MAX: usize = 16;
         let entries = &self.pending[mark..];
-        let key = |i: usize| {
-            let s = entries[i].0;
-            if s.len == UNESCAPED {
-                self.unescaped[s.start as usize].as_str()
-            } else {
-                &self.text[s.start as usize..(s.start + s.len) as usize]
-            }
-        };
+        let key = |i: usize| self.key_text(entries[i].0);
         if entries.len() <= PAIRWISE_SCAN_MAX {
             return (1..entries.len()).find(|&i| (0..i).any(|j| key(j) == key(i)));
         }
@@ -352,22 +416,36 @@ impl<'de> Visitor<'de> for Seed<'_, 'de> {
         Ok(Json::String(self.0.own(s)))
     }
 
+    // On an error the path is left as it stands: it names where reading
+    // stopped.
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Json, A::Error> {
         let builder = self.0;
+        builder.enter()?;
         let mark = builder.pending.len();
-        while let Some(item) = seq.next_element_seed(Seed(&mut *builder))? {
+        let mut index = 0;
+        loop {
+            *builder.path.last_mut().expect("entered") = Step::Index(index);
+            let Some(item) = seq.next_element_seed(Seed(&mut *builder))? else {
+                break;
+            };
             builder.pending.push((Str::EMPTY, item));
+            index += 1;
         }
+        builder.path.pop();
         Ok(Json::Array(builder.close(mark)))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Json, A::Error> {
         let builder = self.0;
+        builder.enter()?;
         let mark = builder.pending.len();
         while let Some(key) = map.next_key_seed(KeySeed(&mut *builder))? {
+            *builder.path.last_mut().expect("entered") = Step::Key(key);
             let value = map.next_value_seed(Seed(&mut *builder))?;
             builder.pending.push((key, value));
+            *builder.path.last_mut().expect("entered") = Step::Between;
         }
+        builder.path.pop();
         Ok(Json::Object(builder.close_object(mark)))
     }
 }
@@ -464,6 +542,37 @@ mod tests {
         assert!(Document::parse("{} {}").is_err());
         assert!(Document::parse("{").is_err());
         assert!(Document::parse("").is_err());
+    }
+
+    #[test]
+    fn a_syntax_error_names_the_path_where_reading_stopped() {
+        let path = |text: &str| Document::parse(text).unwrap_err().path;
+        assert_eq!(path(r#"{"campaigns": [{"id": "a"}, {"id": tru}]}"#), "campaigns[1].id");
+        assert_eq!(path(r#"{"a": {"zh-CN": [1, 2,]}}"#), "a[\"zh-CN\"][2]");
+        assert_eq!(path(r#"{"a": 1,}"#), "");
+        assert_eq!(path("[1, 2"), "[2]");
+        let e = Document::parse(r#"{"a": "\x"}"#).unwrap_err();
+        assert_eq!(e.path, "a");
+        assert!(e.message.contains("line 1"), "{}", e.message);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_with_its_path() {
+        let nested = |depth: usize| {
+            let mut text = String::from(r#"{"meta": "#);
+            text.push_str(&"[".repeat(depth - 1));
+            text.push_str(&"]".repeat(depth - 1));
+            text.push('}');
+            text
+        };
+        assert!(Document::parse(&nested(MAX_JSON_DEPTH)).is_ok());
+        let e = Document::parse(&nested(MAX_JSON_DEPTH + 1)).unwrap_err();
+        assert!(e.message.contains("deeper than 64 levels"), "{}", e.message);
+        assert_eq!(e.path, format!("meta{}", "[0]".repeat(MAX_JSON_DEPTH - 1)));
+        // Far past serde_json's own limit (128) too: still ours, still a path.
+        let e = Document::parse(&nested(100_000)).unwrap_err();
+        assert!(e.message.contains("deeper than 64 levels"), "{}", e.message);
+        assert!(e.path.starts_with("meta[0][0]"), "{}", e.path);
     }
 
     #[test]

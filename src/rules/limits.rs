@@ -38,9 +38,7 @@ impl GlobalLimits {
             max_per_day: object.optional("max_per_day", |n| n.count(1))?,
             min_gap: object.optional("min_gap", |n| Duration::read(&n))?,
             quiet_hours: object
-                .optional("quiet_hours", |n| {
-                    n.non_empty_elements()?.map(DailyWindow::read).collect()
-                })?
+                .optional("quiet_hours", |n| DailyWindow::read_list(&n))?
                 .unwrap_or_default(),
         })
     }
@@ -89,5 +87,18 @@ mod tests {
                 .contains("expected an array")
         );
         assert!(limits(json!({"max_per_week": 3})).is_err());
+    }
+
+    #[test]
+    fn quiet_hours_list_at_most_the_limit_of_windows() {
+        let windows = |n: usize| {
+            let w: Vec<_> = (0..n)
+                .map(|i| json!({"from": format!("{:02}:00", i % 24), "to": format!("{:02}:30", i % 24)}))
+                .collect();
+            json!({ "quiet_hours": w })
+        };
+        assert!(limits(windows(crate::rules::local_time::MAX_DAILY_WINDOWS)).is_ok());
+        let e = limits(windows(crate::rules::local_time::MAX_DAILY_WINDOWS + 1)).unwrap_err();
+        assert_eq!(e, "quiet_hours: at most 48 daily windows, found 49");
     }
 }

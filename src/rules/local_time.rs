@@ -91,7 +91,24 @@ pub struct DailyWindow {
     pub to: TimeOfDay,
 }
 
+/// Most daily windows in one list (`local_hours`, `quiet_hours`): one per
+/// half hour of the day, far more than any schedule splits a day into,
+/// and every event checks them all.
+pub const MAX_DAILY_WINDOWS: usize = 48;
+
 impl DailyWindow {
+    /// A non-empty list of windows, at most [`MAX_DAILY_WINDOWS`].
+    pub(crate) fn read_list(node: &Node) -> Result<Vec<DailyWindow>, FieldError> {
+        let items = node.non_empty_elements()?;
+        if items.len() > MAX_DAILY_WINDOWS {
+            return Err(node.error(format!(
+                "at most {MAX_DAILY_WINDOWS} daily windows, found {}",
+                items.len()
+            )));
+        }
+        items.map(DailyWindow::read).collect()
+    }
+
     pub fn contains(&self, minute_of_day: u16) -> bool {
         let (from, to) = (self.from.minutes, self.to.minutes);
         if from < to {

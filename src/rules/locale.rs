@@ -16,6 +16,11 @@ use std::fmt;
 use super::error::FieldError;
 use super::reader::Node;
 
+/// Longest locale tag. BCP 47 tags in real use are under 20 characters
+/// (`zh-Hant-TW`, `sr-Latn-RS`); RFC 5646 asks implementations to take at
+/// least 35. Without a bound a tag of a million `-x` parts would be read.
+pub const MAX_LOCALE_LEN: usize = 64;
+
 /// A locale tag in canonical lower case with `-` separators.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Locale {
@@ -35,6 +40,12 @@ impl Locale {
     /// A tag written in a pack: a 2–3 letter language, then subtags of 1–8
     /// letters or digits, separated by `-`.
     pub fn parse(text: &str) -> Result<Locale, String> {
+        if text.len() > MAX_LOCALE_LEN {
+            return Err(format!(
+                "invalid locale: {} characters, a tag has at most {MAX_LOCALE_LEN}",
+                text.chars().count()
+            ));
+        }
         let mut parts = text.split('-');
         let language = parts.next().unwrap_or("");
         let language_ok =
@@ -96,6 +107,16 @@ mod tests {
         assert_eq!(Locale::from_device("en_US.UTF-8"), l("en-us"));
         assert_eq!(Locale::from_device("de_DE@euro"), l("de-DE"));
         assert_eq!(Locale::from_device("zh-Hant-TW"), l("zh-hant-tw"));
+    }
+
+    #[test]
+    fn a_locale_tag_has_at_most_the_limit_of_characters() {
+        let fits = format!("en{}", "-abcdefg".repeat((MAX_LOCALE_LEN - 2) / 8));
+        assert!(Locale::parse(&fits).is_ok(), "{fits}");
+        let long = format!("en{}", "-x".repeat(MAX_LOCALE_LEN));
+        let e = Locale::parse(&long).unwrap_err();
+        assert!(e.contains("a tag has at most 64"), "{e}");
+        assert!(e.len() < 100, "the refusal does not quote the tag: {e}");
     }
 
     #[test]

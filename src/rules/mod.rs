@@ -81,7 +81,7 @@ pub use campaign::{
     Campaign, Delay, EventMatch, Goal, InactiveCampaign, Inventory, OfflinePolicy, SequenceStep,
     Trigger, Variant, Variants,
 };
-pub use condition::{Condition, MAX_CONDITION_DEPTH};
+pub use condition::{Condition, MAX_CONDITIONS_PER_LIST, MAX_CONDITION_DEPTH};
 pub use duration::{Duration, MAX_DURATION};
 pub use error::{FieldError, PackError, MAX_REPORTED_ERRORS};
 pub use experiment::{MAX_ARMS, MAX_GOAL_WINDOW, MAX_WEIGHT, MIN_ARMS, MIN_GOAL_WINDOW};
@@ -92,7 +92,7 @@ pub use limits::GlobalLimits;
 pub use local_time::{DailyWindow, LocalTime, TimeOfDay, Weekdays};
 pub use locale::Locale;
 pub use names::{MAX_ID_LEN, MAX_NAME_LEN};
-pub use pack::{RulePack, MAX_CAMPAIGNS, MAX_PACK_BYTES};
+pub use pack::{Acceptance, RulePack, MAX_CAMPAIGNS, MAX_PACK_BYTES};
 pub use popup::{Action, Button, Popup, Template, Text, MAX_BUTTONS, RESERVED_EVENT_PREFIX};
 pub use predicate::{
     Comparison, Number, Ordered, Predicate, PropertyLookup, PropertyTest, Scalar, ScalarSet, Test,

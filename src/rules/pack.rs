@@ -12,6 +12,7 @@ use super::index::TriggerIndex;
 use super::json::Document;
 use super::limits::GlobalLimits;
 use super::locale::Locale;
+use super::popup::PopupContext;
 use super::reader::{Node, Object};
 use super::version::Version;
 
@@ -24,6 +25,10 @@ pub const MAX_PACK_BYTES: usize = 8 * 1024 * 1024;
 /// for 1,000 campaigns; five times that leaves headroom for packs of small
 /// campaigns (about 1.2 KB each once parsed) while refusing a runaway generator.
 pub const MAX_CAMPAIGNS: usize = 5_000;
+
+/// Longest `revision`: a label for logs and `diagnostics()` (a date, a
+/// commit, a release name), shown in every refusal and sync log line.
+pub const MAX_REVISION_CHARS: usize = 256;
 
 /// A validated rule pack.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,15 +50,52 @@ pub struct RulePack {
     index: TriggerIndex,
 }
 
+/// What a device accepts beyond the format itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Acceptance<'a> {
+    /// The SDK version campaigns' `min_sdk` is compared with.
+    pub sdk: &'a Version,
+    /// The app's own URL schemes (`Config::app_url_schemes`). Empty: a
+    /// popup URL may use any scheme but the refused ones (`javascript:`,
+    /// `data:`, `file:`, plain `http:`, ...); else only `https:` and these.
+    pub app_url_schemes: &'a [String],
+}
+
+impl<'a> Acceptance<'a> {
+    /// This SDK, no list of app schemes.
+    pub fn this_sdk() -> Acceptance<'static> {
+        Acceptance::for_app(&[])
+    }
+
+    /// This SDK in an app with these URL schemes of its own.
+    pub fn for_app(app_url_schemes: &'a [String]) -> Acceptance<'a> {
+        Acceptance {
+            sdk: super::sdk_version(),
+            app_url_schemes,
+        }
+    }
+}
+
 impl RulePack {
     /// Parses and validates a pack for this SDK ([`super::sdk_version`]).
     pub fn parse(json: &str) -> Result<RulePack, PackError> {
-        RulePack::parse_for_sdk(json, super::sdk_version())
+        RulePack::parse_accepting(json, &Acceptance::this_sdk())
     }
 
     /// Parses and validates a pack as an SDK of version `sdk` would (for tools
     /// that check a pack for several SDK versions, and for tests).
     pub fn parse_for_sdk(json: &str, sdk: &Version) -> Result<RulePack, PackError> {
+        RulePack::parse_accepting(
+            json,
+            &Acceptance {
+                sdk,
+                app_url_schemes: &[],
+            },
+        )
+    }
+
+    /// Parses and validates a pack as a device with `acceptance` takes it.
+    pub fn parse_accepting(json: &str, acceptance: &Acceptance) -> Result<RulePack, PackError> {
         if json.len() > MAX_PACK_BYTES {
             return Err(FieldError {
                 path: String::new(),
@@ -67,10 +109,10 @@ impl RulePack {
         // A byte-order mark (editors on Windows write one) is not content.
         let json = json.strip_prefix('\u{feff}').unwrap_or(json);
         let document = Document::parse(json).map_err(|e| FieldError {
-            path: String::new(),
-            message: format!("not valid JSON: {e}"),
+            path: e.path,
+            message: format!("not valid JSON: {}", e.message),
         })?;
-        read_pack(Node::root(&document), sdk)
+        read_pack(Node::root(&document), acceptance)
     }
 
     /// A pack with no campaigns and no limits: what runs before any pack.
@@ -163,7 +205,7 @@ const PACK_KEYS: [&str; 6] = [
     "campaigns",
 ];
 
-fn read_pack(root: Node, sdk: &Version) -> Result<RulePack, PackError> {
+fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError> {
     let outline = root.map()?;
     // The version decides how to read the rest, so it is checked first and
     // alone: a newer major is refused without judging fields it may define.
@@ -172,7 +214,7 @@ fn read_pack(root: Node, sdk: &Version) -> Result<RulePack, PackError> {
     let mut errors = Vec::new();
     let revision = keep(
         &mut errors,
-        object.optional("revision", |n| n.non_empty_str().map(str::to_owned)),
+        object.optional("revision", |n| n.short_str(MAX_REVISION_CHARS).map(str::to_owned)),
     );
     let version = keep(
         &mut errors,
@@ -189,7 +231,11 @@ fn read_pack(root: Node, sdk: &Version) -> Result<RulePack, PackError> {
     );
     let limits =
         keep(&mut errors, object.optional("limits", GlobalLimits::read)).unwrap_or_default();
-    let entries = read_campaigns(&object, sdk, default_locale.as_ref(), &mut errors);
+    let popups = PopupContext {
+        default_locale: default_locale.as_ref(),
+        app_url_schemes: acceptance.app_url_schemes,
+    };
+    let entries = read_campaigns(&object, acceptance.sdk, popups, &mut errors);
     if !errors.is_empty() {
         return Err(PackError::new(errors));
     }
@@ -231,7 +277,7 @@ fn keep<T>(errors: &mut Vec<FieldError>, result: Result<Option<T>, FieldError>) 
 fn read_campaigns(
     pack: &Object<'_, '_>,
     sdk: &Version,
-    default_locale: Option<&Locale>,
+    popups: PopupContext,
     errors: &mut Vec<FieldError>,
 ) -> Vec<CampaignEntry> {
     let node = match pack.required("campaigns") {
@@ -256,7 +302,7 @@ fn read_campaigns(
     // Ids borrowed from the document: no copy per campaign.
     let mut first_seen: HashMap<&str, usize> = HashMap::with_capacity(items.len());
     for (i, item) in items.enumerate() {
-        let entry = match read_campaign(item, sdk, default_locale) {
+        let entry = match read_campaign(item, sdk, popups) {
             Ok(entry) => entry,
             Err(e) => {
                 errors.push(e);
@@ -297,6 +343,70 @@ mod tests {
 
     fn refusal(json: &str) -> String {
         RulePack::parse(json).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn a_document_nested_past_the_limit_is_refused_with_its_path() {
+        let mut c = campaign("a", "x", 0);
+        c["meta"] = json!(0);
+        let text = pack(vec![campaign("z", "x", 0), c]).replace(
+            "\"meta\":0",
+            &format!("\"meta\":{}{}", "[".repeat(200_000), "]".repeat(200_000)),
+        );
+        let e = RulePack::parse(&text).unwrap_err();
+        let first = e.first();
+        assert!(
+            first.path.starts_with("campaigns[1].meta[0][0]"),
+            "{}",
+            first.path
+        );
+        assert!(
+            first.message.contains("deeper than 64 levels"),
+            "{}",
+            first.message
+        );
+    }
+
+    #[test]
+    fn a_syntax_error_names_its_path() {
+        let text = pack(vec![campaign("a", "x", 0), campaign("b", "x", 0)])
+            .replacen("\"title\":\"b\"", "\"title\":tru", 1);
+        let e = RulePack::parse(&text).unwrap_err();
+        assert_eq!(e.first().path, "campaigns[1].popup.title");
+        assert!(e.first().message.starts_with("not valid JSON: "));
+    }
+
+    #[test]
+    fn revision_and_salt_are_bounded() {
+        let long = "r".repeat(MAX_REVISION_CHARS + 1);
+        let text = json!({"format": "1.1", "revision": long, "campaigns": []}).to_string();
+        assert_eq!(refusal(&text), "revision: at most 256 characters");
+        let mut c = campaign("a", "x", 0);
+        c["salt"] = json!("s".repeat(crate::rules::experiment::MAX_SALT_CHARS + 1));
+        c["variants"] = json!([{"id": "a", "weight": 1}, {"id": "b", "weight": 1}]);
+        assert_eq!(
+            refusal(&pack(vec![c])),
+            "campaigns[0].salt: at most 256 characters"
+        );
+    }
+
+    #[test]
+    fn the_apps_url_schemes_decide_which_links_pass() {
+        let mut c = campaign("a", "x", 0);
+        c["popup"]["buttons"] = json!([{"id": "go", "text": "Go",
+            "action": {"type": "deep_link", "url": "otherapp://steal"}}]);
+        let text = pack(vec![c]);
+        assert!(RulePack::parse(&text).is_ok(), "no list: any safe scheme");
+        let schemes = ["myapp".to_string()];
+        let e = RulePack::parse_accepting(&text, &Acceptance::for_app(&schemes)).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "campaigns[0].popup.buttons[0].action.url: the URL scheme \"otherapp:\" is neither https"
+            ),
+            "{e}"
+        );
+        let ok = text.replace("otherapp://steal", "myapp://sale");
+        assert!(RulePack::parse_accepting(&ok, &Acceptance::for_app(&schemes)).is_ok());
     }
 
     #[test]

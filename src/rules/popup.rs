@@ -42,6 +42,18 @@ pub const MAX_TRANSLATIONS: usize = 200;
 pub const MAX_PAYLOAD_STRING_CHARS: usize = 4_096;
 pub const MAX_PAYLOAD_LIST_LEN: usize = 100;
 
+/// What reading a popup takes from around it: the pack's default locale
+/// and the app's own URL schemes.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct PopupContext<'a> {
+    /// The pack's `default_locale`; a popup's own wins.
+    pub default_locale: Option<&'a Locale>,
+    /// The schemes the app's own links use (`Config::app_url_schemes`,
+    /// without the colon). Empty: every scheme but [`REFUSED_URL_SCHEMES`]
+    /// passes. Else a URL is `https:` or one of these.
+    pub app_url_schemes: &'a [String],
+}
+
 /// A popup's content.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Popup {
@@ -212,11 +224,8 @@ impl Popup {
             .flat_map(Text::all_texts)
     }
 
-    /// Reads a popup; `pack_default_locale` is the pack's `default_locale`.
-    pub(crate) fn read(
-        node: Node,
-        pack_default_locale: Option<&Locale>,
-    ) -> Result<Popup, FieldError> {
+    /// Reads a popup in its pack's context.
+    pub(crate) fn read(node: Node, context: PopupContext) -> Result<Popup, FieldError> {
         let object = node.object(&[
             "template",
             "title",
@@ -227,7 +236,8 @@ impl Popup {
             "default_locale",
         ])?;
         let own_locale = object.optional("default_locale", |n| Locale::read(&n))?;
-        let default_locale = own_locale.as_ref().or(pack_default_locale);
+        let default_locale = own_locale.as_ref().or(context.default_locale);
+        let schemes = context.app_url_schemes;
         let template_node = object.required("template")?;
         let template = match template_node.str()? {
             "modal" => Template::Modal,
@@ -245,9 +255,9 @@ impl Popup {
             template,
             title: text("title")?,
             body: text("body")?,
-            image_url: object.optional("image_url", |n| read_url(&n))?,
+            image_url: object.optional("image_url", |n| read_url(&n, schemes))?,
             buttons: object
-                .optional("buttons", |n| read_buttons(&n, default_locale))?
+                .optional("buttons", |n| read_buttons(&n, default_locale, schemes))?
                 .unwrap_or_default(),
             payload: object
                 .optional("payload", |n| read_properties(&n))?
@@ -270,7 +280,11 @@ impl Popup {
     }
 }
 
-fn read_buttons(node: &Node, default_locale: Option<&Locale>) -> Result<Vec<Button>, FieldError> {
+fn read_buttons(
+    node: &Node,
+    default_locale: Option<&Locale>,
+    schemes: &[String],
+) -> Result<Vec<Button>, FieldError> {
     let items = node.elements()?;
     if items.len() > MAX_BUTTONS {
         return Err(node.error(format!("a popup has at most {MAX_BUTTONS} buttons")));
@@ -286,20 +300,20 @@ fn read_buttons(node: &Node, default_locale: Option<&Locale>) -> Result<Vec<Butt
         buttons.push(Button {
             id: id.to_owned(),
             text: Text::read(&object.required("text")?, default_locale)?,
-            action: read_action(object.required("action")?)?,
+            action: read_action(object.required("action")?, schemes)?,
         });
     }
     Ok(buttons)
 }
 
-fn read_action(node: Node) -> Result<Action, FieldError> {
+fn read_action(node: Node, schemes: &[String]) -> Result<Action, FieldError> {
     let outline = node.map()?;
     let kind_node = outline.required("type")?;
     match kind_node.str()? {
         "deep_link" => {
             let object = node.object(&["type", "url"])?;
             Ok(Action::DeepLink {
-                url: read_url(&object.required("url")?)?,
+                url: read_url(&object.required("url")?, schemes)?,
             })
         }
         "dismiss" => {
@@ -328,8 +342,9 @@ fn read_action(node: Node) -> Result<Action, FieldError> {
     }
 }
 
-/// An absolute URL: a scheme, a colon, then no blanks.
-fn read_url(node: &Node) -> Result<String, FieldError> {
+/// An absolute URL: a scheme, a colon, then no blanks; never a refused
+/// scheme, and with `app_schemes` given, `https:` or one of them.
+fn read_url(node: &Node, app_schemes: &[String]) -> Result<String, FieldError> {
     let url = node.str()?;
     let scheme_ok = url.split_once(':').is_some_and(|(scheme, rest)| {
         !rest.is_empty()
@@ -351,6 +366,13 @@ fn read_url(node: &Node) -> Result<String, FieldError> {
     {
         return Err(node.error(format!(
             "the URL scheme \"{scheme}:\" is refused: {why}; use https or the app's own scheme"
+        )));
+    }
+    let allowed = |s: &str| s.trim_end_matches(':').eq_ignore_ascii_case(scheme);
+    if !app_schemes.is_empty() && !allowed("https") && !app_schemes.iter().any(|s| allowed(s)) {
+        return Err(node.error(format!(
+            "the URL scheme \"{scheme}:\" is neither https nor one of the app's own schemes ({})",
+            app_schemes.join(", ")
         )));
     }
     Ok(url.to_owned())
@@ -423,7 +445,8 @@ mod tests {
     use serde_json::json;
 
     fn popup(json: serde_json::Value) -> Result<Popup, String> {
-        Popup::read(Node::root(&Document::from(json)), None).map_err(|e| e.to_string())
+        Popup::read(Node::root(&Document::from(json)), PopupContext::default())
+            .map_err(|e| e.to_string())
     }
 
     #[test]
@@ -468,9 +491,15 @@ mod tests {
     fn the_pack_default_locale_applies_unless_the_popup_names_one() {
         let json = json!({"template": "modal", "title": {"zh-CN": "抽奖"}});
         let zh = Locale::parse("zh-CN").unwrap();
-        assert!(Popup::read(Node::root(&Document::from(json.clone())), Some(&zh)).is_ok());
+        fn with(locale: &Locale) -> PopupContext<'_> {
+            PopupContext {
+                default_locale: Some(locale),
+                app_url_schemes: &[],
+            }
+        }
+        assert!(Popup::read(Node::root(&Document::from(json.clone())), with(&zh)).is_ok());
         let en = Locale::parse("en").unwrap();
-        let e = Popup::read(Node::root(&Document::from(json.clone())), Some(&en)).unwrap_err();
+        let e = Popup::read(Node::root(&Document::from(json.clone())), with(&en)).unwrap_err();
         assert_eq!(
             e.to_string(),
             "title: no text for the default locale \"en\""
@@ -555,6 +584,53 @@ mod tests {
         for url in ["https://cdn.example.com/a.png", "myapp://sale/1"] {
             popup(json!({"template": "modal", "title": "t", "image_url": url})).unwrap();
         }
+    }
+
+    #[test]
+    fn with_app_schemes_listed_a_url_is_https_or_one_of_them() {
+        let schemes = ["myapp".to_string(), "Lottery:".to_string()];
+        let read = |json| {
+            Popup::read(
+                Node::root(&Document::from(json)),
+                PopupContext {
+                    default_locale: None,
+                    app_url_schemes: &schemes,
+                },
+            )
+            .map_err(|e| e.to_string())
+        };
+        let with_link = |url: &str| {
+            json!({"template": "modal", "title": "t", "image_url": "https://cdn.example.com/a.png",
+                   "buttons": [{"id": "go", "text": "Go", "action": {"type": "deep_link", "url": url}}]})
+        };
+        for url in ["https://shop.example.com/sale", "myapp://sale/1", "MYAPP://x", "lottery:draw"] {
+            read(with_link(url)).unwrap();
+        }
+        for url in ["otherapp://steal", "ftp://files.example.com/a", "intent://x"] {
+            let e = read(with_link(url)).unwrap_err();
+            assert!(
+                e.starts_with("buttons[0].action.url:")
+                    && e.contains("neither https nor one of the app's own schemes (myapp, Lottery:)"),
+                "{url}: {e}"
+            );
+        }
+        let e = read(json!({"template": "modal", "title": "t", "image_url": "otherapp://a.png"}))
+            .unwrap_err();
+        assert!(e.starts_with("image_url:"), "{e}");
+        // Listing a refused scheme does not let it through.
+        let http = ["http".to_string()];
+        let e = Popup::read(
+            Node::root(&Document::from(json!({"template": "modal", "title": "t",
+                                               "image_url": "http://cdn.example.com/a.png"}))),
+            PopupContext {
+                default_locale: None,
+                app_url_schemes: &http,
+            },
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("plain HTTP"), "{e}");
+        // Without a list, any scheme but the refused ones passes.
+        popup(with_link("otherapp://x")).unwrap();
     }
 
     #[test]

@@ -16,7 +16,7 @@
 //! condition widens the audience. Maps whose keys are data (a popup's `payload`,
 //! localised texts, a tracked event's `properties`) take every key as data.
 
-use super::error::FieldError;
+use super::error::{cut, push_index, push_key, FieldError, MAX_MESSAGE_CHARS};
 use super::json::{Document, Json, Str};
 
 /// Keys every object of the format may carry and the SDK ignores.
@@ -81,23 +81,23 @@ impl<'j, 'p> Node<'j, 'p> {
         for segment in segments.iter().rev() {
             match segment {
                 Segment::Root => {}
-                Segment::Index(i) => out.push_str(&format!("[{i}]")),
-                Segment::Key(k) if is_plain_word(k) => {
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(k);
-                }
-                Segment::Key(k) => out.push_str(&format!("[{}]", serde_json::Value::from(*k))),
+                Segment::Index(i) => push_index(&mut out, *i),
+                Segment::Key(k) => push_key(&mut out, k),
             }
         }
         out
     }
 
+    /// An error at this node; a message quoting a long value is cut at
+    /// [`MAX_MESSAGE_CHARS`].
     pub fn error(&self, message: impl Into<String>) -> FieldError {
+        let message = message.into();
         FieldError {
             path: self.path(),
-            message: message.into(),
+            message: match cut(&message, MAX_MESSAGE_CHARS) {
+                std::borrow::Cow::Borrowed(_) => message,
+                std::borrow::Cow::Owned(cut) => cut,
+            },
         }
     }
 
@@ -155,6 +155,15 @@ impl<'j, 'p> Node<'j, 'p> {
         let s = self.str()?;
         if s.trim().is_empty() {
             return Err(self.error("must not be empty"));
+        }
+        Ok(s)
+    }
+
+    /// A non-empty string of at most `max_chars` characters.
+    pub fn short_str(&self, max_chars: usize) -> Result<&'j str, FieldError> {
+        let s = self.non_empty_str()?;
+        if s.len() > max_chars && s.chars().count() > max_chars {
+            return Err(self.error(format!("at most {max_chars} characters")));
         }
         Ok(s)
     }
@@ -316,10 +325,6 @@ impl<'j, 'p> Object<'j, 'p> {
     ) -> Result<Option<T>, FieldError> {
         self.get(key).map(read).transpose()
     }
-}
-
-fn is_plain_word(key: &str) -> bool {
-    !key.is_empty() && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 fn unknown_key_message(key: &str, allowed: &[&str]) -> String {

@@ -81,9 +81,7 @@ impl Schedule {
             start_ms,
             end_ms,
             local_hours: object
-                .optional("local_hours", |n| {
-                    n.non_empty_elements()?.map(DailyWindow::read).collect()
-                })?
+                .optional("local_hours", |n| DailyWindow::read_list(&n))?
                 .unwrap_or_default(),
             local_weekdays: object.optional("local_weekdays", |n| Weekdays::read(&n))?,
         })

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::clock::Clock;
 use crate::config::ServerConfig;
-use crate::rules::RulePack;
+use crate::rules::{Acceptance, RulePack};
 use crate::transport::{HttpRequest, Method, Transport, TransportErrorKind};
 
 pub use signature::PackKeys;
@@ -50,6 +50,8 @@ pub struct PackSync {
     etag: Option<String>,
     /// No poll before this time (the clock's ms).
     next_poll_ms: i64,
+    /// `Config::app_url_schemes`: a pack's popup URLs are judged by them.
+    app_url_schemes: Vec<String>,
 }
 
 impl PackSync {
@@ -66,7 +68,13 @@ impl PackSync {
             keys,
             etag: None,
             next_poll_ms: i64::MIN,
+            app_url_schemes: Vec::new(),
         }
+    }
+
+    /// The app's own URL schemes (`Config::app_url_schemes`).
+    pub fn set_app_url_schemes(&mut self, schemes: Vec<String>) {
+        self.app_url_schemes = schemes;
     }
 
     /// The ETag of the pack the worker has stored (sent as If-None-Match).
@@ -133,7 +141,7 @@ impl PackSync {
             Ok(j) => j,
             Err(_) => return SyncOutcome::Refused("the pack is not UTF-8".into()),
         };
-        match RulePack::parse(&json) {
+        match RulePack::parse_accepting(&json, &Acceptance::for_app(&self.app_url_schemes)) {
             Ok(pack) => SyncOutcome::Fetched(FetchedPack {
                 pack: Arc::new(pack),
                 json,

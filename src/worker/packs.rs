@@ -8,11 +8,16 @@ use super::campaigns::META_RULE_PACK;
 use super::network::META_RULE_PACK_ETAG;
 use super::Worker;
 use crate::log::{Level, Logger};
-use crate::rules::RulePack;
+use crate::rules::{Acceptance, RulePack};
 
 /// Parses a pack found at open; a refusal is logged with where it came from.
-fn parse_logged(text: &str, origin: &str, logger: &Logger) -> Option<RulePack> {
-    match RulePack::parse(text) {
+fn parse_logged(
+    text: &str,
+    origin: &str,
+    acceptance: &Acceptance,
+    logger: &Logger,
+) -> Option<RulePack> {
+    match RulePack::parse_accepting(text, acceptance) {
         Ok(pack) => Some(pack),
         Err(e) => {
             logger.log(
@@ -33,16 +38,18 @@ impl Worker {
     /// no longer parses falls back to the bundled one.
     pub(super) fn restore_pack(&mut self) {
         let logger = self.shared.logger.clone();
+        let schemes = self.config.app_url_schemes.clone();
+        let acceptance = Acceptance::for_app(&schemes);
         let stored = self
             .store
             .meta_get(META_RULE_PACK)
             .ok()
             .flatten()
-            .and_then(|t| parse_logged(&t, "stored", &logger));
+            .and_then(|t| parse_logged(&t, "stored", &acceptance, &logger));
         let bundled_text = self.config.bundled_rule_pack.clone();
         let bundled = bundled_text
             .as_deref()
-            .and_then(|t| parse_logged(t, "bundled", &logger));
+            .and_then(|t| parse_logged(t, "bundled", &acceptance, &logger));
         match (stored, bundled) {
             (Some(s), Some(b)) if b.version.unwrap_or(0) > s.version.unwrap_or(0) => {
                 logger.log(

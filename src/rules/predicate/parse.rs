@@ -15,6 +15,11 @@ use super::eval::integral;
 /// (a user tag), not in every device's pack.
 pub const MAX_SET_LEN: usize = 1_000;
 
+/// Longest string a property test compares with (`eq`, `ne`, `in`,
+/// `contains`, `starts_with`), in characters: as long as a payload string
+/// may be; an event property compared with it is rarely a tenth of that.
+pub const MAX_VALUE_CHARS: usize = 4_096;
+
 /// The key that makes a condition a property test.
 const PROPERTY_LEAF_KINDS: &[&str] = &["prop"];
 
@@ -75,16 +80,26 @@ fn read_property_test(node: Node) -> Result<PropertyTest, FieldError> {
         "lte" => Test::Compare(Comparison::Lte, read_ordered(&value, op)?),
         "in" => Test::In(read_set(&value)?),
         "not_in" => Test::NotIn(read_set(&value)?),
-        "contains" => Test::Contains(value.non_empty_str()?.to_owned()),
-        _ => Test::StartsWith(value.non_empty_str()?.to_owned()),
+        "contains" => Test::Contains(bounded(&value, value.non_empty_str()?)?.to_owned()),
+        _ => Test::StartsWith(bounded(&value, value.non_empty_str()?)?.to_owned()),
     };
     Ok(PropertyTest { property, test })
+}
+
+/// `text`, refused when longer than [`MAX_VALUE_CHARS`].
+fn bounded<'t>(node: &Node, text: &'t str) -> Result<&'t str, FieldError> {
+    if text.len() > MAX_VALUE_CHARS && text.chars().count() > MAX_VALUE_CHARS {
+        return Err(node.error(format!(
+            "a value has at most {MAX_VALUE_CHARS} characters"
+        )));
+    }
+    Ok(text)
 }
 
 /// A string, number, boolean or `{"timestamp": "…"}`.
 pub(crate) fn read_scalar(node: &Node) -> Result<Scalar, FieldError> {
     match node.shape() {
-        Shape::String(s) => Ok(Scalar::String(s.to_owned())),
+        Shape::String(s) => Ok(Scalar::String(bounded(node, s)?.to_owned())),
         Shape::Bool(b) => Ok(Scalar::Bool(b)),
         Shape::Int(_) | Shape::Float(_) => Ok(Scalar::Number(read_number(node)?)),
         Shape::Object => Ok(Scalar::Timestamp(read_timestamp(node)?)),
@@ -142,7 +157,9 @@ fn read_set(node: &Node) -> Result<ScalarSet, FieldError> {
     let mut floats = Vec::new();
     for item in items {
         match item.shape() {
-            Shape::String(s) if ints.is_empty() && floats.is_empty() => strings.push(s.to_owned()),
+            Shape::String(s) if ints.is_empty() && floats.is_empty() => {
+                strings.push(bounded(&item, s)?.to_owned())
+            }
             Shape::Int(_) | Shape::Float(_) if strings.is_empty() => match read_number(&item)? {
                 Number::Int(i) => ints.push(i),
                 Number::Float(f) => floats.push(f),
@@ -186,6 +203,19 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect()
+    }
+
+    #[test]
+    fn compared_strings_have_at_most_the_limit_of_characters() {
+        let fits = "é".repeat(MAX_VALUE_CHARS);
+        let long = "x".repeat(MAX_VALUE_CHARS + 1);
+        for op in ["eq", "ne", "contains", "starts_with"] {
+            assert!(parse(json!([{"prop": "p", "op": op, "value": fits}])).is_ok());
+            let e = parse(json!([{"prop": "p", "op": op, "value": long}])).unwrap_err();
+            assert_eq!(e, "[0].value: a value has at most 4096 characters", "{op}");
+        }
+        let e = parse(json!([{"prop": "p", "op": "in", "value": ["a", long]}])).unwrap_err();
+        assert_eq!(e, "[0].value[1]: a value has at most 4096 characters");
     }
 
     #[test]
