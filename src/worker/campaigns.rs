@@ -465,10 +465,14 @@ impl Worker {
                 errors.push(e);
             }
             for (tier, bucket, value) in d.buckets {
-                if let Err(e) =
+                let r = if value.count == 0 {
+                    // Emptied by a clock correction (engine/counters.rs).
+                    self.store.delete_counter_bucket(&d.key, tier, bucket)
+                } else {
                     self.store
                         .save_counter_bucket(&d.key, tier, bucket, value.count, value.sum)
-                {
+                };
+                if let Err(e) = r {
                     errors.push(e);
                 }
             }
