@@ -15,13 +15,14 @@
 //! and nothing is due, so an idle app has no timer waking it.
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::{Consent, ServerConfig};
 use crate::diagnostics::Counters;
 use crate::event::StoredEvent;
+use crate::inbox::Inbox;
 use crate::log::Level;
 use crate::messages::{self, Command, NetSignal, NetworkStart};
 use crate::sync::{PackKeys, PackSync, SyncOutcome};
@@ -34,7 +35,7 @@ pub struct NetworkShared {
     pub clock: Arc<dyn Clock>,
     pub consent: Arc<AtomicU8>,
     /// The worker's inbox.
-    pub inbox: Sender<Command>,
+    pub inbox: Inbox,
     /// `Config::app_url_schemes`, which synced packs are judged by.
     pub app_url_schemes: Vec<String>,
 }
@@ -64,7 +65,7 @@ pub fn spawn(
 
 /// The worker, seen as the uploader's queue.
 struct WorkerQueue<'a> {
-    inbox: &'a Sender<Command>,
+    inbox: &'a Inbox,
 }
 
 impl UploadQueue for WorkerQueue<'_> {

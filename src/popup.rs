@@ -353,13 +353,15 @@ pub struct PresenterThread {
 const PRESENTER_JOIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl PresenterThread {
-    pub fn spawn<C, F>(
+    /// `back` hands a command to the worker; false once the worker is gone.
+    pub fn spawn<C, B, F>(
         presenter: Arc<dyn Presenter>,
-        back: Sender<C>,
+        back: B,
         answer_to_command: F,
     ) -> std::io::Result<PresenterThread>
     where
         C: Send + 'static,
+        B: Fn(C) -> bool + Send + 'static,
         F: Fn(String, Result<Answer, String>) -> C + Send + 'static,
     {
         let (offers, rx): (Sender<OfferContent>, Receiver<OfferContent>) = mpsc::channel();
@@ -372,10 +374,7 @@ impl PresenterThread {
                         presenter.offer(&content)
                     }))
                     .unwrap_or_else(|_| Err("the presenter panicked".into()));
-                    if back
-                        .send(answer_to_command(content.offer_id, answer))
-                        .is_err()
-                    {
+                    if !back(answer_to_command(content.offer_id, answer)) {
                         break;
                     }
                 }

@@ -14,6 +14,7 @@ use crate::config::{Config, Consent};
 use crate::diagnostics::{Counters, Diagnostics};
 use crate::error::Error;
 use crate::event::{EventKind, EventProperties, PendingEvent};
+use crate::inbox::Inbox;
 use crate::lock::{DirectoryLock, LockError};
 use crate::log::{Level, LogSink, Logger};
 use crate::messages::{self, Command, NetSignal};
@@ -130,7 +131,7 @@ pub struct UploadReport {
 }
 
 pub struct Tracker {
-    sender: Sender<Command>,
+    sender: Inbox,
     counters: Arc<Counters>,
     consent: Arc<AtomicU8>,
     persistent: Arc<AtomicBool>,
@@ -170,6 +171,7 @@ impl Tracker {
         let persistent = Arc::new(AtomicBool::new(true));
         let ready = Arc::new(AtomicBool::new(false));
         let (sender, receiver) = mpsc::channel();
+        let sender = Inbox::new(sender);
         let (net_sender, net_receiver) = match config.server {
             Some(_) => {
                 let (s, r) = mpsc::channel();
@@ -345,7 +347,9 @@ impl Tracker {
             properties,
             timestamp_ms,
         };
-        if self.closed.load(Ordering::Relaxed) || self.sender.send(Command::Event(event)).is_err() {
+        if self.closed.load(Ordering::Relaxed)
+            || self.sender.send_hot(Command::Event(event)).is_err()
+        {
             self.counters.queued.fetch_sub(1, Ordering::Relaxed);
             self.counters.count_rejection(&Rejection::Closed);
             return if self.config.strict {

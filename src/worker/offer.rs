@@ -62,9 +62,10 @@ impl Worker {
 
     pub(super) fn set_claim_client(&mut self, client: Option<Arc<dyn ClaimClient>>) {
         self.claims = client.and_then(|c| {
+            let inbox = self.shared.inbox.clone();
             let spawned = ClaimThread::spawn(
                 c,
-                self.shared.inbox.clone(),
+                move |cmd| inbox.send(cmd).is_ok(),
                 |offer_id, answer| Command::ClaimAnswered { offer_id, answer },
                 |why| Command::Log(Level::Warn, why),
             );
@@ -89,10 +90,12 @@ impl Worker {
     pub(super) fn set_presenter(&mut self, presenter: Option<Arc<dyn Presenter>>) {
         self.presenter = None;
         self.presenter = presenter.and_then(|p| {
-            let spawned =
-                PresenterThread::spawn(p, self.shared.inbox.clone(), |offer_id, answer| {
-                    Command::OfferAnswer { offer_id, answer }
-                });
+            let inbox = self.shared.inbox.clone();
+            let spawned = PresenterThread::spawn(
+                p,
+                move |cmd| inbox.send(cmd).is_ok(),
+                |offer_id, answer| Command::OfferAnswer { offer_id, answer },
+            );
             match spawned {
                 Ok(t) => Some(t),
                 Err(e) => {
