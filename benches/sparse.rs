@@ -8,7 +8,9 @@
 //! calls, ~2.5 minutes in all), each timed on the caller's thread
 //! (p50/p90/p99/max, timer included), with the caller's context switches
 //! per 1,000 calls (a futex wake shows as none there: it is the worker's
-//! switch it causes). Then the worker thread's wake-ups (its voluntary
+//! switch it causes), and beside each a floor row: the same pause, then
+//! building five properties instead of a call (cold caches after a pause
+//! cost any code; the floor says how much). Then the worker thread's wake-ups (its voluntary
 //! context switches, /proc/self/task/*/status) per minute: idle after the
 //! last call (from 5 s on, target 0) and while a call arrives every second.
 //! The machine is shared: quote ratios to `track_latency`'s burst row of
@@ -42,6 +44,22 @@ fn timed_calls(tracker: &Tracker, n: usize, gap: Duration) -> (Vec<u64>, u64) {
     (ns, switches)
 }
 
+/// The floor: the same pause, then building what `track` is handed (five
+/// properties: the allocations a call's own work is made of) in the timed
+/// region instead of a call. After a pause the caller's caches and branch
+/// predictors are cold, more so on a machine that runs other work meanwhile;
+/// this row shows what any few hundred nanoseconds of code cost then.
+fn timed_floor(n: usize, gap: Duration) -> Vec<u64> {
+    let mut ns = Vec::with_capacity(n);
+    for _ in 0..n {
+        std::thread::sleep(gap);
+        let t = Instant::now();
+        black_box(common::props5());
+        ns.push(t.elapsed().as_nanos() as u64);
+    }
+    ns
+}
+
 fn wakeups_over(span: Duration, mut during: impl FnMut()) -> f64 {
     let before = common::thread_voluntary_switches(WORKER).unwrap_or(0);
     let started = Instant::now();
@@ -73,22 +91,27 @@ fn main() {
     println!();
     println!("sparse track(), 5 props, caller's thread, ns/call (timer included)");
     println!();
-    println!("| spacing | calls | p50 | p90 | p99 | max | caller switches / 1k calls |");
+    println!("| row | calls | p50 | p90 | p99 | max | caller switches / 1k calls |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     let mut total = 20_000u64;
-    for (label, gap, n) in rows {
-        let n = n * scale;
-        let (mut ns, switches) = timed_calls(&tracker, n, gap);
-        total += n as u64;
+    let line = |label: String, n: usize, mut ns: Vec<u64>, switches: Option<u64>| {
         ns.sort_unstable();
         println!(
-            "| {label} | {n} | {} | {} | {} | {} | {:.0} |",
+            "| {label} | {n} | {} | {} | {} | {} | {} |",
             common::pct(&ns, 50.0),
             common::pct(&ns, 90.0),
             common::pct(&ns, 99.0),
             ns.last().copied().unwrap_or(0),
-            switches as f64 * 1000.0 / n as f64
+            switches.map_or("—".to_string(), |s| format!("{:.0}", s as f64 * 1000.0 / n as f64))
         );
+    };
+    for (label, gap, n) in rows {
+        let n = n * scale;
+        let (ns, switches) = timed_calls(&tracker, n, gap);
+        total += n as u64;
+        line(format!("track, {label}"), n, ns, Some(switches));
+        let floor = timed_floor(n.min(300), gap);
+        line(format!("floor: 5 properties built, {label}"), n.min(300), floor, None);
     }
 
     // Let any linger end, then count the idle worker's wake-ups.
