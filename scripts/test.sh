@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, clippy, the Rust tests, and the
 # Kotlin (JVM), Python and Swift (Debian 13 chroot) binding tests against the
-# host-built library, and the Android layer type-checked against the wrapper.
+# host-built library, and the Android and iOS layers type-checked against the wrapper.
 # Installs what it needs first (cached outside the clone).
 # This is the README's test command; .ci/run calls it.
 set -uo pipefail
@@ -46,6 +46,8 @@ suite "Kotlin tests (JVM)" bash scripts/test-kotlin.sh
 suite "Android layer against the wrapper (kotlinc, SDK stand-ins)" bash scripts/check-android-layer.sh
 suite "Python tests" bash scripts/test-python.sh
 suite "Swift tests (Debian 13 chroot)" bash scripts/test-swift.sh
+# The iOS-only Swift (SystemLog, BGTaskScheduler glue, ios-sample) type-checked with stand-ins.
+suite "iOS layer against the wrapper (swiftc -typecheck, SDK stand-ins)" bash scripts/check-ios-layer.sh
 
 echo
 if [ "$skipped" -gt 0 ]; then
