@@ -107,7 +107,7 @@ class RegistrationActivity : Activity() {
      */
     private fun openDeepLink(intent: Intent?) {
         val uri = intent?.data ?: return
-        if (intent.action != Intent.ACTION_VIEW || uri.scheme != "reachsample" || uri.host != "gift") return
+        if (intent.action != Intent.ACTION_VIEW || uri.scheme != SampleApplication.DEEP_LINK_SCHEME || uri.host != "gift") return
         status.setText(R.string.gift_opened)
         Reach.track("gift_opened", mapOf("source" to "deep_link"))
     }

@@ -30,6 +30,9 @@ class SampleApplication : Application() {
             consent = Consent.GRANTED,
             serverUrl = SERVER_URL,
             writeKey = WRITE_KEY,
+            // The scheme of the manifest's deep-link filter: a pack's popup may link only to it
+            // or to https.
+            appUrlSchemes = listOf(DEEP_LINK_SCHEME),
             // Debug builds throw on bad input, so a mistake shows at once; release builds log it.
             strict = BuildConfig.DEBUG,
             presenter = ::offer,
@@ -50,6 +53,9 @@ class SampleApplication : Application() {
 
         /** What the top README's `reach serve` command accepts (`--write-key wk-demo`). */
         const val WRITE_KEY = "wk-demo"
+
+        /** The sample's own links (`reachsample://gift`), as in AndroidManifest.xml. */
+        const val DEEP_LINK_SCHEME = "reachsample"
 
         /** Long enough for the next Activity to resume, short enough to feel immediate. */
         const val BETWEEN_SCREENS_RETRY_MS: ULong = 1_000uL
