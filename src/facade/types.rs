@@ -101,8 +101,10 @@ pub struct AppInfo {
 /// `config.rs` for the reasons behind each number).
 #[derive(Clone, uniffi::Record)]
 pub struct ReachConfig {
-    /// A directory private to the app (Android `filesDir/reach`, iOS
-    /// Application Support/reach). One Reach instance per directory.
+    /// A directory private to the app (Android `noBackupFilesDir/reach`, so
+    /// an auto-backup never restores one device's queue and identity onto
+    /// another; iOS Application Support/reach, excluded from backup). One
+    /// Reach instance per directory.
     pub data_dir: String,
     pub app: AppInfo,
     /// Consent at first open; afterwards the persisted state wins.
