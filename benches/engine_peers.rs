@@ -101,7 +101,11 @@ fn main() {
         }
         let (m, p) = common::median_p99(ns);
         medians.push(m as f64 / 1e3);
-        println!("| {repeat} | {:.1} | {:.1} |", m as f64 / 1e3, p as f64 / 1e3);
+        println!(
+            "| {repeat} | {:.1} | {:.1} |",
+            m as f64 / 1e3,
+            p as f64 / 1e3
+        );
     }
     println!("summary: median of repeats {}", common::summary(&medians));
 }

@@ -102,7 +102,10 @@ fn main() {
             common::pct(&ns, 90.0),
             common::pct(&ns, 99.0),
             ns.last().copied().unwrap_or(0),
-            switches.map_or("—".to_string(), |s| format!("{:.0}", s as f64 * 1000.0 / n as f64))
+            switches.map_or("—".to_string(), |s| format!(
+                "{:.0}",
+                s as f64 * 1000.0 / n as f64
+            ))
         );
     };
     for (label, gap, n) in rows {
@@ -111,7 +114,12 @@ fn main() {
         total += n as u64;
         line(format!("track, {label}"), n, ns, Some(switches));
         let floor = timed_floor(n.min(300), gap);
-        line(format!("floor: 5 properties built, {label}"), n.min(300), floor, None);
+        line(
+            format!("floor: 5 properties built, {label}"),
+            n.min(300),
+            floor,
+            None,
+        );
     }
 
     // Let any linger end, then count the idle worker's wake-ups.
