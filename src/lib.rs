@@ -17,6 +17,7 @@ pub mod error;
 pub mod event;
 pub mod explain;
 pub mod facade;
+pub mod images;
 pub mod lock;
 pub mod log;
 mod messages;

@@ -209,6 +209,8 @@ impl Tracker {
                 consent: consent.clone(),
                 inbox: sender.clone(),
                 app_url_schemes: config.app_url_schemes.clone(),
+                data_dir: config.data_dir.clone(),
+                images_without_consent: config.images_without_consent,
             };
             if let Err(e) = network::spawn(server, net_shared, signals) {
                 // Events are still recorded; they wait for the next start.

@@ -33,6 +33,7 @@ use crate::value::{self, Properties};
 
 mod campaigns;
 mod explain;
+mod images;
 mod network;
 mod offer;
 mod packs;
@@ -140,6 +141,8 @@ struct Worker {
     /// Events were deleted for privacy: truncate the WAL after the commit.
     scrub_after_commit: bool,
     net: network::NetworkLink,
+    /// The popup images the network thread has cached (see `images.rs`).
+    images: crate::images::ImageIndex,
     _lock: Option<DirectoryLock>,
 }
 
@@ -285,8 +288,10 @@ impl Worker {
             last_prune_ms: i64::MIN,
             scrub_after_commit: false,
             net,
+            images: crate::images::ImageIndex::new(),
             _lock: lock,
         };
+        worker.restore_images();
         // In the transaction: restoring an offer in flight may record events.
         worker.begin();
         worker.load_campaign_state();
@@ -445,6 +450,7 @@ impl Worker {
             Command::InstallSyncedPack { fetched, reply } => {
                 self.install_synced_pack(fetched, reply)
             }
+            Command::ImagesCached(index) => self.images_cached(index),
         }
         None
     }

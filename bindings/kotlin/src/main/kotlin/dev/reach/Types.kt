@@ -62,7 +62,9 @@ typealias InvalidRulePackException = dev.reach.ffi.ReachException.InvalidRulePac
 /**
  * A popup to show, already localised for the device: `offerId` (pass it back to
  * [Reach.popupShown], [Reach.popupClicked], [Reach.popupDismissed]), `campaignId`, `variant`,
- * `template`, optional `title`, `body`, `imageUrl`, the `buttons`, and a free `payload`.
+ * `template`, optional `title`, `body`, `imageUrl`, `imagePath` (the image as a local file Reach
+ * downloaded, once it has; load it instead of `imageUrl` to work offline), the `buttons`, and a
+ * free `payload`.
  */
 typealias Popup = dev.reach.ffi.Popup
 
