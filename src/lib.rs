@@ -22,6 +22,7 @@ pub mod lock;
 pub mod log;
 mod messages;
 mod network;
+pub mod notification;
 pub mod popup;
 pub mod rules;
 pub mod session;

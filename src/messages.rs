@@ -104,6 +104,12 @@ pub enum Command {
     /// The network thread's image cache now holds these (it wrote or
     /// deleted files): the index the worker stores and offers from.
     ImagesCached(crate::images::ImageIndex),
+    SetNotificationScheduler(Option<Arc<dyn crate::notification::NotificationScheduler>>),
+    /// The person tapped a local notification Reach scheduled.
+    NotificationTapped {
+        notification_id: String,
+        timestamp_ms: i64,
+    },
 }
 
 impl Command {
@@ -117,7 +123,8 @@ impl Command {
             | Command::DeleteLocalData { timestamp_ms }
             | Command::Foreground { timestamp_ms }
             | Command::Background { timestamp_ms }
-            | Command::PopupReport { timestamp_ms, .. } => Some(*timestamp_ms),
+            | Command::PopupReport { timestamp_ms, .. }
+            | Command::NotificationTapped { timestamp_ms, .. } => Some(*timestamp_ms),
             _ => None,
         }
     }

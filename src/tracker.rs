@@ -672,6 +672,26 @@ impl Tracker {
         self.send(Command::SetClaimClient(client))
     }
 
+    /// Sets (or removes) the host's scheduler of local notifications.
+    /// Without one, campaigns with a `local_notification` channel are
+    /// in-app only.
+    pub fn set_notification_scheduler(
+        &self,
+        scheduler: Option<Arc<dyn crate::notification::NotificationScheduler>>,
+    ) -> Result<(), Error> {
+        self.send(Command::SetNotificationScheduler(scheduler))
+    }
+
+    /// The person tapped the local notification `notification_id`: the
+    /// campaign's click.
+    pub fn notification_tapped(&self, notification_id: String) -> Result<(), Error> {
+        let timestamp_ms = self.clock.now_ms();
+        self.send(Command::NotificationTapped {
+            notification_id,
+            timestamp_ms,
+        })
+    }
+
     /// Why the campaign did or did not fire for its last matching event.
     /// Waits for the worker (what was tracked before is taken into account)
     /// at most the flush timeout; `Error::Closed` after `close()`, and a

@@ -179,7 +179,7 @@ impl Text {
         }
     }
 
-    fn read(node: &Node, default_locale: Option<&Locale>) -> Result<Text, FieldError> {
+    pub(crate) fn read(node: &Node, default_locale: Option<&Locale>) -> Result<Text, FieldError> {
         if node.is_string() {
             let text = node.non_empty_str()?;
             check_text_len(node, text)?;
