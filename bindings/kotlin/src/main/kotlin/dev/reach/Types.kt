@@ -68,6 +68,13 @@ typealias InvalidRulePackException = dev.reach.ffi.ReachException.InvalidRulePac
  */
 typealias Popup = dev.reach.ffi.Popup
 
+/**
+ * An OS local notification for a [NotificationScheduler] to schedule at `fireAtMs`: `title`,
+ * optional `body` (localised), `campaignId`, and `notificationId` (cancel by it; report a tap with
+ * [Reach.notificationTapped]).
+ */
+typealias LocalNotification = dev.reach.ffi.LocalNotification
+
 /** A popup button: report its `id` with [Reach.popupClicked]; `text` is localised. */
 typealias PopupButton = dev.reach.ffi.PopupButton
 
