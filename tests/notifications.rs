@@ -169,6 +169,30 @@ fn a_cancelled_delay_cancels_its_notification() {
 }
 
 #[test]
+fn a_notification_scheduled_before_a_restart_is_still_cancelled_when_the_app_returns_first() {
+    let (mut phone, rx) = phone_with(&cart_pack("", ""), day(0, "10:00"), false);
+    phone.foreground(day(0, "10:00"));
+    phone.event(day(0, "10:00"), "add_to_cart", &[]);
+    background(&phone, day(0, "10:05"));
+    let Call::Schedule(n) = next_call(&rx) else {
+        panic!()
+    };
+    phone.restart(None);
+    let (tx, rx) = mpsc::channel();
+    phone
+        .tracker()
+        .set_notification_scheduler(Some(Arc::new(FakeScheduler {
+            calls: Mutex::new(tx),
+            fail: false,
+        })))
+        .unwrap();
+    assert_eq!(phone.foreground(day(0, "10:10")), None);
+    assert_eq!(next_call(&rx), Call::Cancel(n.notification_id));
+    let offer = phone.foreground(day(0, "10:31")).expect("the in-app popup");
+    assert_eq!(offer.campaign_id, "cart");
+}
+
+#[test]
 fn a_due_time_in_quiet_hours_moves_to_their_end() {
     let limits = r#""quiet_hours": [{"from": "22:00", "to": "08:00"}]"#;
     let (mut phone, rx) = phone_with(&cart_pack(limits, ""), day(0, "21:50"), false);

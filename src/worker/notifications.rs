@@ -86,6 +86,7 @@ impl Worker {
                 }
             }
         });
+        // Calls decided before it was set leave at the next commit.
     }
 
     /// The app went to the background: schedule the notifications of the
@@ -315,18 +316,13 @@ impl Worker {
         if self.notifications.outbox.is_empty() {
             return;
         }
-        let calls = std::mem::take(&mut self.notifications.outbox);
+        // Without a scheduler (at start-up, before the host sets it) the
+        // calls wait for one: only cancels of a stored list can be
+        // decided then, at most one per campaign.
         let Some(t) = &self.notifications.scheduler else {
-            self.shared.logger.log(
-                Level::Warn,
-                &format!(
-                    "{} notification call(s) not made: no notification scheduler is set",
-                    calls.len()
-                ),
-            );
             return;
         };
-        for call in calls {
+        for call in std::mem::take(&mut self.notifications.outbox) {
             if !t.call(call) {
                 self.shared
                     .logger
