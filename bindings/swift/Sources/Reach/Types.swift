@@ -23,6 +23,8 @@ public typealias LogLevel = ReachFFI.LogLevel
 public typealias PropertyValue = ReachFFI.PropertyValue
 /// A popup to show, already localised for the device. Pass its `offerId` back
 /// with `popupShown(_:)`, `popupClicked(_:button:)` and `popupDismissed(_:)`.
+/// `imagePath`, once set, is the image as a local file Reach downloaded: load it
+/// instead of `imageUrl` to work offline.
 public typealias Popup = ReachFFI.Popup
 /// One button of a `Popup`: report its `id` with `popupClicked(_:button:)`.
 public typealias PopupButton = ReachFFI.PopupButton
