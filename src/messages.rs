@@ -101,6 +101,15 @@ pub enum Command {
         fetched: crate::sync::FetchedPack,
         reply: SyncSender<Result<(), String>>,
     },
+    /// The network thread's image cache now holds these (it wrote or
+    /// deleted files): the index the worker stores and offers from.
+    ImagesCached(crate::images::ImageIndex),
+    SetNotificationScheduler(Option<Arc<dyn crate::notification::NotificationScheduler>>),
+    /// The person tapped a local notification Reach scheduled.
+    NotificationTapped {
+        notification_id: String,
+        timestamp_ms: i64,
+    },
 }
 
 impl Command {
@@ -114,7 +123,8 @@ impl Command {
             | Command::DeleteLocalData { timestamp_ms }
             | Command::Foreground { timestamp_ms }
             | Command::Background { timestamp_ms }
-            | Command::PopupReport { timestamp_ms, .. } => Some(*timestamp_ms),
+            | Command::PopupReport { timestamp_ms, .. }
+            | Command::NotificationTapped { timestamp_ms, .. } => Some(*timestamp_ms),
             _ => None,
         }
     }
@@ -134,6 +144,8 @@ pub enum NetSignal {
     /// `upload_now()`: upload what is stored at once, backoff or not, and
     /// answer how the drain ended.
     UploadNow(SyncSender<DrainOutcome>),
+    /// A pack became active: the https images its popups show.
+    Images(Vec<String>),
 }
 
 /// What the network thread needs to know at start.
@@ -142,6 +154,8 @@ pub struct NetworkStart {
     pub etag: Option<String>,
     /// Events stored now.
     pub stored: u64,
+    /// The image index the worker has stored.
+    pub images: crate::images::ImageIndex,
 }
 
 /// The consent byte before the worker has read the persisted choice.

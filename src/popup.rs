@@ -60,6 +60,9 @@ pub struct OfferContent {
     pub title: Option<String>,
     pub body: Option<String>,
     pub image_url: Option<String>,
+    /// The image's file in Reach's cache, once downloaded (set by the
+    /// worker, which knows the cache; `render_popup` leaves it `None`).
+    pub image_path: Option<String>,
     pub buttons: Vec<ButtonContent>,
     pub payload: Vec<(String, Value)>,
 }
@@ -106,6 +109,7 @@ impl OfferContent {
             title: p.title.as_ref().map(personal).transpose()?,
             body: p.body.as_ref().map(personal).transpose()?,
             image_url: p.image_url.clone(),
+            image_path: None,
             buttons,
             payload: p
                 .payload

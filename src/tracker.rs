@@ -211,6 +211,8 @@ impl Tracker {
                 consent: consent.clone(),
                 inbox: sender.clone(),
                 app_url_schemes: config.app_url_schemes.clone(),
+                data_dir: config.data_dir.clone(),
+                images_without_consent: config.images_without_consent,
             };
             if let Err(e) = network::spawn(server, net_shared, signals) {
                 // Events are still recorded; they wait for the next start.
@@ -672,6 +674,26 @@ impl Tracker {
         client: Option<Arc<dyn crate::claim::ClaimClient>>,
     ) -> Result<(), Error> {
         self.send(Command::SetClaimClient(client))
+    }
+
+    /// Sets (or removes) the host's scheduler of local notifications.
+    /// Without one, campaigns with a `local_notification` channel are
+    /// in-app only.
+    pub fn set_notification_scheduler(
+        &self,
+        scheduler: Option<Arc<dyn crate::notification::NotificationScheduler>>,
+    ) -> Result<(), Error> {
+        self.send(Command::SetNotificationScheduler(scheduler))
+    }
+
+    /// The person tapped the local notification `notification_id`: the
+    /// campaign's click.
+    pub fn notification_tapped(&self, notification_id: String) -> Result<(), Error> {
+        let timestamp_ms = self.clock.now_ms();
+        self.send(Command::NotificationTapped {
+            notification_id,
+            timestamp_ms,
+        })
     }
 
     /// Why the campaign did or did not fire for its last matching event.

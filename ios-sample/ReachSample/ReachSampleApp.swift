@@ -9,6 +9,9 @@ import SwiftUI
 /// Info.plist lists it under BGTaskSchedulerPermittedIdentifiers.
 let uploadTaskIdentifier = "dev.reach.sample.upload"
 
+/// Kept for the app's life: UNUserNotificationCenter holds its delegate weakly.
+let localNotifications = LocalNotifications()
+
 @main
 struct ReachSampleApp: App {
     @Environment(\.scenePhase) private var scenePhase
@@ -38,6 +41,7 @@ struct ReachSampleApp: App {
             assertionFailure("Reach could not start: \(error)")
         }
         Reach.registerBackgroundUpload(identifier: uploadTaskIdentifier)
+        localNotifications.install()
     }
 
     var body: some Scene {

@@ -317,6 +317,10 @@ impl Worker {
         // could not be shown is not counted as control either, so both
         // arms hold the same people.
         let text_values = text_values_for(campaign, &self.user_properties, event);
+        if let Some(why) = self.held_back_for_image(popup_for(campaign, &variant, false)) {
+            self.not_offered(&campaign.id, why);
+            return;
+        }
         if let Err(missing) = OfferContent::render_popup(
             campaign,
             popup_for(campaign, &variant, false),

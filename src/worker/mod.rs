@@ -34,7 +34,9 @@ use crate::value::{self, Properties};
 
 mod campaigns;
 mod explain;
+mod images;
 mod network;
+mod notifications;
 mod offer;
 mod packs;
 mod timeline;
@@ -141,6 +143,10 @@ struct Worker {
     /// Events were deleted for privacy: truncate the WAL after the commit.
     scrub_after_commit: bool,
     net: network::NetworkLink,
+    /// The popup images the network thread has cached (see `images.rs`).
+    images: crate::images::ImageIndex,
+    /// The local-notification fallback (see `notifications.rs`).
+    notifications: notifications::NotificationState,
     _lock: Option<DirectoryLock>,
 }
 
@@ -286,8 +292,12 @@ impl Worker {
             last_prune_ms: i64::MIN,
             scrub_after_commit: false,
             net,
+            images: crate::images::ImageIndex::new(),
+            notifications: Default::default(),
             _lock: lock,
         };
+        worker.restore_images();
+        worker.restore_notifications();
         // In the transaction: restoring an offer in flight may record events.
         worker.begin();
         worker.load_campaign_state();
@@ -412,6 +422,7 @@ impl Worker {
                 self.session.touch(timestamp_ms);
                 self.session.background_since_ms = Some(timestamp_ms);
                 self.meta_dirty = true;
+                self.schedule_notifications(timestamp_ms);
             }
             Command::Log(level, message) => self.shared.logger.log(level, &message),
             Command::LoadPack { pack, json } => self.load_pack(pack, &json),
@@ -444,6 +455,12 @@ impl Worker {
             Command::InstallSyncedPack { fetched, reply } => {
                 self.install_synced_pack(fetched, reply)
             }
+            Command::ImagesCached(index) => self.images_cached(index),
+            Command::SetNotificationScheduler(s) => self.set_notification_scheduler(s),
+            Command::NotificationTapped {
+                notification_id,
+                timestamp_ms,
+            } => self.notification_tapped(&notification_id, timestamp_ms),
         }
         None
     }
@@ -567,6 +584,7 @@ impl Worker {
         self.session.background_since_ms = None;
         self.meta_dirty = true;
         self.foreground = true;
+        self.notifications_at_foreground(ts);
         self.reoffer_deferred(ts);
         self.offer_due_delays(ts);
         if self.config.record_app_open {
@@ -650,6 +668,7 @@ impl Worker {
     }
 
     fn commit(&mut self) {
+        self.reconcile_notifications(self.shared.clock.now_ms());
         self.enforce_queue_limits();
         self.persist_campaign_state();
         self.persist_timeline();
@@ -704,6 +723,7 @@ impl Worker {
             }
         }
         self.dispatch_offers();
+        self.dispatch_notification_calls();
         self.after_commit_network();
         let c = &self.shared.counters;
         c.queued.fetch_sub(self.handled_in_batch, Ordering::Relaxed);

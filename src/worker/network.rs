@@ -49,6 +49,7 @@ impl Worker {
         let _ = reply.send(NetworkStart {
             etag,
             stored: self.stats.count,
+            images: self.images.clone(),
         });
     }
 
@@ -110,6 +111,9 @@ impl Worker {
             .is_some_and(|p| Arc::ptr_eq(p, pack))
         {
             self.net.reported_pack = Some(pack.clone());
+            if let Some(signals) = &self.net.signals {
+                let _ = signals.send(NetSignal::Images(crate::images::wanted_urls(pack)));
+            }
             let (revision, version) = (pack.revision.clone(), pack.version);
             self.shared.counters.update_network(|n| {
                 n.pack_revision = revision;

@@ -6,6 +6,7 @@ import dev.reach.DiscardDecision
 import dev.reach.LaterDecision
 import dev.reach.Popup
 import dev.reach.PresenterDecision
+import dev.reach.Reach
 import dev.reach.ShowNowDecision
 import dev.reach.android.ReachAndroid
 
@@ -37,6 +38,8 @@ class SampleApplication : Application() {
             strict = BuildConfig.DEBUG,
             presenter = ::offer,
         )
+        // Campaigns with a local_notification channel reach a person who left the app.
+        Reach.setNotificationScheduler(LocalNotifications(this))
     }
 
     /** Reach's offer, on the main thread: draw it on the screen in front, if there is one. */
