@@ -96,6 +96,9 @@ pub enum Command {
         first_seq: i64,
         last_seq: i64,
     },
+    /// The current person's segments, checked by segment sync; stored if
+    /// they still belong to the current person.
+    SegmentsFetched(crate::sync::segments::FetchedSegments),
     /// A verified synced pack, installed with its ETag (answered after commit).
     InstallSyncedPack {
         fetched: crate::sync::FetchedPack,
@@ -134,6 +137,8 @@ pub enum NetSignal {
     /// `upload_now()`: upload what is stored at once, backoff or not, and
     /// answer how the drain ended.
     UploadNow(SyncSender<DrainOutcome>),
+    /// `identify()` or `reset()` changed whom segments are asked for: ask now.
+    SegmentsPerson(crate::sync::segments::SegmentsPerson),
 }
 
 /// What the network thread needs to know at start.
@@ -142,6 +147,9 @@ pub struct NetworkStart {
     pub etag: Option<String>,
     /// Events stored now.
     pub stored: u64,
+    /// Whom segments are asked for, and the ETag of their stored segments.
+    pub segments_person: crate::sync::segments::SegmentsPerson,
+    pub segments_etag: Option<String>,
 }
 
 /// The consent byte before the worker has read the persisted choice.

@@ -1,5 +1,5 @@
-//! The `reach-network` thread: every HTTP request of an instance (uploads
-//! and pack sync) runs here, one at a time. It exists only when a server is
+//! The `reach-network` thread: every HTTP request of an instance (uploads,
+//! pack sync and segment sync) runs here, one at a time. It exists only when a server is
 //! configured.
 //!
 //! It owns the `Uploader`, the `PackSync` and the upload policy (when to
@@ -24,6 +24,7 @@ use crate::diagnostics::Counters;
 use crate::event::StoredEvent;
 use crate::log::Level;
 use crate::messages::{self, Command, NetSignal, NetworkStart};
+use crate::sync::segments::{SegmentSync, SegmentsOutcome};
 use crate::sync::{PackKeys, PackSync, SyncOutcome};
 use crate::transport::Transport;
 use crate::upload::{DrainOutcome, UploadQueue, Uploader};
@@ -96,6 +97,7 @@ struct Network {
     shared: NetworkShared,
     uploader: Uploader,
     sync: Option<PackSync>,
+    segments: SegmentSync,
     stored: u64,
     foreground: bool,
     flush_wanted: bool,
@@ -118,7 +120,15 @@ impl Network {
         // Waits for the worker to have opened the database.
         let (reply, answer) = mpsc::sync_channel(1);
         shared.inbox.send(Command::NetworkStart(reply)).ok()?;
-        let NetworkStart { etag, stored } = answer.recv().ok()?;
+        let NetworkStart {
+            etag,
+            stored,
+            segments_person,
+            segments_etag,
+        } = answer.recv().ok()?;
+        let mut segments =
+            SegmentSync::new(server.clone(), transport.clone(), shared.clock.clone());
+        segments.set_person(segments_person, segments_etag);
         let (keys, problems) = PackKeys::parse(&server.pack_public_keys);
         problems.into_iter().for_each(log);
         let sync = if keys.is_empty() {
@@ -147,6 +157,7 @@ impl Network {
             shared,
             uploader,
             sync,
+            segments,
             stored,
             foreground: false,
             flush_wanted: false,
@@ -164,6 +175,7 @@ impl Network {
         if !self.sync_pack() {
             return;
         }
+        self.sync_segments();
         loop {
             if !self.maybe_upload() {
                 return;
@@ -187,6 +199,7 @@ impl Network {
                 }
                 next = signals.try_recv().ok();
             }
+            self.sync_segments();
         }
     }
 
@@ -227,6 +240,7 @@ impl Network {
                 let _ = ack.send(());
                 return false;
             }
+            NetSignal::SegmentsPerson(person) => self.segments.set_person(person, None),
             NetSignal::UploadNow(reply) => {
                 let outcome = self.upload_now();
                 let _ = reply.send(outcome);
@@ -317,6 +331,35 @@ impl Network {
                 true
             }
             DrainOutcome::Stopped => false,
+        }
+    }
+
+    /// Asks for the person's segments when due, while consent is granted
+    /// (the request names the person). Every outcome but a fresh answer
+    /// leaves the stored segments serving.
+    fn sync_segments(&mut self) {
+        if !self.consent_granted() {
+            return;
+        }
+        let inbox = &self.shared.inbox;
+        match self.segments.poll() {
+            SegmentsOutcome::Skipped | SegmentsOutcome::NotModified => {}
+            SegmentsOutcome::Fetched(fetched) => {
+                self.segments.set_etag(fetched.etag.clone());
+                let _ = inbox.send(Command::SegmentsFetched(fetched));
+            }
+            SegmentsOutcome::Refused(why) => {
+                let _ = inbox.send(Command::Log(
+                    Level::Error,
+                    format!("segments answer refused, the last good segments keep serving: {why}"),
+                ));
+            }
+            SegmentsOutcome::Failed(why) => {
+                let _ = inbox.send(Command::Log(
+                    Level::Warn,
+                    format!("segment sync failed, the stored segments keep serving: {why}"),
+                ));
+            }
         }
     }
 

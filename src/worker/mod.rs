@@ -36,6 +36,7 @@ mod explain;
 mod network;
 mod offer;
 mod packs;
+mod segments;
 mod timeline;
 
 /// Upper bound on how long events sit in an open transaction while more keep
@@ -140,6 +141,8 @@ struct Worker {
     /// Events were deleted for privacy: truncate the WAL after the commit.
     scrub_after_commit: bool,
     net: network::NetworkLink,
+    /// The server's segments for the current person.
+    segments: segments::PersonSegments,
     _lock: Option<DirectoryLock>,
 }
 
@@ -285,11 +288,13 @@ impl Worker {
             last_prune_ms: i64::MIN,
             scrub_after_commit: false,
             net,
+            segments: segments::PersonSegments::default(),
             _lock: lock,
         };
         // In the transaction: restoring an offer in flight may record events.
         worker.begin();
         worker.load_campaign_state();
+        worker.restore_segments();
         worker.restore_timeline(now);
         worker.persist_identity();
         worker.persist_consent();
@@ -442,6 +447,7 @@ impl Worker {
                 first_seq,
                 last_seq,
             } => self.upload_done(first_seq, last_seq),
+            Command::SegmentsFetched(fetched) => self.segments_fetched(fetched),
             Command::InstallSyncedPack { fetched, reply } => {
                 self.install_synced_pack(fetched, reply)
             }
@@ -510,6 +516,7 @@ impl Worker {
         }
         self.identity.user_id = Some(user_id);
         self.persist_identity();
+        self.follow_person_for_segments();
         self.record(EventKind::Identify, "identify", Vec::new(), ts);
     }
 
@@ -525,6 +532,7 @@ impl Worker {
         self.user_properties.clear();
         self.persist_identity();
         self.persist_user_properties();
+        self.follow_person_for_segments();
         self.start_session(ts);
     }
 

@@ -49,6 +49,8 @@ impl Worker {
         let _ = reply.send(NetworkStart {
             etag,
             stored: self.stats.count,
+            segments_person: self.segments_person(),
+            segments_etag: self.segments_etag(),
         });
     }
 
