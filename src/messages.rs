@@ -96,6 +96,9 @@ pub enum Command {
         first_seq: i64,
         last_seq: i64,
     },
+    /// The current person's segments, checked by segment sync; stored if
+    /// they still belong to the current person.
+    SegmentsFetched(crate::sync::segments::FetchedSegments),
     /// A verified synced pack, installed with its ETag (answered after commit).
     InstallSyncedPack {
         fetched: crate::sync::FetchedPack,
@@ -146,6 +149,8 @@ pub enum NetSignal {
     UploadNow(SyncSender<DrainOutcome>),
     /// A pack became active: the https images its popups show.
     Images(Vec<String>),
+    /// `identify()` or `reset()` changed whom segments are asked for: ask now.
+    SegmentsPerson(crate::sync::segments::SegmentsPerson),
 }
 
 /// What the network thread needs to know at start.
@@ -156,6 +161,9 @@ pub struct NetworkStart {
     pub stored: u64,
     /// The image index the worker has stored.
     pub images: crate::images::ImageIndex,
+    /// Whom segments are asked for, and the ETag of their stored segments.
+    pub segments_person: crate::sync::segments::SegmentsPerson,
+    pub segments_etag: Option<String>,
 }
 
 /// The consent byte before the worker has read the persisted choice.

@@ -1,5 +1,6 @@
 //! The `reach-network` thread: every HTTP request of an instance (uploads,
-//! pack sync and popup images) runs here, one at a time. It exists only when a server is
+//! pack sync, segment sync and popup images) runs here, one at a time. It
+//! exists only when a server is
 //! configured.
 //!
 //! It owns the `Uploader`, the `PackSync` and the upload policy (when to
@@ -27,6 +28,7 @@ use crate::images::fetch::ImageFetcher;
 use crate::inbox::Inbox;
 use crate::log::Level;
 use crate::messages::{self, Command, NetSignal, NetworkStart};
+use crate::sync::segments::{SegmentSync, SegmentsOutcome};
 use crate::sync::{PackKeys, PackSync, SyncOutcome};
 use crate::transport::Transport;
 use crate::upload::{DrainOutcome, UploadQueue, Uploader};
@@ -104,6 +106,7 @@ struct Network {
     uploader: Uploader,
     sync: Option<PackSync>,
     images: ImageFetcher,
+    segments: SegmentSync,
     stored: u64,
     foreground: bool,
     flush_wanted: bool,
@@ -130,6 +133,8 @@ impl Network {
             etag,
             stored,
             images,
+            segments_person,
+            segments_etag,
         } = answer.recv().ok()?;
         let images = ImageFetcher::new(
             &shared.data_dir,
@@ -137,6 +142,9 @@ impl Network {
             server.request_timeout,
             images,
         );
+        let mut segments =
+            SegmentSync::new(server.clone(), transport.clone(), shared.clock.clone());
+        segments.set_person(segments_person, segments_etag);
         let (keys, problems) = PackKeys::parse(&server.pack_public_keys);
         problems.into_iter().for_each(log);
         let sync = if keys.is_empty() {
@@ -166,6 +174,7 @@ impl Network {
             uploader,
             sync,
             images,
+            segments,
             stored,
             foreground: false,
             flush_wanted: false,
@@ -183,6 +192,7 @@ impl Network {
         if !self.sync_pack() {
             return;
         }
+        self.sync_segments();
         loop {
             self.fetch_image();
             if !self.maybe_upload() {
@@ -207,6 +217,7 @@ impl Network {
                 }
                 next = signals.try_recv().ok();
             }
+            self.sync_segments();
         }
     }
 
@@ -253,6 +264,7 @@ impl Network {
                     self.report_images();
                 }
             }
+            NetSignal::SegmentsPerson(person) => self.segments.set_person(person, None),
             NetSignal::UploadNow(reply) => {
                 let outcome = self.upload_now();
                 let _ = reply.send(outcome);
@@ -374,6 +386,35 @@ impl Network {
                 true
             }
             DrainOutcome::Stopped => false,
+        }
+    }
+
+    /// Asks for the person's segments when due, while consent is granted
+    /// (the request names the person). Every outcome but a fresh answer
+    /// leaves the stored segments serving.
+    fn sync_segments(&mut self) {
+        if !self.consent_granted() {
+            return;
+        }
+        let inbox = &self.shared.inbox;
+        match self.segments.poll() {
+            SegmentsOutcome::Skipped | SegmentsOutcome::NotModified => {}
+            SegmentsOutcome::Fetched(fetched) => {
+                self.segments.set_etag(fetched.etag.clone());
+                let _ = inbox.send(Command::SegmentsFetched(fetched));
+            }
+            SegmentsOutcome::Refused(why) => {
+                let _ = inbox.send(Command::Log(
+                    Level::Error,
+                    format!("segments answer refused, the last good segments keep serving: {why}"),
+                ));
+            }
+            SegmentsOutcome::Failed(why) => {
+                let _ = inbox.send(Command::Log(
+                    Level::Warn,
+                    format!("segment sync failed, the stored segments keep serving: {why}"),
+                ));
+            }
         }
     }
 

@@ -13,6 +13,7 @@ mod checkpoint;
 mod event_batch;
 mod recovery;
 mod schema;
+mod segments;
 mod upload;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use recovery::OpenFailure;
 use crate::event::{EventKind, StoredEvent};
 
 pub use schema::CURRENT_VERSION;
+pub use segments::StoredSegments;
 
 /// Lets WAL grow this far before SQLite truncates it after a checkpoint: big
 /// enough for bursts of group commits, small enough not to waste phone storage.
@@ -453,7 +455,8 @@ impl Store {
         self.pending_rows.borrow_mut().clear();
         self.conn.execute_batch(
             "DELETE FROM events; DELETE FROM meta; DELETE FROM identities; DELETE FROM sessions;
-             DELETE FROM counter_series; DELETE FROM counter_buckets; DELETE FROM campaign_history;",
+             DELETE FROM counter_series; DELETE FROM counter_buckets; DELETE FROM campaign_history;
+             DELETE FROM server_segments;",
         )
     }
 

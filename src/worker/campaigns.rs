@@ -154,6 +154,7 @@ impl Worker {
                 user_properties: &self.user_properties,
                 identified: self.identity.user_id.is_some(),
                 session_id: &self.session.id,
+                segments: self.segments.known(),
             };
             let busy = self.in_flight.is_some();
             let decision = self.engine.replay_event(&e, now, &person, busy, &only);
@@ -203,6 +204,7 @@ impl Worker {
             user_properties: &self.user_properties,
             identified: self.identity.user_id.is_some(),
             session_id: &self.session.id,
+            segments: self.segments.known(),
         };
         let busy = self.in_flight.is_some();
         let decision = self.engine.on_seen_event(&seen, now, &person, busy);
@@ -420,6 +422,7 @@ impl Worker {
                 user_properties: &self.user_properties,
                 identified: self.identity.user_id.is_some(),
                 session_id: &self.session.id,
+                segments: self.segments.known(),
             };
             let due = self.engine.take_due_delay(now, &person, can_offer);
             for p in &due.expired {

@@ -39,6 +39,7 @@ mod network;
 mod notifications;
 mod offer;
 mod packs;
+mod segments;
 mod timeline;
 
 /// Upper bound on how long events sit in an open transaction while more keep
@@ -147,6 +148,8 @@ struct Worker {
     images: crate::images::ImageIndex,
     /// The local-notification fallback (see `notifications.rs`).
     notifications: notifications::NotificationState,
+    /// The server's segments for the current person.
+    segments: segments::PersonSegments,
     _lock: Option<DirectoryLock>,
 }
 
@@ -294,6 +297,7 @@ impl Worker {
             net,
             images: crate::images::ImageIndex::new(),
             notifications: Default::default(),
+            segments: segments::PersonSegments::default(),
             _lock: lock,
         };
         worker.restore_images();
@@ -301,6 +305,7 @@ impl Worker {
         // In the transaction: restoring an offer in flight may record events.
         worker.begin();
         worker.load_campaign_state();
+        worker.restore_segments();
         worker.restore_timeline(now);
         worker.persist_identity();
         worker.persist_consent();
@@ -452,6 +457,7 @@ impl Worker {
                 first_seq,
                 last_seq,
             } => self.upload_done(first_seq, last_seq),
+            Command::SegmentsFetched(fetched) => self.segments_fetched(fetched),
             Command::InstallSyncedPack { fetched, reply } => {
                 self.install_synced_pack(fetched, reply)
             }
@@ -526,6 +532,7 @@ impl Worker {
         }
         self.identity.user_id = Some(user_id);
         self.persist_identity();
+        self.follow_person_for_segments();
         self.record(EventKind::Identify, "identify", Vec::new(), ts);
     }
 
@@ -541,6 +548,7 @@ impl Worker {
         self.user_properties.clear();
         self.persist_identity();
         self.persist_user_properties();
+        self.follow_person_for_segments();
         self.start_session(ts);
     }
 

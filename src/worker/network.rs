@@ -50,6 +50,8 @@ impl Worker {
             etag,
             stored: self.stats.count,
             images: self.images.clone(),
+            segments_person: self.segments_person(),
+            segments_etag: self.segments_etag(),
         });
     }
 
