@@ -151,6 +151,9 @@ pub enum NetSignal {
     Images(Vec<String>),
     /// `identify()` or `reset()` changed whom segments are asked for: ask now.
     SegmentsPerson(crate::sync::segments::SegmentsPerson),
+    /// A pack became active: whether any of its campaigns tests `segments`
+    /// (segments are asked for only then).
+    SegmentsWanted(bool),
 }
 
 /// What the network thread needs to know at start.

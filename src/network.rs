@@ -265,6 +265,7 @@ impl Network {
                 }
             }
             NetSignal::SegmentsPerson(person) => self.segments.set_person(person, None),
+            NetSignal::SegmentsWanted(wanted) => self.segments.set_wanted(wanted),
             NetSignal::UploadNow(reply) => {
                 let outcome = self.upload_now();
                 let _ = reply.send(outcome);

@@ -115,6 +115,11 @@ impl Worker {
             self.net.reported_pack = Some(pack.clone());
             if let Some(signals) = &self.net.signals {
                 let _ = signals.send(NetSignal::Images(crate::images::wanted_urls(pack)));
+                let segments = pack
+                    .campaigns()
+                    .iter()
+                    .any(|c| c.audience.segments.is_some());
+                let _ = signals.send(NetSignal::SegmentsWanted(segments));
             }
             let (revision, version) = (pack.revision.clone(), pack.version);
             self.shared.counters.update_network(|n| {

@@ -112,6 +112,11 @@ pub struct ServerState {
     pub images: HashMap<String, (&'static str, Vec<u8>)>,
     /// The path of every image request, in order.
     pub image_requests: Vec<String>,
+    /// Segments by the query that names the person (`user_id=u-1`,
+    /// `anonymous_id=…`); a person not listed has none.
+    pub segments: HashMap<String, Vec<String>>,
+    /// The query of every `GET /v1/segments`, in order.
+    pub segments_requests: Vec<String>,
 }
 
 pub struct TestServer {
@@ -304,6 +309,7 @@ fn serve_stream<S: Read + Write>(stream: S, state: Arc<Mutex<ServerState>>, stop
             ("POST", "/v1/claims") => claim(&req, writer, &state),
             ("POST", "/v1/claims/release") => release(&req, writer, &state),
             ("GET", p) if p.starts_with("/img/") => image(p, writer, &state),
+            ("GET", "/v1/segments") => segments(&req, writer, &state),
             _ => respond(writer, 404, &[], &json_error("not_found")),
         };
         if !keep {
@@ -485,6 +491,22 @@ fn image(path: &str, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool
         }
         None => respond(w, 404, &[], &json_error("not_found")),
     }
+}
+
+/// `GET /v1/segments?user_id=…|anonymous_id=…`: the person's segments as
+/// the reference server answers them (ids in tests need no unescaping).
+fn segments(req: &Request, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
+    let query = req.path.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let Some((field, id)) = query.split_once('=') else {
+        return respond(w, 400, &[], &json_error("no_person"));
+    };
+    let names = {
+        let mut s = lock(state);
+        s.segments_requests.push(query.to_owned());
+        s.segments.get(query).cloned().unwrap_or_default()
+    };
+    let body = serde_json::json!({ field: id, "segments": names }).to_string();
+    respond(w, 200, &[], body.as_bytes())
 }
 
 fn claim(req: &Request, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
