@@ -73,6 +73,7 @@ fn main() {
         user_properties: &user,
         identified: false,
         session_id: "s",
+        segments: None,
     };
     // The peers' history: each evt_i once a day for the last 30 days.
     for day in (0..30).rev() {
