@@ -14,8 +14,8 @@ usage:
               [--write-key KEY]... [--stock CAMPAIGN=N]... [--admin-token TOKEN]
       Serve docs/protocol.md. Prints the bound address (127.0.0.1:PORT) as the first stdout line, then logs
       one line per request to stderr. --port 0 lets the OS pick a port. --data defaults to ./reach-server-data.
-      GET /v1/stats needs Authorization: Bearer TOKEN; without --admin-token one is generated and printed
-      to stderr.
+      GET /v1/stats and POST /v1/segments need Authorization: Bearer TOKEN; without --admin-token one is
+      generated and printed to stderr.
   reach keygen --out DIR
       Write DIR/reach-signing.key (secret, mode 0600) and DIR/reach-signing.pub; print the public key.
   reach sign --key KEYFILE PACK.json
@@ -158,7 +158,10 @@ fn serve(config: ServerConfig) -> Result<(), String> {
     let generated = config.admin_token.is_none();
     let server = start(config).map_err(|e| e.to_string())?;
     if generated {
-        eprintln!("admin token for /v1/stats: {}", server.admin_token());
+        eprintln!(
+            "admin token for /v1/stats and POST /v1/segments: {}",
+            server.admin_token()
+        );
     }
     let mut stdout = std::io::stdout();
     // The first stdout line is the contract scripts and tests wait for; flush it before serving anything.

@@ -1,5 +1,5 @@
 //! Reach's reference server: the server side of docs/protocol.md (batch upload, signed rule packs, prize claims,
-//! stats), small enough to read in one sitting and to embed in the SDK's integration tests and demo.
+//! segments, stats), small enough to read in one sitting and to embed in the SDK's integration tests and demo.
 //!
 //! It is never a dependency of the `reach` mobile library. It favours being obviously correct over being fast:
 //! a fixed pool of worker threads shares one tiny_http listener, and every SQLite write goes through one
@@ -19,6 +19,7 @@ mod error;
 mod keys;
 mod packs;
 mod routes;
+mod segments;
 mod stats;
 mod store;
 
@@ -114,6 +115,7 @@ pub struct RunningServer {
 pub fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let store = store::Store::open(&config.data_dir)?;
     store.seed_stock(&config.stock)?;
+    segments::init(&store)?;
     let http = tiny_http::Server::http(config.addr)
         .map_err(|e| ServerError::Bind(format!("{}: {e}", config.addr)))?;
     let addr = http
@@ -132,6 +134,7 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         signing_seed: config.signing_key,
         write_keys: config.write_keys,
         log_requests: config.log_requests,
+        segment_counters: segments::SegmentCounters::default(),
     });
     let stopping = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::with_capacity(WORKER_THREADS);
@@ -202,6 +205,15 @@ impl RunningServer {
     /// The prize stock left for a campaign; `None` if the campaign has none configured.
     pub fn stock(&self, campaign_id: &str) -> Result<Option<u64>, ServerError> {
         self.context.store.stock(campaign_id)
+    }
+
+    /// `GET /v1/segments` answers since start: `(fresh, not_modified)` (tests see the SDK's conditional requests).
+    pub fn segment_answers(&self) -> (u64, u64) {
+        let c = &self.context.segment_counters;
+        (
+            c.fresh.load(Ordering::Relaxed),
+            c.not_modified.load(Ordering::Relaxed),
+        )
     }
 
     /// Stops accepting requests, lets each worker finish the request it is answering, and joins them.

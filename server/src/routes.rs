@@ -12,8 +12,9 @@ use tiny_http::{Header, Method, Request, Response};
 use crate::body::{read_capped, MAX_COMPRESSED_BODY, MAX_SMALL_BODY};
 use crate::error::ApiError;
 use crate::packs::{PackAnswer, CACHE_CONTROL};
+use crate::segments::{SegmentCounters, SegmentsAnswer};
 use crate::store::Store;
-use crate::{batch, claims, packs, stats};
+use crate::{batch, claims, packs, segments, stats};
 
 /// What every request handler may read: the store and the server's fixed configuration.
 pub(crate) struct Context {
@@ -22,8 +23,10 @@ pub(crate) struct Context {
     pub signing_seed: Option<[u8; 32]>,
     pub write_keys: Vec<String>,
     pub log_requests: bool,
-    /// Required as `Authorization: Bearer TOKEN` by `/v1/stats`.
+    /// Required as `Authorization: Bearer TOKEN` by `/v1/stats` and `POST /v1/segments`.
     pub admin_token: String,
+    /// `GET /v1/segments` answers served, for tests.
+    pub segment_counters: SegmentCounters,
 }
 
 /// A response before it is written: status, extra headers, body.
@@ -145,6 +148,19 @@ fn route(ctx: &Context, request: &mut Request) -> Result<Answer, ApiError> {
             let body = read_body(request, MAX_SMALL_BODY)?;
             Ok(Answer::json(200, &claims::release(&ctx.store, &body)?))
         }
+        "/v1/segments" if method == Method::Post => {
+            stats::authorize_admin(&ctx.admin_token, header(request, "Authorization"))?;
+            let body = read_body(request, MAX_SMALL_BODY)?;
+            Ok(Answer::json(
+                200,
+                &segments::set(&ctx.store, &body, now_ms())?,
+            ))
+        }
+        "/v1/segments" => {
+            expect(Method::Get)?;
+            batch::authorize(&ctx.write_keys, header(request, "Authorization"))?;
+            get_segments(ctx, request, query)
+        }
         "/v1/stats" => {
             expect(Method::Get)?;
             stats::authorize_admin(&ctx.admin_token, header(request, "Authorization"))?;
@@ -156,6 +172,38 @@ fn route(ctx: &Context, request: &mut Request) -> Result<Answer, ApiError> {
         }
         _ => Err(ApiError::not_found(format!("no route {path}"))),
     }
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn get_segments(ctx: &Context, request: &Request, query: Option<&str>) -> Result<Answer, ApiError> {
+    let answer = segments::get(
+        &ctx.store,
+        &ctx.segment_counters,
+        query,
+        header(request, "If-None-Match"),
+    )?;
+    let cache = ("Cache-Control", segments::CACHE_CONTROL.to_string());
+    Ok(match answer {
+        SegmentsAnswer::NotModified { etag } => Answer {
+            status: 304,
+            headers: vec![("ETag", etag), cache],
+            body: Vec::new(),
+        },
+        SegmentsAnswer::Fresh { body, etag } => Answer {
+            status: 200,
+            headers: vec![
+                ("Content-Type", "application/json".to_string()),
+                ("ETag", etag),
+                cache,
+            ],
+            body,
+        },
+    })
 }
 
 fn post_batch(ctx: &Context, request: &mut Request) -> Result<Answer, ApiError> {
