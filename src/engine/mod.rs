@@ -18,6 +18,7 @@ pub mod counters;
 pub mod delays;
 mod due;
 mod exposures;
+mod notifications;
 pub mod sequences;
 pub mod timeline;
 

@@ -569,6 +569,17 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes one bucket (emptied when a clock correction moved its
+    /// occurrences, engine/counters.rs).
+    pub fn delete_counter_bucket(&self, series: &str, tier: usize, bucket: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM counter_buckets WHERE series = ?1 AND tier = ?2 AND bucket = ?3",
+            )?
+            .execute(params![series, tier as i64, bucket])?;
+        Ok(())
+    }
+
     /// Deletes buckets of `tier` older than `first_kept`.
     pub fn prune_counter_buckets(&self, tier: usize, first_kept: i64) -> Result<()> {
         self.conn

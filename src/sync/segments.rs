@@ -89,6 +89,9 @@ pub struct SegmentSync {
     authorization: String,
     person: Option<SegmentsPerson>,
     etag: Option<String>,
+    /// Whether the active pack tests `segments` at all: an app whose packs
+    /// never do pays no request, and tells the server nothing about who uses it.
+    wanted: bool,
     /// No poll before this time (the clock's ms).
     next_poll_ms: i64,
 }
@@ -109,6 +112,7 @@ impl SegmentSync {
             authorization: format!("Basic {credentials}"),
             person: None,
             etag: None,
+            wanted: false,
             next_poll_ms: i64::MIN,
         }
     }
@@ -128,8 +132,17 @@ impl SegmentSync {
         self.etag = etag;
     }
 
+    /// The active pack does (or no longer does) test segments; a pack that
+    /// starts to is asked about at once.
+    pub fn set_wanted(&mut self, wanted: bool) {
+        if wanted && !self.wanted {
+            self.next_poll_ms = i64::MIN;
+        }
+        self.wanted = wanted;
+    }
+
     pub fn is_due(&self) -> bool {
-        self.person.is_some() && self.clock.now_ms() >= self.next_poll_ms
+        self.wanted && self.person.is_some() && self.clock.now_ms() >= self.next_poll_ms
     }
 
     /// Asks the server when due.

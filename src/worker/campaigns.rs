@@ -319,6 +319,10 @@ impl Worker {
         // could not be shown is not counted as control either, so both
         // arms hold the same people.
         let text_values = text_values_for(campaign, &self.user_properties, event);
+        if let Some(why) = self.held_back_for_image(popup_for(campaign, &variant, false)) {
+            self.not_offered(&campaign.id, why);
+            return;
+        }
         if let Err(missing) = OfferContent::render_popup(
             campaign,
             popup_for(campaign, &variant, false),
@@ -468,10 +472,14 @@ impl Worker {
                 errors.push(e);
             }
             for (tier, bucket, value) in d.buckets {
-                if let Err(e) =
+                let r = if value.count == 0 {
+                    // Emptied by a clock correction (engine/counters.rs).
+                    self.store.delete_counter_bucket(&d.key, tier, bucket)
+                } else {
                     self.store
                         .save_counter_bucket(&d.key, tier, bucket, value.count, value.sum)
-                {
+                };
+                if let Err(e) = r {
                     errors.push(e);
                 }
             }
