@@ -2,3 +2,4 @@
 #![allow(dead_code)] // each test binary uses a different part of it
 
 pub mod pg;
+pub mod stores;
