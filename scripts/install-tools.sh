@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the tools the binding tests need, caching everything outside the repository:
-#   - apt: libjna-java (JNA for the Kotlin bindings), debootstrap (to build the Swift chroot)
+#   - apt: libjna-java (JNA for the Kotlin bindings), debootstrap (to build the Swift chroot),
+#     postgresql (the server's tests run its PostgreSQL store against a throwaway cluster)
 #   - Kotlin compiler (npm package kotlin-compiler, the full JVM kotlinc distribution)
 #   - a Python venv with pytest
 #   - cargo-fuzz (crates.io, built once into $REACH_TOOLS/cargo-fuzz) when the nightly toolchain is there
@@ -54,7 +55,7 @@ flock 9
 # --- apt packages ------------------------------------------------------------------------------
 dpkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
 apt_missing=()
-for pkg in libjna-java debootstrap; do dpkg_installed "$pkg" || apt_missing+=("$pkg"); done
+for pkg in libjna-java debootstrap postgresql; do dpkg_installed "$pkg" || apt_missing+=("$pkg"); done
 # Prerequisites a fresh machine may lack.
 command -v java >/dev/null || apt_missing+=(default-jre-headless)
 command -v npm >/dev/null || apt_missing+=(npm)
@@ -73,9 +74,11 @@ if [ ${#apt_missing[@]} -gt 0 ]; then
   }
   step apt "installed ${apt_missing[*]}"
 else
-  step apt "already present (libjna-java, debootstrap)"
+  step apt "already present (libjna-java, debootstrap, postgresql)"
 fi
 [ -f "$JNA_JAR" ] || die "$JNA_JAR not found after installing libjna-java"
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null ||
+  die "no /usr/lib/postgresql/*/bin/initdb after installing postgresql"
 
 # --- Kotlin compiler -------------------------------------------------------------------------------
 kotlin_ok() {

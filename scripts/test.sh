@@ -30,6 +30,8 @@ suite() {
 step "install tools"
 bash scripts/install-tools.sh || { echo "tool installation failed"; exit 1; }
 
+# The server's PostgreSQL tests skip without PostgreSQL; here its absence is a failure, never a skip.
+export REACH_REQUIRE_PG=1
 suite "cargo fmt --check" cargo fmt --all -- --check
 suite "cargo clippy" cargo clippy --workspace --all-targets -- -D warnings
 suite "Rust tests" cargo test --workspace

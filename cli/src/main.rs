@@ -86,6 +86,10 @@ struct ServeArgs {
     /// The directory of the server's database.
     #[arg(long, value_name = "DIR")]
     data: Option<String>,
+    /// Where the state lives: sqlite (the file in --data, the default) or a
+    /// postgres:// URL, shared by every server given the same URL.
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
     /// The directory of rule packs to serve (NAME.json).
     #[arg(long, value_name = "DIR")]
     packs: Option<String>,
@@ -117,6 +121,7 @@ impl ServeArgs {
         push("--port", &self.port);
         for (flag, value) in [
             ("--data", &self.data),
+            ("--database", &self.database),
             ("--packs", &self.packs),
             ("--key", &self.key),
             ("--admin-token", &self.admin_token),

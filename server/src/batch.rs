@@ -10,12 +10,12 @@
 //! normal case, not an error.
 
 use base64::Engine;
-use rusqlite::params;
 use serde_json::{Map, Value};
 
 use crate::body::{gunzip_capped, MAX_BODY};
 use crate::error::ApiError;
-use crate::store::{now_ms, Store};
+use crate::store::Storage;
+pub use crate::store::{Event, Outcome};
 
 /// The protocol's limit on one event, serialized (docs/protocol.md). An event over it is refused with
 /// `400 invalid_batch`, not `413`: the client answers 413 by splitting the batch, and a single event cannot be
@@ -24,19 +24,6 @@ pub const MAX_EVENT_BYTES: usize = 32_768;
 
 /// The Segment call types, as `type` names them.
 pub const EVENT_TYPES: [&str; 6] = ["track", "identify", "screen", "page", "group", "alias"];
-
-/// One validated event, ready to store.
-#[derive(Debug, PartialEq)]
-pub struct Event {
-    pub message_id: String,
-    pub kind: String,
-    /// `event` for track, `name` for screen and page (when given), none otherwise.
-    pub name: Option<String>,
-    /// `properties.campaign_id` (Reach's own popup and conversion events carry it).
-    pub campaign_id: Option<String>,
-    /// The event re-serialized compactly, as stored.
-    pub json: String,
-}
 
 /// An event of the batch that was not stored, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,15 +39,6 @@ pub struct Refusal {
 pub struct Decoded {
     pub events: Vec<Event>,
     pub refused: Vec<Refusal>,
-}
-
-/// What storing one batch did.
-#[derive(Debug, PartialEq, Eq, Default, Clone, Copy)]
-pub struct Outcome {
-    pub received: u64,
-    pub stored: u64,
-    pub duplicates: u64,
-    pub refused: u64,
 }
 
 /// Checks `Authorization: Basic base64(WRITE_KEY + ":")` against the configured keys. No keys configured means
@@ -169,6 +147,7 @@ fn validate(index: usize, event: &Value) -> Result<Event, String> {
         .get("properties")
         .and_then(|p| p.get("campaign_id"))
         .and_then(|c| match c {
+            Value::String(s) if s.contains('\0') => None,
             Value::String(s) => Some(s.clone()),
             Value::Number(n) => Some(n.to_string()),
             _ => None,
@@ -200,6 +179,10 @@ fn required_id(obj: &Map<String, Value>, field: &str) -> Result<(), String> {
 
 fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str, String> {
     match obj.get(field) {
+        // PostgreSQL's text cannot hold U+0000, and no id or name needs it.
+        Some(Value::String(s)) if s.contains('\0') => {
+            Err(format!("\"{field}\" must not contain U+0000"))
+        }
         Some(Value::String(s)) if !s.is_empty() => Ok(s),
         Some(_) => Err(format!("\"{field}\" must be a non-empty string")),
         None => Err(format!("missing \"{field}\"")),
@@ -208,47 +191,8 @@ fn required_str<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str,
 
 /// Stores a decoded batch in one transaction: new `messageId`s are inserted, known ones only counted, refused
 /// events counted.
-pub fn store(store: &Store, decoded: &Decoded) -> Result<Outcome, ApiError> {
-    let events = &decoded.events;
-    let mut conn = store.conn();
-    let tx = conn.transaction()?;
-    let now = now_ms();
-    let mut outcome = Outcome::default();
-    {
-        // One statement per event: a new messageId is inserted, a known one
-        // only counts its receipt; `times` says which happened.
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO events (message_id, type, name, campaign_id, body, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (message_id) DO UPDATE SET times = times + 1
-             RETURNING times",
-        )?;
-        for e in events {
-            let times: i64 = insert.query_row(
-                params![e.message_id, e.kind, e.name, e.campaign_id, e.json, now],
-                |r| r.get(0),
-            )?;
-            let inserted = usize::from(times == 1);
-            outcome.received += 1;
-            if inserted == 1 {
-                outcome.stored += 1;
-            } else {
-                outcome.duplicates += 1;
-            }
-        }
-    }
-    let mut count = tx.prepare_cached(
-        "INSERT INTO counters (name, value) VALUES (?1, ?2)
-         ON CONFLICT (name) DO UPDATE SET value = value + ?2",
-    )?;
-    count.execute(params!["batches", 1])?;
-    outcome.refused = decoded.refused.len() as u64;
-    if outcome.refused > 0 {
-        count.execute(params!["events_refused", outcome.refused as i64])?;
-    }
-    drop(count);
-    tx.commit()?;
-    Ok(outcome)
+pub fn store(store: &dyn Storage, decoded: &Decoded) -> Result<Outcome, ApiError> {
+    Ok(store.store_batch(&decoded.events, decoded.refused.len() as u64)?)
 }
 
 /// The answer to a stored batch: `{"success": true}`, plus `refused` naming each event not stored.
@@ -380,10 +324,11 @@ mod tests {
     #[test]
     fn duplicates_within_and_across_batches_are_stored_once() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::store::open(&crate::store::Database::Sqlite, dir.path()).unwrap();
+        let s = &*s;
         let first = decode(&body(vec![track("a"), track("b"), track("a")]), false).unwrap();
         assert_eq!(
-            store(&s, &first).unwrap(),
+            store(s, &first).unwrap(),
             Outcome {
                 received: 3,
                 stored: 2,
@@ -393,7 +338,7 @@ mod tests {
         );
         let again = decode(&body(vec![track("b"), track("c")]), false).unwrap();
         assert_eq!(
-            store(&s, &again).unwrap(),
+            store(s, &again).unwrap(),
             Outcome {
                 received: 2,
                 stored: 1,

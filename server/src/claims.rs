@@ -7,12 +7,11 @@
 //! id) holds at most the campaign's `inventory.per_user` prizes, as the packs the server serves say: a device
 //! that lost its own count (reinstalled, a second phone) still gets no more (`limit_reached`).
 
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
-use crate::store::{now_ms, Store};
+use crate::store::{ClaimAttempt, ClaimOutcome, Storage};
 
 #[derive(Deserialize)]
 struct ClaimRequest {
@@ -35,7 +34,7 @@ fn required(value: Option<String>, field: &str) -> Result<String, ApiError> {
 /// Claims a prize for `(campaign_id, idempotency_key)`; the answer is the JSON body of a `200`. `per_user`
 /// answers a campaign's prize limit per person (`None`: no limit known to the server).
 pub fn claim(
-    store: &Store,
+    store: &dyn Storage,
     body: &[u8],
     per_user: impl Fn(&str) -> Option<u64>,
 ) -> Result<Value, ApiError> {
@@ -44,66 +43,32 @@ pub fn claim(
     let person = required(req.person_id, "person_id")?;
     let key = required(req.idempotency_key, "idempotency_key")?;
 
-    let mut conn = store.conn();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let held: Option<String> = tx
-        .query_row(
-            "SELECT claim_id FROM claims WHERE campaign_id = ?1 AND idempotency_key = ?2",
-            params![campaign, key],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(claim_id) = held {
-        return Ok(json!({"status": "granted", "claim_id": claim_id}));
-    }
-    if let Some(limit) = per_user(&campaign) {
-        let held: u64 = tx.query_row(
-            "SELECT COUNT(*) FROM claims WHERE campaign_id = ?1 AND person_id = ?2",
-            params![campaign, person],
-            |r| r.get(0),
-        )?;
-        if held >= limit {
-            return Ok(json!({"status": "limit_reached"}));
-        }
-    }
-    let taken = tx.execute(
-        "UPDATE stock SET remaining = remaining - 1 WHERE campaign_id = ?1 AND remaining > 0",
-        [&campaign],
-    )?;
-    if taken == 0 {
-        return Ok(json!({"status": "exhausted"}));
-    }
-    let claim_id = new_claim_id()?;
-    tx.execute(
-        "INSERT INTO claims (campaign_id, idempotency_key, claim_id, person_id, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![campaign, key, claim_id, person, now_ms()],
-    )?;
-    tx.commit()?;
-    Ok(json!({"status": "granted", "claim_id": claim_id}))
+    let new_claim_id = new_claim_id()?;
+    let attempt = ClaimAttempt {
+        campaign_id: &campaign,
+        person_id: &person,
+        idempotency_key: &key,
+        per_user: per_user(&campaign),
+        new_claim_id: &new_claim_id,
+    };
+    Ok(match store.claim(&attempt)? {
+        ClaimOutcome::Granted { claim_id } => json!({"status": "granted", "claim_id": claim_id}),
+        ClaimOutcome::LimitReached => json!({"status": "limit_reached"}),
+        ClaimOutcome::Exhausted => json!({"status": "exhausted"}),
+    })
 }
 
 /// Returns the prize held by `(campaign_id, idempotency_key)` to the stock; a key holding none is `unknown`.
-pub fn release(store: &Store, body: &[u8]) -> Result<Value, ApiError> {
+pub fn release(store: &dyn Storage, body: &[u8]) -> Result<Value, ApiError> {
     let req = parse(body)?;
     let campaign = required(req.campaign_id, "campaign_id")?;
     let key = required(req.idempotency_key, "idempotency_key")?;
 
-    let mut conn = store.conn();
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let removed = tx.execute(
-        "DELETE FROM claims WHERE campaign_id = ?1 AND idempotency_key = ?2",
-        params![campaign, key],
-    )?;
-    if removed == 0 {
-        return Ok(json!({"status": "unknown"}));
-    }
-    tx.execute(
-        "INSERT INTO stock (campaign_id, remaining) VALUES (?1, 1)
-         ON CONFLICT (campaign_id) DO UPDATE SET remaining = remaining + 1",
-        [&campaign],
-    )?;
-    tx.commit()?;
-    Ok(json!({"status": "released"}))
+    Ok(if store.release(&campaign, &key)? {
+        json!({"status": "released"})
+    } else {
+        json!({"status": "unknown"})
+    })
 }
 
 /// 128 random bits in hex: unguessable, so a claim id can serve as a voucher reference.
@@ -118,9 +83,9 @@ fn new_claim_id() -> Result<String, ApiError> {
 mod tests {
     use super::*;
 
-    fn store_with(stock: u64) -> (tempfile::TempDir, Store) {
+    fn store_with(stock: u64) -> (tempfile::TempDir, Box<dyn Storage>) {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::store::open(&crate::store::Database::Sqlite, dir.path()).unwrap();
         s.seed_stock(&[("c".into(), stock)]).unwrap();
         (dir, s)
     }
@@ -134,9 +99,9 @@ mod tests {
     #[test]
     fn a_retried_claim_gets_the_same_prize_and_the_stock_drops_once() {
         let (_d, s) = store_with(2);
-        let first = claim(&s, &req("k1"), |_| None).unwrap();
+        let first = claim(&*s, &req("k1"), |_| None).unwrap();
         assert_eq!(first["status"], "granted");
-        assert_eq!(claim(&s, &req("k1"), |_| None).unwrap(), first);
+        assert_eq!(claim(&*s, &req("k1"), |_| None).unwrap(), first);
         assert_eq!(s.stock("c").unwrap(), Some(1));
     }
 
@@ -144,13 +109,13 @@ mod tests {
     fn an_empty_or_missing_stock_is_exhausted() {
         let (_d, s) = store_with(0);
         assert_eq!(
-            claim(&s, &req("k"), |_| None).unwrap()["status"],
+            claim(&*s, &req("k"), |_| None).unwrap()["status"],
             "exhausted"
         );
         let other =
             json!({"campaign_id": "nope", "person_id": "p", "idempotency_key": "k"}).to_string();
         assert_eq!(
-            claim(&s, other.as_bytes(), |_| None).unwrap()["status"],
+            claim(&*s, other.as_bytes(), |_| None).unwrap()["status"],
             "exhausted"
         );
     }
@@ -159,34 +124,34 @@ mod tests {
     fn a_person_gets_at_most_the_per_user_limit_whatever_the_keys() {
         let (_d, s) = store_with(10);
         let two = |_: &str| Some(2);
-        assert_eq!(claim(&s, &req("k1"), two).unwrap()["status"], "granted");
-        assert_eq!(claim(&s, &req("k2"), two).unwrap()["status"], "granted");
+        assert_eq!(claim(&*s, &req("k1"), two).unwrap()["status"], "granted");
+        assert_eq!(claim(&*s, &req("k2"), two).unwrap()["status"], "granted");
         assert_eq!(
-            claim(&s, &req("k3"), two).unwrap()["status"],
+            claim(&*s, &req("k3"), two).unwrap()["status"],
             "limit_reached"
         );
         // A retry of a granted key still gets its prize; another person is not limited.
-        assert_eq!(claim(&s, &req("k1"), two).unwrap()["status"], "granted");
+        assert_eq!(claim(&*s, &req("k1"), two).unwrap()["status"], "granted");
         let other =
             json!({"campaign_id": "c", "person_id": "q", "idempotency_key": "k9"}).to_string();
         assert_eq!(
-            claim(&s, other.as_bytes(), two).unwrap()["status"],
+            claim(&*s, other.as_bytes(), two).unwrap()["status"],
             "granted"
         );
         assert_eq!(s.stock("c").unwrap(), Some(7));
         // A released prize no longer counts.
         let rel = json!({"campaign_id": "c", "idempotency_key": "k1"}).to_string();
-        release(&s, rel.as_bytes()).unwrap();
-        assert_eq!(claim(&s, &req("k4"), two).unwrap()["status"], "granted");
+        release(&*s, rel.as_bytes()).unwrap();
+        assert_eq!(claim(&*s, &req("k4"), two).unwrap()["status"], "granted");
     }
 
     #[test]
     fn release_returns_the_prize_once() {
         let (_d, s) = store_with(1);
-        claim(&s, &req("k"), |_| None).unwrap();
+        claim(&*s, &req("k"), |_| None).unwrap();
         let rel = json!({"campaign_id": "c", "idempotency_key": "k"}).to_string();
-        assert_eq!(release(&s, rel.as_bytes()).unwrap()["status"], "released");
-        assert_eq!(release(&s, rel.as_bytes()).unwrap()["status"], "unknown");
+        assert_eq!(release(&*s, rel.as_bytes()).unwrap()["status"], "released");
+        assert_eq!(release(&*s, rel.as_bytes()).unwrap()["status"], "unknown");
         assert_eq!(s.stock("c").unwrap(), Some(1));
     }
 
@@ -194,15 +159,15 @@ mod tests {
     fn bad_json_and_missing_fields_are_400() {
         let (_d, s) = store_with(1);
         assert_eq!(
-            claim(&s, b"{not json", |_| None).unwrap_err().code,
+            claim(&*s, b"{not json", |_| None).unwrap_err().code,
             "invalid_json"
         );
         assert_eq!(
-            claim(&s, b"{\"campaign_id\": \"c\"}", |_| None)
+            claim(&*s, b"{\"campaign_id\": \"c\"}", |_| None)
                 .unwrap_err()
                 .code,
             "invalid_request"
         );
-        assert_eq!(claim(&s, b"[1]", |_| None).unwrap_err().status, 400);
+        assert_eq!(claim(&*s, b"[1]", |_| None).unwrap_err().status, 400);
     }
 }

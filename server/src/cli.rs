@@ -10,12 +10,14 @@ use crate::{keys, start, ServerConfig, DEFAULT_PORT};
 /// Printed on `--help` and after a usage error.
 pub const USAGE: &str = "\
 usage:
-  reach serve [--addr 127.0.0.1] [--port 8787] [--data DIR] [--packs DIR] [--key KEYFILE]
-              [--write-key KEY]... [--stock CAMPAIGN=N]... [--admin-token TOKEN]
+  reach serve [--addr 127.0.0.1] [--port 8787] [--data DIR] [--database postgres://…] [--packs DIR]
+              [--key KEYFILE] [--write-key KEY]... [--stock CAMPAIGN=N]... [--admin-token TOKEN]
       Serve docs/protocol.md. Prints the bound address (127.0.0.1:PORT) as the first stdout line, then logs
       one line per request to stderr. --port 0 lets the OS pick a port. --data defaults to ./reach-server-data.
-      GET /v1/stats needs Authorization: Bearer TOKEN; without --admin-token one is generated and printed
-      to stderr.
+      GET /v1/stats and POST /v1/segments need Authorization: Bearer TOKEN; without --admin-token one is
+      generated and printed to stderr. --database postgres://USER@HOST:PORT/DB (or ?host=/socket/dir) keeps
+      events, claims, stock and segments in PostgreSQL, shared by every server given the same URL; the
+      default, sqlite, keeps them in DIR.
   reach keygen --out DIR
       Write DIR/reach-signing.key (secret, mode 0600) and DIR/reach-signing.pub; print the public key.
   reach sign --key KEYFILE PACK.json
@@ -124,6 +126,7 @@ fn parse_serve(args: &[String]) -> Result<Command, String> {
                     .map_err(|_| format!("--port {v:?} is not a port number (0-65535)"))?
             }
             "--data" => config.data_dir = PathBuf::from(v),
+            "--database" => config.database = crate::Database::parse(v)?,
             "--packs" => config.packs_dir = Some(PathBuf::from(v)),
             "--key" => {
                 config.signing_key =
@@ -216,6 +219,14 @@ mod tests {
         assert_eq!(c.write_keys, ["a", "b"]);
         assert_eq!(c.stock, [("c1".to_string(), 10), ("c2".to_string(), 0)]);
         assert_eq!(c.admin_token.as_deref(), Some("t"));
+        assert_eq!(c.database, crate::Database::Sqlite);
+        let Ok(Command::Serve(c)) = parse(&args("serve --database postgres://u@h:5/db")) else {
+            panic!("not serve")
+        };
+        assert_eq!(
+            c.database,
+            crate::Database::Postgres("postgres://u@h:5/db".into())
+        );
     }
 
     #[test]
@@ -235,6 +246,10 @@ mod tests {
             ("serve --port 99999", "not a port"),
             ("serve --stock c1", "CAMPAIGN=N"),
             ("serve --stock c1=-1", "whole number"),
+            (
+                "serve --database mysql://x",
+                "neither sqlite nor a postgres",
+            ),
             ("serve --bogus 1", "unknown flag"),
             ("keygen", "--out"),
             ("sign PACK.json", "--key"),

@@ -87,6 +87,12 @@ impl ApiError {
     }
 }
 
+impl From<ServerError> for ApiError {
+    fn from(e: ServerError) -> Self {
+        ApiError::internal(e.to_string())
+    }
+}
+
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
         ApiError::internal(format!("storage: {e}"))

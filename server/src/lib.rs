@@ -1,9 +1,10 @@
 //! Reach's reference server: the server side of docs/protocol.md (batch upload, signed rule packs, prize claims,
-//! stats), small enough to read in one sitting and to embed in the SDK's integration tests and demo.
+//! segments, stats), small enough to read in one sitting and to embed in the SDK's integration tests and demo.
 //!
 //! It is never a dependency of the `reach` mobile library. It favours being obviously correct over being fast:
-//! a fixed pool of worker threads shares one tiny_http listener, and every SQLite write goes through one
-//! connection behind a mutex (`store`). Nothing in it panics on a client's input; a bad request gets a JSON
+//! a fixed pool of worker threads shares one tiny_http listener, and the state lives behind a small interface
+//! (`store::Storage`): one SQLite file (one connection behind a mutex), or a PostgreSQL database that several
+//! server processes share. Nothing in it panics on a client's input; a bad request gets a JSON
 //! error `{"code", "message"}` with the status the protocol names (`error::ApiError`).
 //!
 //! ```no_run
@@ -19,6 +20,7 @@ mod error;
 mod keys;
 mod packs;
 mod routes;
+mod segments;
 mod stats;
 mod store;
 
@@ -36,6 +38,7 @@ pub use keys::{
     SECRET_KEY_FILE,
 };
 pub use stats::{CampaignStats, Stats};
+pub use store::Database;
 
 /// `POST /v1/batch` without a socket, for the fuzz targets (`fuzz/`): the write-key check, then the body as
 /// the route reads it (gzip or plain, capped; every event validated), then the answer it would send. Returns
@@ -69,8 +72,11 @@ const STOP_POLL: Duration = Duration::from_millis(100);
 pub struct ServerConfig {
     /// Where to listen. `ServerConfig::new` uses `127.0.0.1:0` (the OS picks a free port).
     pub addr: SocketAddr,
-    /// The directory of the server's SQLite database (created if missing).
+    /// The directory of the server's SQLite database (created if missing); unused with PostgreSQL.
     pub data_dir: PathBuf,
+    /// Where the state lives: the SQLite file in `data_dir` (the default), or a PostgreSQL database that
+    /// several server processes may share.
+    pub database: Database,
     /// The directory of rule packs (`NAME.json`, optionally `NAME.json.sig`); `None` serves no packs (404).
     pub packs_dir: Option<PathBuf>,
     /// The Ed25519 secret seed packs are signed with as they are served (see `read_key_file`, `decode_seed`).
@@ -81,7 +87,8 @@ pub struct ServerConfig {
     pub stock: Vec<(String, u64)>,
     /// Log one line per request to stderr (`reach serve` does; embedded servers default to quiet).
     pub log_requests: bool,
-    /// The bearer token `GET /v1/stats` requires; `None`: `start` generates one (`RunningServer::admin_token`).
+    /// The bearer token `GET /v1/stats` and `POST /v1/segments` require; `None`: `start` generates one
+    /// (`RunningServer::admin_token`).
     pub admin_token: Option<String>,
 }
 
@@ -91,6 +98,7 @@ impl ServerConfig {
         ServerConfig {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             data_dir: data_dir.into(),
+            database: Database::Sqlite,
             packs_dir: None,
             signing_key: None,
             write_keys: Vec::new(),
@@ -112,7 +120,7 @@ pub struct RunningServer {
 
 /// Opens the database, seeds the stock, binds, and starts the worker threads.
 pub fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
-    let store = store::Store::open(&config.data_dir)?;
+    let store = store::open(&config.database, &config.data_dir)?;
     store.seed_stock(&config.stock)?;
     let http = tiny_http::Server::http(config.addr)
         .map_err(|e| ServerError::Bind(format!("{}: {e}", config.addr)))?;
@@ -132,6 +140,7 @@ pub fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         signing_seed: config.signing_key,
         write_keys: config.write_keys,
         log_requests: config.log_requests,
+        segment_counters: segments::SegmentCounters::default(),
     });
     let stopping = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::with_capacity(WORKER_THREADS);
@@ -178,14 +187,14 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
-    /// The bearer token `GET /v1/stats` requires (the configured one, or the one generated at start).
+    /// The bearer token `GET /v1/stats` and `POST /v1/segments` require (the configured one, or the one generated at start).
     pub fn admin_token(&self) -> &str {
         &self.context.admin_token
     }
 
     /// The same numbers `GET /v1/stats` answers.
     pub fn stats(&self) -> Result<Stats, ServerError> {
-        stats::compute(&self.context.store)
+        stats::compute(&*self.context.store)
     }
 
     /// How many times an event with this `messageId` arrived in accepted batches (0 if never): tests use it to
@@ -196,12 +205,26 @@ impl RunningServer {
 
     /// The stored event with this `messageId`, as first received.
     pub fn event(&self, message_id: &str) -> Result<Option<serde_json::Value>, ServerError> {
-        self.context.store.event(message_id)
+        match self.context.store.event(message_id)? {
+            None => Ok(None),
+            Some(body) => serde_json::from_str(&body)
+                .map(Some)
+                .map_err(|e| ServerError::Storage(format!("stored event is not JSON: {e}"))),
+        }
     }
 
     /// The prize stock left for a campaign; `None` if the campaign has none configured.
     pub fn stock(&self, campaign_id: &str) -> Result<Option<u64>, ServerError> {
         self.context.store.stock(campaign_id)
+    }
+
+    /// `GET /v1/segments` answers since start: `(fresh, not_modified)` (tests see the SDK's conditional requests).
+    pub fn segment_answers(&self) -> (u64, u64) {
+        let c = &self.context.segment_counters;
+        (
+            c.fresh.load(Ordering::Relaxed),
+            c.not_modified.load(Ordering::Relaxed),
+        )
     }
 
     /// Stops accepting requests, lets each worker finish the request it is answering, and joins them.

@@ -65,7 +65,7 @@ pub fn etag(body: &[u8]) -> String {
 }
 
 /// Whether an `If-None-Match` header names this ETag (a list, a weak `W/` form, or `*` also match).
-fn matches(if_none_match: &str, etag: &str) -> bool {
+pub(crate) fn matches(if_none_match: &str, etag: &str) -> bool {
     if_none_match
         .split(',')
         .map(str::trim)

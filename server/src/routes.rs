@@ -12,18 +12,21 @@ use tiny_http::{Header, Method, Request, Response};
 use crate::body::{read_capped, MAX_COMPRESSED_BODY, MAX_SMALL_BODY};
 use crate::error::ApiError;
 use crate::packs::{PackAnswer, CACHE_CONTROL};
-use crate::store::Store;
-use crate::{batch, claims, packs, stats};
+use crate::segments::{SegmentCounters, SegmentsAnswer};
+use crate::store::Storage;
+use crate::{batch, claims, packs, segments, stats};
 
 /// What every request handler may read: the store and the server's fixed configuration.
 pub(crate) struct Context {
-    pub store: Store,
+    pub store: Box<dyn Storage>,
     pub packs_dir: Option<PathBuf>,
     pub signing_seed: Option<[u8; 32]>,
     pub write_keys: Vec<String>,
     pub log_requests: bool,
-    /// Required as `Authorization: Bearer TOKEN` by `/v1/stats`.
+    /// Required as `Authorization: Bearer TOKEN` by `/v1/stats` and `POST /v1/segments`.
     pub admin_token: String,
+    /// `GET /v1/segments` answers served, for tests.
+    pub segment_counters: SegmentCounters,
 }
 
 /// A response before it is written: status, extra headers, body.
@@ -136,26 +139,62 @@ fn route(ctx: &Context, request: &mut Request) -> Result<Answer, ApiError> {
             let limits = |campaign: &str| packs::per_user_limit(ctx.packs_dir.as_deref(), campaign);
             Ok(Answer::json(
                 200,
-                &claims::claim(&ctx.store, &body, limits)?,
+                &claims::claim(&*ctx.store, &body, limits)?,
             ))
         }
         "/v1/claims/release" => {
             expect(Method::Post)?;
             batch::authorize(&ctx.write_keys, header(request, "Authorization"))?;
             let body = read_body(request, MAX_SMALL_BODY)?;
-            Ok(Answer::json(200, &claims::release(&ctx.store, &body)?))
+            Ok(Answer::json(200, &claims::release(&*ctx.store, &body)?))
+        }
+        "/v1/segments" if method == Method::Post => {
+            stats::authorize_admin(&ctx.admin_token, header(request, "Authorization"))?;
+            let body = read_body(request, segments::MAX_SET_BODY)?;
+            Ok(Answer::json(200, &segments::set(&*ctx.store, &body)?))
+        }
+        "/v1/segments" => {
+            expect(Method::Get)?;
+            batch::authorize(&ctx.write_keys, header(request, "Authorization"))?;
+            get_segments(ctx, request, query)
         }
         "/v1/stats" => {
             expect(Method::Get)?;
             stats::authorize_admin(&ctx.admin_token, header(request, "Authorization"))?;
             let stats =
-                stats::compute(&ctx.store).map_err(|e| ApiError::internal(e.to_string()))?;
+                stats::compute(&*ctx.store).map_err(|e| ApiError::internal(e.to_string()))?;
             let value =
                 serde_json::to_value(stats).map_err(|e| ApiError::internal(e.to_string()))?;
             Ok(Answer::json(200, &value))
         }
         _ => Err(ApiError::not_found(format!("no route {path}"))),
     }
+}
+
+fn get_segments(ctx: &Context, request: &Request, query: Option<&str>) -> Result<Answer, ApiError> {
+    let answer = segments::get(
+        &*ctx.store,
+        &ctx.segment_counters,
+        query,
+        header(request, "If-None-Match"),
+    )?;
+    let cache = ("Cache-Control", segments::CACHE_CONTROL.to_string());
+    Ok(match answer {
+        SegmentsAnswer::NotModified { etag } => Answer {
+            status: 304,
+            headers: vec![("ETag", etag), cache],
+            body: Vec::new(),
+        },
+        SegmentsAnswer::Fresh { body, etag } => Answer {
+            status: 200,
+            headers: vec![
+                ("Content-Type", "application/json".to_string()),
+                ("ETag", etag),
+                cache,
+            ],
+            body,
+        },
+    })
 }
 
 fn post_batch(ctx: &Context, request: &mut Request) -> Result<Answer, ApiError> {
@@ -172,7 +211,7 @@ fn post_batch(ctx: &Context, request: &mut Request) -> Result<Answer, ApiError> 
     };
     let raw = read_body(request, MAX_COMPRESSED_BODY)?;
     let decoded = batch::decode(&raw, gzipped)?;
-    batch::store(&ctx.store, &decoded)?;
+    batch::store(&*ctx.store, &decoded)?;
     if ctx.log_requests {
         for r in &decoded.refused {
             eprintln!("refused {}", r.message);

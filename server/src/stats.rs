@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ServerError;
-use crate::store::Store;
+use crate::store::Storage;
 
 /// Reach's own campaign events and the `by_campaign` field each one counts in.
 const CAMPAIGN_EVENTS: [(&str, &str); 5] = [
@@ -61,68 +61,28 @@ impl CampaignStats {
     }
 }
 
-fn count(n: i64) -> u64 {
-    n.max(0) as u64
-}
-
 /// Reads the current stats in one read transaction, so the numbers agree with each other.
-pub fn compute(store: &Store) -> Result<Stats, ServerError> {
-    let mut conn = store.conn();
-    let tx = conn.transaction()?;
-    let received: i64 = tx.query_row("SELECT COALESCE(SUM(times), 0) FROM events", [], |r| {
-        r.get(0)
-    })?;
-    let stored: i64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
-    let batches: i64 = tx.query_row(
-        "SELECT COALESCE((SELECT value FROM counters WHERE name = 'batches'), 0)",
-        [],
-        |r| r.get(0),
-    )?;
-    let refused: i64 = tx.query_row(
-        "SELECT COALESCE((SELECT value FROM counters WHERE name = 'events_refused'), 0)",
-        [],
-        |r| r.get(0),
-    )?;
+pub fn compute(store: &dyn Storage) -> Result<Stats, ServerError> {
+    let names = CAMPAIGN_EVENTS.map(|(event, _)| event);
+    let counts = store.counts(&names)?;
     let mut stats = Stats {
-        events_refused: count(refused),
-        events_received: count(received),
-        events_stored: count(stored),
-        duplicates: count(received - stored),
-        batches: count(batches),
+        events_refused: counts.refused,
+        events_received: counts.received,
+        events_stored: counts.stored,
+        duplicates: counts.received.saturating_sub(counts.stored),
+        batches: counts.batches,
+        by_event: counts.by_event.into_iter().collect(),
         ..Stats::default()
     };
-    {
-        let mut by_event =
-            tx.prepare("SELECT name, COUNT(*) FROM events WHERE type = 'track' AND name IS NOT NULL GROUP BY name")?;
-        let rows = by_event.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        for row in rows {
-            let (name, n) = row?;
-            stats.by_event.insert(name, count(n));
-        }
-        let mut by_campaign = tx.prepare(
-            "SELECT campaign_id, name, COUNT(*) FROM events
-             WHERE type = 'track' AND campaign_id IS NOT NULL AND name IN (?1, ?2, ?3, ?4, ?5)
-             GROUP BY campaign_id, name",
-        )?;
-        let names = CAMPAIGN_EVENTS.map(|(event, _)| event);
-        let rows = by_campaign.query_map(names, |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (campaign, name, n) = row?;
-            let field = CAMPAIGN_EVENTS
-                .iter()
-                .find(|(event, _)| *event == name)
-                .map(|(_, f)| *f);
-            if let Some(slot) =
-                field.and_then(|f| stats.by_campaign.entry(campaign).or_default().slot(f))
-            {
-                *slot = count(n);
-            }
+    for (campaign, name, n) in counts.by_campaign {
+        let field = CAMPAIGN_EVENTS
+            .iter()
+            .find(|(event, _)| *event == name)
+            .map(|(_, f)| *f);
+        if let Some(slot) =
+            field.and_then(|f| stats.by_campaign.entry(campaign).or_default().slot(f))
+        {
+            *slot = n;
         }
     }
     Ok(stats)
@@ -140,7 +100,7 @@ pub(crate) fn authorize_admin(
         .map(|(_, t)| t.trim());
     match given {
         None => Err(crate::error::ApiError::unauthorized(
-            "stats need the admin token: send Authorization: Bearer TOKEN (reach serve --admin-token)",
+            "this call needs the admin token: send Authorization: Bearer TOKEN (reach serve --admin-token)",
         )),
         // Compared in full whatever the first difference, so the answer's timing tells nothing.
         Some(t) if t.len() == token.len()
@@ -169,7 +129,8 @@ mod tests {
     #[test]
     fn campaign_events_are_counted_per_campaign_and_others_only_by_name() {
         let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path()).unwrap();
+        let s = crate::store::open(&crate::store::Database::Sqlite, dir.path()).unwrap();
+        let s = &*s;
         let ev = |id: &str, name: &str, campaign: &str| {
             json!({"type": "track", "event": name, "messageId": id, "timestamp": "t",
                    "properties": {"campaign_id": campaign}})
@@ -182,8 +143,8 @@ mod tests {
             {"type": "track", "messageId": "7", "timestamp": "t"},
         ]});
         let events = batch::decode(body.to_string().as_bytes(), false).unwrap();
-        batch::store(&s, &events).unwrap();
-        let stats = compute(&s).unwrap();
+        batch::store(s, &events).unwrap();
+        let stats = compute(s).unwrap();
         assert_eq!(
             (
                 stats.events_received,

@@ -1,0 +1,428 @@
+//! The SQLite engine: one file in the data directory, schema and migration, and the one connection every
+//! handler shares.
+//!
+//! Writes are serialized by a `Mutex` around a single connection (WAL mode). One lock makes every handler's
+//! transaction trivially atomic (a claim's read-decrement-insert cannot interleave with another); for more than
+//! one process, use the PostgreSQL engine.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{
+    distinct_by_id, now_ms, tally, to_count, ClaimAttempt, ClaimOutcome, Counts, Event, Outcome,
+    PersonKind, Storage,
+};
+use crate::error::ServerError;
+/// The file inside the data directory.
+pub const DB_FILE: &str = "reach-server.db";
+
+/// The schema version this code writes (`PRAGMA user_version`): 1 events, counters, stock, claims; 2 adds
+/// segments.
+const SCHEMA_VERSION: i64 = 2;
+
+/// Another process (a second server on the same directory, an inspecting `sqlite3`) may hold the lock briefly;
+/// waiting a little beats failing a request the client would only retry.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+const SCHEMA_V1: &str = "
+CREATE TABLE events (
+    message_id  TEXT PRIMARY KEY,
+    type        TEXT NOT NULL,
+    name        TEXT,
+    campaign_id TEXT,
+    body        TEXT NOT NULL,
+    received_at INTEGER NOT NULL, -- Unix milliseconds
+    -- How many times this messageId arrived in an accepted batch (1 = never resent).
+    times       INTEGER NOT NULL DEFAULT 1
+);
+-- Only campaign events are indexed: per-name counts scan the table (stats are
+-- read rarely, events arrive constantly; every index costs each insert).
+CREATE INDEX events_campaign ON events(campaign_id) WHERE campaign_id IS NOT NULL;
+-- Named totals: 'batches'.
+CREATE TABLE counters (
+    name  TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+CREATE TABLE stock (
+    campaign_id TEXT PRIMARY KEY,
+    remaining   INTEGER NOT NULL CHECK (remaining >= 0)
+);
+CREATE TABLE claims (
+    campaign_id     TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    claim_id        TEXT NOT NULL,
+    person_id       TEXT NOT NULL,
+    claimed_at      INTEGER NOT NULL,  -- Unix milliseconds
+    PRIMARY KEY (campaign_id, idempotency_key)
+);
+";
+
+/// Version 2: server-computed segments, one row per person and name, so replacing a person's list is a delete
+/// and an insert in one transaction and no engine needs an array type.
+const SCHEMA_V2: &str = "
+CREATE TABLE segments (
+    kind   TEXT NOT NULL, -- 'user_id' or 'anonymous_id'
+    person TEXT NOT NULL,
+    name   TEXT NOT NULL,
+    PRIMARY KEY (kind, person, name)
+);
+";
+
+/// The shared database. Every handler takes the connection for the length of one transaction.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `DATA_DIR/reach-server.db` and brings its schema up to date.
+    pub fn open(data_dir: &Path) -> Result<SqliteStore, ServerError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| ServerError::Io(format!("cannot create {}: {e}", data_dir.display())))?;
+        let conn = Connection::open(data_dir.join(DB_FILE))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        // Message ids are random, so their index is written all over: a
+        // 64 MB page cache keeps it in memory where the 2 MB default thrashes.
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        migrate(&conn)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    /// The connection. A panic while holding it cannot leave a half-written transaction (rusqlite rolls back
+    /// on drop), so a poisoned lock is safe to keep using.
+    fn conn(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Storage for SqliteStore {
+    fn seed_stock(&self, stock: &[(String, u64)]) -> Result<(), ServerError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        for (campaign, n) in stock {
+            let n = i64::try_from(*n).unwrap_or(i64::MAX);
+            tx.execute(
+                "INSERT OR IGNORE INTO stock (campaign_id, remaining) VALUES (?1, ?2)",
+                params![campaign, n],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn store_batch(&self, events: &[Event], refused: u64) -> Result<Outcome, ServerError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let now = now_ms();
+        let mut outcome = Outcome::default();
+        {
+            // One statement per distinct id: a new messageId is inserted with
+            // its count in the batch, a known one only adds it; `times` says
+            // which happened.
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO events (message_id, type, name, campaign_id, body, received_at, times)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                 ON CONFLICT (message_id) DO UPDATE SET times = times + excluded.times
+                 RETURNING times",
+            )?;
+            for (e, n) in distinct_by_id(events) {
+                let times: i64 = insert.query_row(
+                    params![
+                        e.message_id,
+                        e.kind,
+                        e.name,
+                        e.campaign_id,
+                        e.json,
+                        now,
+                        n as i64
+                    ],
+                    |r| r.get(0),
+                )?;
+                tally(&mut outcome, n, times);
+            }
+        }
+        let mut count = tx.prepare_cached(
+            "INSERT INTO counters (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = value + ?2",
+        )?;
+        count.execute(params!["batches", 1])?;
+        outcome.refused = refused;
+        if refused > 0 {
+            count.execute(params!["events_refused", refused as i64])?;
+        }
+        drop(count);
+        tx.commit()?;
+        Ok(outcome)
+    }
+
+    fn claim(&self, a: &ClaimAttempt<'_>) -> Result<ClaimOutcome, ServerError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let held: Option<String> = tx
+            .query_row(
+                "SELECT claim_id FROM claims WHERE campaign_id = ?1 AND idempotency_key = ?2",
+                params![a.campaign_id, a.idempotency_key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(claim_id) = held {
+            return Ok(ClaimOutcome::Granted { claim_id });
+        }
+        if let Some(limit) = a.per_user {
+            let held: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM claims WHERE campaign_id = ?1 AND person_id = ?2",
+                params![a.campaign_id, a.person_id],
+                |r| r.get(0),
+            )?;
+            if to_count(held) >= limit {
+                return Ok(ClaimOutcome::LimitReached);
+            }
+        }
+        let taken = tx.execute(
+            "UPDATE stock SET remaining = remaining - 1 WHERE campaign_id = ?1 AND remaining > 0",
+            [a.campaign_id],
+        )?;
+        if taken == 0 {
+            return Ok(ClaimOutcome::Exhausted);
+        }
+        tx.execute(
+            "INSERT INTO claims (campaign_id, idempotency_key, claim_id, person_id, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![a.campaign_id, a.idempotency_key, a.new_claim_id, a.person_id, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(ClaimOutcome::Granted {
+            claim_id: a.new_claim_id.to_string(),
+        })
+    }
+
+    fn release(&self, campaign_id: &str, idempotency_key: &str) -> Result<bool, ServerError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let removed = tx.execute(
+            "DELETE FROM claims WHERE campaign_id = ?1 AND idempotency_key = ?2",
+            params![campaign_id, idempotency_key],
+        )?;
+        if removed == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO stock (campaign_id, remaining) VALUES (?1, 1)
+             ON CONFLICT (campaign_id) DO UPDATE SET remaining = remaining + 1",
+            [campaign_id],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn counts(&self, campaign_events: &[&str]) -> Result<Counts, ServerError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let received: i64 =
+            tx.query_row("SELECT COALESCE(SUM(times), 0) FROM events", [], |r| {
+                r.get(0)
+            })?;
+        let stored: i64 = tx.query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))?;
+        let counter = |name: &str| -> Result<i64, rusqlite::Error> {
+            tx.query_row(
+                "SELECT COALESCE((SELECT value FROM counters WHERE name = ?1), 0)",
+                [name],
+                |r| r.get(0),
+            )
+        };
+        let mut counts = Counts {
+            received: to_count(received),
+            stored: to_count(stored),
+            batches: to_count(counter("batches")?),
+            refused: to_count(counter("events_refused")?),
+            ..Counts::default()
+        };
+        let mut by_event = tx.prepare(
+            "SELECT name, COUNT(*) FROM events WHERE type = 'track' AND name IS NOT NULL GROUP BY name",
+        )?;
+        for row in by_event.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            let (name, n) = row?;
+            counts.by_event.push((name, to_count(n)));
+        }
+        let wanted = vec!["?"; campaign_events.len()].join(", ");
+        let mut by_campaign = tx.prepare(&format!(
+            "SELECT campaign_id, name, COUNT(*) FROM events
+             WHERE type = 'track' AND campaign_id IS NOT NULL AND name IN ({wanted})
+             GROUP BY campaign_id, name"
+        ))?;
+        let rows = by_campaign.query_map(rusqlite::params_from_iter(campaign_events), |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (campaign, name, n) = row?;
+            counts.by_campaign.push((campaign, name, to_count(n)));
+        }
+        Ok(counts)
+    }
+
+    fn receipts(&self, message_id: &str) -> Result<u64, ServerError> {
+        let times: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT times FROM events WHERE message_id = ?1",
+                [message_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(times.map_or(0, to_count))
+    }
+
+    fn event(&self, message_id: &str) -> Result<Option<String>, ServerError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT body FROM events WHERE message_id = ?1",
+                [message_id],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn stock(&self, campaign_id: &str) -> Result<Option<u64>, ServerError> {
+        let n: Option<i64> = self
+            .conn()
+            .query_row(
+                "SELECT remaining FROM stock WHERE campaign_id = ?1",
+                [campaign_id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(n.map(to_count))
+    }
+
+    fn segments(&self, kind: PersonKind, person: &str) -> Result<Vec<String>, ServerError> {
+        let conn = self.conn();
+        let mut select =
+            conn.prepare_cached("SELECT name FROM segments WHERE kind = ?1 AND person = ?2")?;
+        let names = select
+            .query_map(params![kind.field(), person], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(names)
+    }
+
+    fn set_segments(
+        &self,
+        kind: PersonKind,
+        person: &str,
+        names: &[String],
+    ) -> Result<(), ServerError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        tx.execute(
+            "DELETE FROM segments WHERE kind = ?1 AND person = ?2",
+            params![kind.field(), person],
+        )?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO segments (kind, person, name) VALUES (?1, ?2, ?3)",
+            )?;
+            for name in names {
+                insert.execute(params![kind.field(), person, name])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), ServerError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    let steps = match version {
+        0 => format!("{SCHEMA_V1}{SCHEMA_V2}"),
+        1 => SCHEMA_V2.to_string(),
+        _ => {
+            return Err(ServerError::Storage(format!(
+                "database schema version {version} is not {SCHEMA_VERSION}; use a fresh --data directory"
+            )))
+        }
+    };
+    conn.execute_batch(&format!(
+        "BEGIN; {steps} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
+    ))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reopening_keeps_the_schema_and_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.seed_stock(&[("c1".into(), 3)]).unwrap();
+        drop(store);
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.stock("c1").unwrap(), Some(3));
+    }
+
+    #[test]
+    fn seeding_never_overwrites_an_existing_stock() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        store.seed_stock(&[("c1".into(), 3)]).unwrap();
+        store
+            .seed_stock(&[("c1".into(), 10), ("c2".into(), 1)])
+            .unwrap();
+        assert_eq!(store.stock("c1").unwrap(), Some(3));
+        assert_eq!(store.stock("c2").unwrap(), Some(1));
+    }
+
+    #[test]
+    fn a_version_1_database_gains_segments_and_keeps_its_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.execute_batch(&format!(
+            "{SCHEMA_V1} PRAGMA user_version = 1; INSERT INTO stock VALUES ('c1', 4);"
+        ))
+        .unwrap();
+        drop(conn);
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(store.stock("c1").unwrap(), Some(4));
+        store
+            .set_segments(PersonKind::User, "u1", &["vip".into()])
+            .unwrap();
+        assert_eq!(
+            store.segments(PersonKind::User, "u1").unwrap(),
+            vec!["vip".to_owned()]
+        );
+        drop(store);
+        // Reopened at version 2: nothing to migrate, nothing lost.
+        let store = SqliteStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.segments(PersonKind::User, "u1").unwrap(),
+            vec!["vip".to_owned()]
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        conn.pragma_update(None, "user_version", 7).unwrap();
+        drop(conn);
+        assert!(matches!(
+            SqliteStore::open(dir.path()),
+            Err(ServerError::Storage(_))
+        ));
+    }
+}
