@@ -5,7 +5,8 @@
 #     builds leave out (`canImport(os)`, `os(iOS)`), compiled in against stand-ins for `os`
 #     and BackgroundTasks (tests/ios-stubs);
 #   - ios-sample/ReachSample/*.swift (Swift 6, complete concurrency checking, as project.yml
-#     sets) against that real Reach module, the generated ReachFFI, and a SwiftUI stand-in.
+#     sets) against that real Reach module, the generated ReachFFI, and SwiftUI and
+#     UserNotifications stand-ins.
 # It also checks that PrivacyInfo.xcprivacy is a Reach resource in Package.swift and a valid
 # property list with a reason for each API it declares.
 # A Reach call the wrapper does not have, a wrong label or type, fails here. The stand-ins
@@ -75,7 +76,7 @@ step() {
   echo "check-ios-layer: $what"
   "$@" || { echo "check-ios-layer: FAILED: $what"; status=1; return 1; }
 }
-for stub in os BackgroundTasks SwiftUI; do
+for stub in os BackgroundTasks SwiftUI UserNotifications; do
   step "stand-in $stub" swiftc -parse-as-library -swift-version 6 -emit-module -module-name "$stub" \
     -emit-module-path "$m/$stub.swiftmodule" "stubs/$stub.swift" || exit 1
 done

@@ -5,6 +5,9 @@
 package android;
 
 public final class R {
+    public static final class drawable {
+        public static final int ic_dialog_info = 0x01080027;
+    }
     public static final class id {
         public static final int content = 0x01020002;
     }

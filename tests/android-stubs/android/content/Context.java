@@ -17,5 +17,6 @@ public abstract class Context {
     public abstract String getPackageName();
     public abstract Resources getResources();
     public final String getString(int resId) { throw new RuntimeException("stub"); }
+    public final <T> T getSystemService(Class<T> serviceClass) { throw new RuntimeException("stub"); }
     public abstract void startActivity(Intent intent);
 }

@@ -8,7 +8,12 @@ import android.net.Uri;
 
 public class Intent {
     public static final String ACTION_VIEW = "android.intent.action.VIEW";
+    public static final int FLAG_ACTIVITY_SINGLE_TOP = 0x20000000;
     public Intent(String action, Uri uri) { throw new RuntimeException("stub"); }
+    public Intent(Context packageContext, Class<?> cls) { throw new RuntimeException("stub"); }
+    public Intent putExtra(String name, String value) { throw new RuntimeException("stub"); }
+    public String getStringExtra(String name) { throw new RuntimeException("stub"); }
+    public Intent addFlags(int flags) { throw new RuntimeException("stub"); }
     public String getAction() { throw new RuntimeException("stub"); }
     public Uri getData() { throw new RuntimeException("stub"); }
 }

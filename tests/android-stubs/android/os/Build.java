@@ -9,5 +9,8 @@ public class Build {
         public static final String RELEASE = stub();
         public static final int SDK_INT = 0;
     }
+    public static class VERSION_CODES {
+        public static final int O = 26;
+    }
     private static String stub() { throw new RuntimeException("stub"); }
 }
