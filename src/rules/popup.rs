@@ -603,14 +603,25 @@ mod tests {
             json!({"template": "modal", "title": "t", "image_url": "https://cdn.example.com/a.png",
                    "buttons": [{"id": "go", "text": "Go", "action": {"type": "deep_link", "url": url}}]})
         };
-        for url in ["https://shop.example.com/sale", "myapp://sale/1", "MYAPP://x", "lottery:draw"] {
+        for url in [
+            "https://shop.example.com/sale",
+            "myapp://sale/1",
+            "MYAPP://x",
+            "lottery:draw",
+        ] {
             read(with_link(url)).unwrap();
         }
-        for url in ["otherapp://steal", "ftp://files.example.com/a", "intent://x"] {
+        for url in [
+            "otherapp://steal",
+            "ftp://files.example.com/a",
+            "intent://x",
+        ] {
             let e = read(with_link(url)).unwrap_err();
             assert!(
                 e.starts_with("buttons[0].action.url:")
-                    && e.contains("neither https nor one of the app's own schemes (myapp, Lottery:)"),
+                    && e.contains(
+                        "neither https nor one of the app's own schemes (myapp, Lottery:)"
+                    ),
                 "{url}: {e}"
             );
         }

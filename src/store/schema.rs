@@ -8,8 +8,12 @@
 use rusqlite::Connection;
 
 /// Steps, in order: `MIGRATIONS[i]` upgrades from version `i` to `i + 1`.
-const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] =
-    &[v1_initial, v2_trigger_engine, v3_campaigns_over_time];
+const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[
+    v1_initial,
+    v2_trigger_engine,
+    v3_campaigns_over_time,
+    v4_last_explanations,
+];
 
 /// The version a fully migrated database has.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -164,6 +168,23 @@ fn v3_campaigns_over_time(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// The last decision per campaign, as `explain()` words it, so it still
+/// answers after a restart (the engine's last-match facts live in memory).
+fn v4_last_explanations(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "
+        CREATE TABLE last_explanations (
+            campaign_id TEXT PRIMARY KEY,
+            event       TEXT NOT NULL,
+            event_ms    INTEGER NOT NULL,
+            outcome     TEXT NOT NULL,
+            -- JSON array of the reasons, the engine's verdict first.
+            reasons     TEXT NOT NULL
+        ) WITHOUT ROWID;
+        ",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +219,27 @@ mod tests {
         assert_eq!(n, 1);
         conn.execute(
             "INSERT INTO counter_series (series) VALUES ('\"login\"')",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn version_3_upgrades_to_version_4_keeping_its_delays() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &MIGRATIONS[..3] {
+            step(&conn).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute("INSERT INTO pending_delays VALUES ('cart', 1, 2, 3)", [])
+            .unwrap();
+        migrate(&mut conn).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM pending_delays", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        conn.execute(
+            "INSERT INTO last_explanations VALUES ('cart', 'add_to_cart', 1, 'scheduled', '[]')",
             [],
         )
         .unwrap();
