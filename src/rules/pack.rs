@@ -340,7 +340,7 @@ mod tests {
     }
 
     fn pack(campaigns: Vec<serde_json::Value>) -> String {
-        json!({"format": "1.1", "campaigns": campaigns}).to_string()
+        json!({"format": "1.2", "campaigns": campaigns}).to_string()
     }
 
     fn refusal(json: &str) -> String {

@@ -12,7 +12,8 @@ const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[
     v1_initial,
     v2_trigger_engine,
     v3_campaigns_over_time,
-    v4_last_explanations,
+    v4_server_segments,
+    v5_last_explanations,
 ];
 
 /// The version a fully migrated database has.
@@ -168,9 +169,24 @@ fn v3_campaigns_over_time(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// The server's segments for the current person (store/segments.rs).
+fn v4_server_segments(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "
+        -- At most one row: the current person's, from GET /v1/segments.
+        CREATE TABLE server_segments (
+            person     TEXT PRIMARY KEY,
+            segments   TEXT NOT NULL,
+            etag       TEXT,
+            fetched_ms INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        ",
+    )
+}
+
 /// The last decision per campaign, as `explain()` words it, so it still
 /// answers after a restart (the engine's last-match facts live in memory).
-fn v4_last_explanations(conn: &Connection) -> rusqlite::Result<()> {
+fn v5_last_explanations(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch(
         "
         CREATE TABLE last_explanations (
@@ -225,19 +241,53 @@ mod tests {
     }
 
     #[test]
-    fn version_3_upgrades_to_version_4_keeping_its_delays() {
+    fn version_3_upgrades_to_version_4_keeping_its_state() {
         let mut conn = Connection::open_in_memory().unwrap();
         for step in &MIGRATIONS[..3] {
             step(&conn).unwrap();
         }
         conn.pragma_update(None, "user_version", 3).unwrap();
-        conn.execute("INSERT INTO pending_delays VALUES ('cart', 1, 2, 3)", [])
-            .unwrap();
+        conn.execute(
+            "INSERT INTO pending_delays (campaign_id, trigger_ms, due_ms, expires_ms) VALUES ('c', 1, 2, 3)",
+            [],
+        )
+        .unwrap();
         migrate(&mut conn).unwrap();
         let n: i64 = conn
             .query_row("SELECT count(*) FROM pending_delays", [], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
+        conn.execute(
+            "INSERT INTO server_segments (person, segments, fetched_ms) VALUES ('user:a', '[]', 0)",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn version_4_upgrades_to_version_5_keeping_its_state() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &MIGRATIONS[..4] {
+            step(&conn).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute(
+            "INSERT INTO pending_delays (campaign_id, trigger_ms, due_ms, expires_ms) VALUES ('cart', 1, 2, 3)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO server_segments (person, segments, fetched_ms) VALUES ('user:a', '[]', 0)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        for table in ["pending_delays", "server_segments"] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 1, "{table}");
+        }
         conn.execute(
             "INSERT INTO last_explanations VALUES ('cart', 'add_to_cart', 1, 'scheduled', '[]')",
             [],
