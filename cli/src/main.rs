@@ -3,6 +3,7 @@
 //! implementation. Output is for people: plain text, errors on stderr, and
 //! exit 0 (done), 1 (the input is wrong or the work failed), 2 (usage).
 
+mod demo;
 mod new;
 mod simulate;
 mod validate;
@@ -44,6 +45,12 @@ enum Command {
         Example:\n  reach simulate campaigns.json trace.jsonl"
     )]
     Simulate(simulate::SimulateArgs),
+    /// Tell the story: a person's week with an app, on virtual time, against the reference server on loopback.
+    #[command(
+        after_help = "Runs in a few seconds and leaves nothing behind (docs/operators.md, README.md).\n\n\
+        Example:\n  reach demo"
+    )]
+    Demo,
     /// The child process of `simulate` (one life between kills); not for people.
     #[command(hide = true, name = "simulate-life")]
     SimulateLife,
@@ -146,6 +153,7 @@ fn main() -> ExitCode {
         Command::Validate(args) => validate::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::New(args) => new::run(&args),
+        Command::Demo => demo::run(),
         Command::SimulateLife => simulate::run_life(),
         Command::Sign { key, pack } => sign(&key, &pack),
         Command::Keygen { out } => {

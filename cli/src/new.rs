@@ -103,6 +103,14 @@ pub struct NewArgs {
     list: bool,
 }
 
+/// A template's pack with its campaign named `id`; `None` for an unknown name.
+pub fn pack_from_template(name: &str, id: &str) -> Option<String> {
+    TEMPLATES
+        .iter()
+        .find(|t| t.0 == name)
+        .map(|t| t.2.replace(ID_PLACEHOLDER, id))
+}
+
 pub fn run(args: &NewArgs) -> Result<u8, String> {
     if args.list {
         for (name, line, _, _) in TEMPLATES {

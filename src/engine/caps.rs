@@ -132,6 +132,7 @@ pub enum Blocked {
 impl fmt::Display for Blocked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = |ms: &i64| ms / 1000;
+        let at = |ms: &i64| crate::value::format_timestamp_ms(*ms);
         match self {
             Blocked::TotalCap { max } => {
                 write!(f, "shown {max} times in total, the campaign's limit")
@@ -148,7 +149,8 @@ impl fmt::Display for Blocked {
                 interval_ms,
             } => write!(
                 f,
-                "last shown at {last_ms} ms; the campaign waits {} s between impressions",
+                "last shown at {}; the campaign waits {} s between impressions",
+                at(last_ms),
                 secs(interval_ms)
             ),
             Blocked::DismissedRecently {
@@ -156,7 +158,8 @@ impl fmt::Display for Blocked {
                 wait_ms,
             } => write!(
                 f,
-                "dismissed at {dismissed_ms} ms; eligible again {} s after a dismiss",
+                "dismissed at {}; eligible again {} s after a dismiss",
+                at(dismissed_ms),
                 secs(wait_ms)
             ),
             Blocked::DismissedForever => write!(
@@ -172,14 +175,16 @@ impl fmt::Display for Blocked {
                 wait_ms,
             } => write!(
                 f,
-                "clicked at {clicked_ms} ms; eligible again {} s after a click",
+                "clicked at {}; eligible again {} s after a click",
+                at(clicked_ms),
                 secs(wait_ms)
             ),
             Blocked::SessionCap { max } => write!(f, "{max} popups this session, the global limit"),
             Blocked::DayCap { max } => write!(f, "{max} popups today, the global limit"),
             Blocked::MinGap { last_ms, gap_ms } => write!(
                 f,
-                "a popup was shown at {last_ms} ms; at least {} s must pass between popups",
+                "a popup was shown at {}; at least {} s must pass between popups",
+                at(last_ms),
                 secs(gap_ms)
             ),
             Blocked::QuietHours { window } => write!(f, "quiet hours ({window}, device time)"),

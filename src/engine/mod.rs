@@ -105,7 +105,13 @@ pub enum Skip {
     Ended,
     OutsideLocalHours,
     Audience,
-    Behaviour(String),
+    /// A behaviour condition failed: the condition, and what the counters
+    /// showed when it was judged ("the count was 1"), so `explain()` can say
+    /// how far the person is from it.
+    Behaviour {
+        test: String,
+        observed: String,
+    },
     Cap(Blocked),
     OfferInFlight,
     /// Another campaign (index into the pack) was offered.
@@ -154,7 +160,9 @@ impl fmt::Display for Skip {
                 f.write_str("outside the campaign's local hours or weekdays")
             }
             Skip::Audience => f.write_str("the person is not in the audience"),
-            Skip::Behaviour(test) => write!(f, "behaviour condition not met: {test}"),
+            Skip::Behaviour { test, observed } => {
+                write!(f, "behaviour condition not met: {test}; {observed}")
+            }
             Skip::Cap(b) => write!(f, "{b}"),
             Skip::OfferInFlight => f.write_str("another popup is being offered"),
             Skip::Outranked { .. } => f.write_str("a campaign with a higher priority was offered"),
@@ -263,6 +271,10 @@ pub struct TriggerEngine {
     dirty_assignments: HashSet<String>,
     /// By campaign index in the active pack; reset with the pack.
     last: Vec<Option<LastMatch>>,
+    /// Indexes into `last` changed since `take_dirty_last`: the worker writes
+    /// their explanations in its group commit, so `explain()` still answers
+    /// after a restart.
+    dirty_last: HashSet<usize>,
     notes: HashMap<String, Vec<String>>,
     /// The highest time seen: device state, kept across `reset()`.
     timeline: timeline::Timeline,
@@ -289,6 +301,7 @@ impl TriggerEngine {
             assignments: HashMap::default(),
             dirty_assignments: HashSet::default(),
             last: Vec::new(),
+            dirty_last: HashSet::default(),
             notes: HashMap::default(),
             timeline: timeline::Timeline::default(),
         }
@@ -314,14 +327,19 @@ impl TriggerEngine {
         self.behaviours.follow(&pack);
         // Explanations follow the campaign across packs when it stays.
         let mut last = vec![None; pack.campaigns().len()];
+        let mut dirty = HashSet::default();
         for (i, l) in std::mem::take(&mut self.last).into_iter().enumerate() {
             if let (Some(l), Some(old)) = (l, self.pack.campaigns().get(i)) {
                 if let Some(j) = pack.campaigns().iter().position(|c| c.id == old.id) {
                     last[j] = Some(l);
+                    if self.dirty_last.contains(&i) {
+                        dirty.insert(j);
+                    }
                 }
             }
         }
         self.last = last;
+        self.dirty_last = dirty;
         self.pack = pack;
     }
 
@@ -565,6 +583,7 @@ impl TriggerEngine {
         if self.last.len() != self.pack.campaigns().len() {
             self.last.resize(self.pack.campaigns().len(), None);
         }
+        self.dirty_last.insert(idx);
         // Updated in place: this runs for every candidate of every event.
         match &mut self.last[idx] {
             Some(l) => {
@@ -592,6 +611,7 @@ impl TriggerEngine {
         if let Some(i) = self.pack.index_of(campaign_id) {
             if let Some(Some(l)) = self.last.get_mut(i) {
                 l.notes.push(note);
+                self.dirty_last.insert(i);
                 return;
             }
         }
@@ -610,6 +630,12 @@ impl TriggerEngine {
     pub fn last_match(&self, campaign_id: &str) -> Option<&LastMatch> {
         let i = self.pack.index_of(campaign_id)?;
         self.last.get(i)?.as_ref()
+    }
+
+    /// Campaigns (indexes into the pack) whose last match changed since the
+    /// last call, for the store.
+    pub fn take_dirty_last(&mut self) -> Vec<usize> {
+        self.dirty_last.drain().collect()
     }
 
     pub fn sequences_mut(&mut self) -> &mut Sequences {
@@ -709,18 +735,18 @@ impl TriggerEngine {
         if let Some(b) = &c.behaviour {
             let mut failed = None;
             let ok = b.eval(&mut |test| {
-                let held = test.holds(self.behaviours.observe(
-                    &test.measure,
-                    now_ms,
-                    &self.device.zone,
-                ));
+                let observation = self
+                    .behaviours
+                    .observe(&test.measure, now_ms, &self.device.zone);
+                let held = test.holds(observation);
                 if !held && failed.is_none() {
-                    failed = Some(test.to_string());
+                    failed = Some((test.to_string(), observed(&test.measure, observation)));
                 }
                 held
             });
             if !ok {
-                return Err(Skip::Behaviour(failed.unwrap_or_default()));
+                let (test, observed) = failed.unwrap_or_default();
+                return Err(Skip::Behaviour { test, observed });
             }
         }
         let history = self.histories.get(&c.id).unwrap_or(&caps::NO_HISTORY);
@@ -752,7 +778,26 @@ impl TriggerEngine {
         self.assignments.clear();
         self.dirty_assignments.clear();
         self.last.iter_mut().for_each(|l| *l = None);
+        self.dirty_last.clear();
         self.notes.clear();
+    }
+}
+
+/// What the counters showed for a failed behaviour condition, in words:
+/// "the count was 1", "it last happened 3d ago", "it never happened".
+fn observed(m: &crate::rules::Measure, o: crate::rules::Observation) -> String {
+    use crate::rules::{Measure, Observation};
+    let which = match m {
+        Measure::FirstSeen { .. } => "first",
+        _ => "last",
+    };
+    match o {
+        Observation::Count(n) => format!("the count was {n}"),
+        Observation::Sum(s) => format!("the sum was {s}"),
+        Observation::Elapsed(Some(d)) => format!("it {which} happened {d} ago"),
+        Observation::Days(Some(0)) => "it last happened today".to_owned(),
+        Observation::Days(Some(d)) => format!("it last happened {d} day(s) ago"),
+        Observation::Elapsed(None) | Observation::Days(None) => "it never happened".to_owned(),
     }
 }
 

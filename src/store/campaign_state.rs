@@ -1,5 +1,6 @@
 //! The person's campaign state that lives beyond one event: pending delays,
-//! sequence progress and variant assignments. Written by the worker inside
+//! sequence progress, variant assignments and the last explanation per
+//! campaign. Written by the worker inside
 //! its group commit, so each change lands together with the event that
 //! caused it.
 
@@ -9,6 +10,16 @@ use super::{Result, Store};
 use crate::engine::assignment::Assignment;
 use crate::engine::delays::PendingDelay;
 use crate::engine::sequences::Progress;
+
+/// A campaign's last decision as `explain()` worded it when it was made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredExplanation {
+    pub event: String,
+    pub event_ms: i64,
+    /// `offered`, `scheduled` or `not offered`.
+    pub outcome: String,
+    pub reasons: Vec<String>,
+}
 
 impl Store {
     pub fn load_pending_delays(&self) -> Result<Vec<PendingDelay>> {
@@ -106,6 +117,41 @@ impl Store {
     }
 }
 
+impl Store {
+    pub fn load_explanations(&self) -> Result<Vec<(String, StoredExplanation)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT campaign_id, event, event_ms, outcome, reasons FROM last_explanations",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            let reasons: String = r.get(4)?;
+            Ok((
+                r.get(0)?,
+                StoredExplanation {
+                    event: r.get(1)?,
+                    event_ms: r.get(2)?,
+                    outcome: r.get(3)?,
+                    // A row this version cannot read loses its reasons, not
+                    // the rest.
+                    reasons: serde_json::from_str(&reasons).unwrap_or_default(),
+                },
+            ))
+        })?;
+        rows.collect()
+    }
+
+    pub fn save_explanation(&self, campaign_id: &str, e: &StoredExplanation) -> Result<()> {
+        let reasons = serde_json::to_string(&e.reasons)
+            .map_err(|err| rusqlite::Error::ToSqlConversionFailure(Box::new(err)))?;
+        self.conn
+            .prepare_cached(
+                "INSERT OR REPLACE INTO last_explanations (campaign_id, event, event_ms, outcome, reasons)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![campaign_id, e.event, e.event_ms, e.outcome, reasons])?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,7 +189,20 @@ mod tests {
         store.save_assignment("vip", &a).unwrap();
         assert_eq!(store.load_assignments().unwrap(), vec![("vip".into(), a)]);
 
+        let e = StoredExplanation {
+            event: "login".into(),
+            event_ms: 7,
+            outcome: "not offered".into(),
+            reasons: vec!["the count was 1".into()],
+        };
+        store.save_explanation("streak", &e).unwrap();
+        assert_eq!(
+            store.load_explanations().unwrap(),
+            vec![("streak".into(), e)]
+        );
+
         store.clear_engine_state().unwrap();
+        assert!(store.load_explanations().unwrap().is_empty());
         assert!(store.load_sequence_progress().unwrap().is_empty());
         assert!(store.load_assignments().unwrap().is_empty());
     }

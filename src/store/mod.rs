@@ -24,6 +24,7 @@ use recovery::OpenFailure;
 
 use crate::event::{EventKind, StoredEvent};
 
+pub use campaign_state::StoredExplanation;
 pub use schema::CURRENT_VERSION;
 pub use segments::StoredSegments;
 
@@ -610,7 +611,8 @@ impl Store {
         self.conn
             .execute_batch(
                 "DELETE FROM counter_series; DELETE FROM counter_buckets; DELETE FROM campaign_history;
-                 DELETE FROM pending_delays; DELETE FROM sequence_progress; DELETE FROM variant_assignments;",
+                 DELETE FROM pending_delays; DELETE FROM sequence_progress; DELETE FROM variant_assignments;
+                 DELETE FROM last_explanations;",
             )
     }
 }

@@ -13,6 +13,7 @@ const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[
     v2_trigger_engine,
     v3_campaigns_over_time,
     v4_server_segments,
+    v5_last_explanations,
 ];
 
 /// The version a fully migrated database has.
@@ -183,6 +184,23 @@ fn v4_server_segments(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// The last decision per campaign, as `explain()` words it, so it still
+/// answers after a restart (the engine's last-match facts live in memory).
+fn v5_last_explanations(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "
+        CREATE TABLE last_explanations (
+            campaign_id TEXT PRIMARY KEY,
+            event       TEXT NOT NULL,
+            event_ms    INTEGER NOT NULL,
+            outcome     TEXT NOT NULL,
+            -- JSON array of the reasons, the engine's verdict first.
+            reasons     TEXT NOT NULL
+        ) WITHOUT ROWID;
+        ",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -241,6 +259,37 @@ mod tests {
         assert_eq!(n, 1);
         conn.execute(
             "INSERT INTO server_segments (person, segments, fetched_ms) VALUES ('user:a', '[]', 0)",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn version_4_upgrades_to_version_5_keeping_its_state() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &MIGRATIONS[..4] {
+            step(&conn).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        conn.execute(
+            "INSERT INTO pending_delays (campaign_id, trigger_ms, due_ms, expires_ms) VALUES ('cart', 1, 2, 3)",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO server_segments (person, segments, fetched_ms) VALUES ('user:a', '[]', 0)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        for table in ["pending_delays", "server_segments"] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 1, "{table}");
+        }
+        conn.execute(
+            "INSERT INTO last_explanations VALUES ('cart', 'add_to_cart', 1, 'scheduled', '[]')",
             [],
         )
         .unwrap();

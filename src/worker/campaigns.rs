@@ -100,6 +100,9 @@ impl Worker {
                 self.engine.restore_assignment(id, a);
             }
         }
+        if let Ok(explanations) = self.store.load_explanations() {
+            self.stored_explanations = explanations.into_iter().collect();
+        }
         let in_flight = self
             .store
             .meta_get(META_IN_FLIGHT)
@@ -511,6 +514,13 @@ impl Worker {
         for (id, a) in self.engine.take_dirty_assignments() {
             if let Err(e) = self.store.save_assignment(&id, &a) {
                 errors.push(e);
+            }
+        }
+        for idx in self.engine.take_dirty_last() {
+            if let Some((id, stored)) = self.explanation_to_store(idx) {
+                if let Err(e) = self.store.save_explanation(&id, &stored) {
+                    errors.push(e);
+                }
             }
         }
         let (histories, global) = self.engine.take_dirty_histories();

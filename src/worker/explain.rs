@@ -5,6 +5,7 @@ use crate::engine::caps::{self, Calendar, NO_HISTORY};
 use crate::engine::{Outcome, SeenEvent, Skip};
 use crate::explain::Explanation;
 use crate::rules::{Campaign, Platform, PropertyLookup, PropertyTest};
+use crate::store::StoredExplanation;
 use crate::value::{format_timestamp_ms, Value};
 
 impl Worker {
@@ -13,14 +14,16 @@ impl Worker {
         let campaign = pack.campaign_by_id(id);
         let mut reasons = Vec::new();
         let last = self.engine.last_match(id);
-        let outcome = match (campaign, last) {
-            (None, _) => "not in the active pack",
-            (Some(_), None) => "no matching event yet",
-            (Some(_), Some(l)) => match l.outcome {
-                Outcome::Offered => "offered",
-                Outcome::Scheduled { .. } => "scheduled",
-                Outcome::Skipped(_) => "not offered",
-            },
+        // Before this run's first decision, the one stored by the last run.
+        let stored = self
+            .stored_explanations
+            .get(id)
+            .filter(|_| last.is_none() && campaign.is_some());
+        let outcome = match (campaign, last, stored) {
+            (None, _, _) => "not in the active pack",
+            (Some(_), Some(l), _) => outcome_name(&l.outcome),
+            (Some(_), None, Some(s)) => s.outcome.as_str(),
+            (Some(_), None, None) => "no matching event yet",
         };
         let revision = pack.revision.as_deref().unwrap_or("-");
         match campaign {
@@ -39,6 +42,10 @@ impl Worker {
                         .push("the campaign is disabled in the pack (\"enabled\": false)".into());
                 }
                 match last {
+                    None if stored.is_some() => {
+                        reasons.push("as recorded before the app restarted:".to_owned());
+                        reasons.extend(stored.iter().flat_map(|s| s.reasons.iter().cloned()));
+                    }
                     None => reasons.push(format!(
                         "no \"{}\" event has reached it since the app started",
                         c.trigger.event
@@ -95,8 +102,12 @@ impl Worker {
         Explanation {
             campaign_id: id.to_owned(),
             in_pack: campaign.is_some(),
-            last_event: last.map(|l| l.event.name.clone()),
-            last_event_at_ms: last.map(|l| l.event.ts_ms),
+            last_event: last
+                .map(|l| l.event.name.clone())
+                .or_else(|| stored.map(|s| s.event.clone())),
+            last_event_at_ms: last
+                .map(|l| l.event.ts_ms)
+                .or_else(|| stored.map(|s| s.event_ms)),
             outcome: outcome.to_owned(),
             reasons,
             variant: assignment.map(|a| a.variant.clone()),
@@ -105,6 +116,23 @@ impl Worker {
             impressions,
             text,
         }
+    }
+
+    /// The campaign's last decision (index into the active pack) as
+    /// `explain()` words it now, for the store: so the verdict with its
+    /// observed values survives a restart.
+    pub(super) fn explanation_to_store(&self, idx: usize) -> Option<(String, StoredExplanation)> {
+        let c = self.engine.pack().campaigns().get(idx)?;
+        let l = self.engine.last_match(&c.id)?;
+        let mut reasons = vec![self.describe_outcome(c, &l.outcome, &l.event)];
+        reasons.extend(l.notes.iter().cloned());
+        let stored = StoredExplanation {
+            event: l.event.name.clone(),
+            event_ms: l.event.ts_ms,
+            outcome: outcome_name(&l.outcome).to_owned(),
+            reasons,
+        };
+        Some((c.id.clone(), stored))
     }
 
     fn describe_outcome(&self, c: &Campaign, outcome: &Outcome, e: &SeenEvent) -> String {
@@ -258,6 +286,14 @@ impl Worker {
                 h.prizes, inv.per_user
             ));
         }
+    }
+}
+
+fn outcome_name(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Offered => "offered",
+        Outcome::Scheduled { .. } => "scheduled",
+        Outcome::Skipped(_) => "not offered",
     }
 }
 

@@ -126,6 +126,9 @@ struct Worker {
     presenter: Option<PresenterThread>,
     in_flight: Option<InFlight>,
     in_flight_dirty: bool,
+    /// Last explanations stored by an earlier run, for `explain()` until a
+    /// new decision replaces them.
+    stored_explanations: rustc_hash::FxHashMap<String, crate::store::StoredExplanation>,
     /// Offers decided in the open transaction, handed to the presenter after
     /// it commits (so an offer is on disk before the host sees it).
     outbox: Vec<OfferContent>,
@@ -285,6 +288,7 @@ impl Worker {
             presenter: None,
             in_flight: None,
             in_flight_dirty: false,
+            stored_explanations: Default::default(),
             outbox: Vec::new(),
             claim_outbox: Vec::new(),
             claims: None,
@@ -539,6 +543,7 @@ impl Worker {
     fn reset(&mut self, ts: i64) {
         // A new person: fresh counters and caps.
         self.engine.clear_person();
+        self.stored_explanations.clear();
         let r = self.store.clear_engine_state();
         self.log_store_error("clear the previous person's campaign state", r);
         self.identity = Identity {

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use reach::store::database_path;
 use reach::{Clock, Config, Consent, ManualClock, Tracker, Value};
 use serde_json::{json, Map, Value as Json};
 
+use super::network::LifeServer;
 use super::trace::{Step, StepKind};
 
 /// How long a life waits for the worker to apply what it was given; far above
@@ -36,6 +38,8 @@ pub struct Plan {
     pub ends_in_kill: bool,
     /// Campaigns offered in earlier lives (no explanation for them at the end).
     pub offered_before: Vec<String>,
+    /// The server the app talks to (the demo); `None`: no network at all.
+    pub server: Option<LifeServer>,
 }
 
 struct ScriptedPresenter {
@@ -64,6 +68,11 @@ struct Life {
     trace_start_ms: i64,
     out: std::io::Stdout,
     offered: BTreeSet<String>,
+    offline: Arc<AtomicBool>,
+    has_server: bool,
+    /// Whether a pack synced from the server is active (stored from an
+    /// earlier life, or synced at this life's first foreground).
+    pack_synced: bool,
 }
 
 fn props(map: &Map<String, Json>) -> Vec<(String, Value)> {
@@ -85,6 +94,8 @@ pub fn run(plan: Plan) -> Result<(), String> {
     config.app.locale = "en".into();
     config.app.timezone = plan.timezone.clone();
     config.flush_timeout = WORKER_WAIT;
+    let offline = Arc::new(AtomicBool::new(false));
+    config.server = plan.server.as_ref().map(|s| s.config(offline.clone()));
     let tracker = Tracker::open(config, clock.clone() as Arc<dyn Clock>, None)
         .map_err(|e| format!("cannot open the simulated app: {e}"))?;
     tracker
@@ -103,7 +114,11 @@ pub fn run(plan: Plan) -> Result<(), String> {
         trace_start_ms: plan.trace_start_ms,
         out: std::io::stdout(),
         offered: plan.offered_before.iter().cloned().collect(),
+        offline,
+        has_server: plan.server.is_some(),
+        pack_synced: false,
     };
+    life.pack_synced = life.tracker.diagnostics().pack_revision.is_some();
     life.last_seq = life.stored_after(0).0;
     if let Some(pack) = &plan.load_first {
         life.load_pack(0, pack)?;
@@ -167,7 +182,22 @@ impl Life {
                 "pending" => Consent::Pending,
                 _ => Consent::Denied,
             }),
-            StepKind::Foreground => t.on_foreground(),
+            StepKind::Foreground => {
+                t.on_foreground().map_err(|e| format!("line {line}: {e}"))?;
+                self.wait_for_pack(line)?;
+                Ok(())
+            }
+            StepKind::Network(online) => {
+                self.offline.store(!online, Ordering::SeqCst);
+                let what = if *online {
+                    "network online"
+                } else {
+                    "network offline"
+                };
+                self.emit(line, json!({ "what": what }));
+                Ok(())
+            }
+            StepKind::Upload => return self.upload(line),
             StepKind::Background => {
                 t.on_background();
                 Ok(())
@@ -206,6 +236,58 @@ impl Life {
         self.settle(line)
     }
 
+    /// With a server, the first foreground syncs its pack: waits for it, so
+    /// the steps after run on the server's campaigns.
+    fn wait_for_pack(&mut self, line: usize) -> Result<(), String> {
+        if !self.has_server || self.pack_synced {
+            return Ok(());
+        }
+        let deadline = std::time::Instant::now() + WORKER_WAIT;
+        loop {
+            let d = self.tracker.diagnostics();
+            if let Some(revision) = d.pack_revision {
+                self.pack_synced = true;
+                self.emit(line, json!({"what": "pack synced", "revision": revision}));
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                let why = d.last_sync_error.unwrap_or_else(|| "no answer".into());
+                return Err(format!("line {line}: the pack did not sync: {why}"));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Settles first, so the upload carries everything stored so far.
+    fn upload(&mut self, line: usize) -> Result<(), String> {
+        if !self.has_server {
+            return Err(format!(
+                "line {line}: \"upload\" needs a server (reach demo)"
+            ));
+        }
+        self.settle(line)?;
+        let report = self.tracker.upload_now(WORKER_WAIT);
+        let stop = match report.stop {
+            reach::tracker::UploadStop::Drained => "all sent",
+            reach::tracker::UploadStop::Failed => "failed",
+            reach::tracker::UploadStop::TimedOut => "timed out",
+            reach::tracker::UploadStop::ConsentNotGranted => "consent not granted",
+            reach::tracker::UploadStop::NoServer => "no server",
+            reach::tracker::UploadStop::Closed => "closed",
+        };
+        self.emit(
+            line,
+            json!({
+                "what": "upload",
+                "result": stop,
+                "acknowledged": report.acknowledged,
+                "waiting": report.remaining,
+                "detail": report.detail,
+            }),
+        );
+        Ok(())
+    }
+
     /// Waits until the worker has applied everything, then reports the offer
     /// (if any) and the reserved events it stored.
     fn settle(&mut self, line: usize) -> Result<(), String> {
@@ -241,7 +323,9 @@ impl Life {
                     "variant": offer.variant,
                     "template": offer.template.name(),
                     "title": offer.title,
+                    "body": offer.body,
                     "buttons": offer.buttons.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
+                    "button_texts": offer.buttons.iter().map(|b| b.text.clone()).collect::<Vec<_>>(),
                 }),
             );
             self.last_offer = Some(offer);

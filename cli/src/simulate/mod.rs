@@ -5,6 +5,7 @@
 //! no random ids or wall-clock times, so the same inputs print the same bytes.
 
 pub mod life;
+pub mod network;
 pub mod trace;
 
 use std::io::Write;
@@ -64,12 +65,50 @@ pub fn run(args: &SimulateArgs) -> Result<u8, String> {
     let dir = std::env::temp_dir().join(format!("reach-simulate-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let result = run_lives(args, &steps, &dir);
+    let lives = Lives {
+        pack: args.pack.clone(),
+        load_pack_first: true,
+        trace: args.trace.clone(),
+        timezone: args.timezone.clone(),
+        start_ms: args.start_ms,
+        server: None,
+    };
+    let mut out = std::io::stdout();
+    let format = args.format;
+    let result = run_lives(&lives, &steps, &dir, &mut |record| {
+        let line = match format {
+            Format::Json => record.to_string(),
+            Format::Text => describe(record),
+        };
+        writeln!(out, "{line}").map_err(|e| format!("cannot write: {e}"))
+    });
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-fn run_lives(args: &SimulateArgs, steps: &[trace::Step], dir: &Path) -> Result<u8, String> {
+/// What a run of lives needs besides its steps (`simulate` and the demo).
+pub struct Lives {
+    /// The pack whose campaigns `explain()` covers at the end (unless a
+    /// `load_pack` step replaced it).
+    pub pack: PathBuf,
+    /// Load `pack` before the first step (`simulate`); the demo's app syncs
+    /// it from the server instead.
+    pub load_pack_first: bool,
+    /// The trace file: each life reads its steps from it.
+    pub trace: PathBuf,
+    pub timezone: String,
+    pub start_ms: i64,
+    pub server: Option<network::LifeServer>,
+}
+
+/// Runs each life between `kill` steps in a child process on `dir`, handing
+/// every record the lives write to `sink` in order.
+pub fn run_lives(
+    args: &Lives,
+    steps: &[trace::Step],
+    dir: &Path,
+    sink: &mut dyn FnMut(&Json) -> Result<(), String>,
+) -> Result<u8, String> {
     let mut lives: Vec<Vec<trace::Step>> = vec![Vec::new()];
     for s in steps {
         lives.last_mut().expect("one life").push(s.clone());
@@ -88,7 +127,6 @@ fn run_lives(args: &SimulateArgs, steps: &[trace::Step], dir: &Path) -> Result<u
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this program: {e}"))?;
     let mut now = args.start_ms;
     let mut offered: Vec<String> = Vec::new();
-    let mut out = std::io::stdout();
     let count = lives.len();
     for (i, life_steps) in lives.into_iter().enumerate() {
         let ends_in_kill = i + 1 < count;
@@ -97,12 +135,13 @@ fn run_lives(args: &SimulateArgs, steps: &[trace::Step], dir: &Path) -> Result<u
             "timezone": args.timezone,
             "start_ms": now,
             "trace_start_ms": args.start_ms,
-            "load_first": if i == 0 { Some(args.pack.display().to_string()) } else { None },
+            "load_first": if i == 0 && args.load_pack_first { Some(args.pack.display().to_string()) } else { None },
             "final_pack": if ends_in_kill { None } else { Some(final_pack.clone()) },
             "steps": life_steps.iter().map(|s| s.line).collect::<Vec<_>>(),
             "ends_in_kill": ends_in_kill,
             "offered_before": offered,
             "trace": args.trace.display().to_string(),
+            "server": args.server.as_ref().map(network::LifeServer::to_json),
         });
         for s in &life_steps {
             if let trace::StepKind::Advance(ms) | trace::StepKind::ClockJump(ms) = s.kind {
@@ -135,11 +174,7 @@ fn run_lives(args: &SimulateArgs, steps: &[trace::Step], dir: &Path) -> Result<u
                     offered.push(c.to_string());
                 }
             }
-            let line = match args.format {
-                Format::Json => record.to_string(),
-                Format::Text => describe(&record),
-            };
-            writeln!(out, "{line}").map_err(|e| format!("cannot write: {e}"))?;
+            sink(&record)?;
         }
         let killed_as_planned = ends_in_kill && !output.status.success();
         if !output.status.success() && !killed_as_planned {
@@ -250,6 +285,7 @@ pub fn run_life() -> Result<u8, String> {
                     .collect()
             })
             .unwrap_or_default(),
+        server: network::LifeServer::from_json(&plan["server"]),
     })?;
     Ok(0)
 }

@@ -11,6 +11,8 @@
 //! trace), and the host's answers to the last popup offered: `{"shown": true}`,
 //! `{"clicked": "BUTTON"}`, `{"dismissed": true}`; `{"next_answer": "show" |
 //! "later" | "discard"}` sets how the host answers the offers that follow.
+//! With a server (the demo), `{"network": "offline" | "online"}` switches the
+//! phone's network and `{"upload": true}` asks the SDK to upload now.
 
 use std::path::Path;
 
@@ -47,6 +49,9 @@ pub enum StepKind {
     Clicked(String),
     Dismissed,
     NextAnswer(String),
+    /// The phone's network: `true` online.
+    Network(bool),
+    Upload,
 }
 
 /// Reads a whole trace; the first problem is returned as "line N: ...".
@@ -146,6 +151,12 @@ fn parse_step(text: &str, base: &Path) -> Result<StepKind, String> {
             }
             StepKind::NextAnswer(a)
         }
+        "network" => match string("offline or online")?.as_str() {
+            "offline" => StepKind::Network(false),
+            "online" => StepKind::Network(true),
+            other => return Err(format!("network \"{other}\" is not offline or online")),
+        },
+        "upload" => flag().map(|()| StepKind::Upload)?,
         other => return Err(format!("unknown step \"{other}\"")),
     })
 }
