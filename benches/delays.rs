@@ -76,6 +76,7 @@ fn person(props: &reach::value::Properties) -> Person<'_> {
         user_properties: props,
         identified: false,
         session_id: "s",
+        segments: None,
     }
 }
 

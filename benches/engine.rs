@@ -95,6 +95,7 @@ fn engine(pack_json: &str, now: i64) -> TriggerEngine {
         user_properties: &person_props,
         identified: false,
         session_id: "s",
+        segments: None,
     };
     e.on_event(
         "login",
@@ -132,6 +133,7 @@ fn time_events(e: &mut TriggerEngine, name: &str, now: i64, n: usize) -> (u64, u
         user_properties: &user,
         identified: false,
         session_id: "s",
+        segments: None,
     };
     let p = common::engine_props();
     let mut ns = Vec::with_capacity(n);

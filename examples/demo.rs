@@ -139,6 +139,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         request_timeout_ms: 5_000,
         http_transport: None,
         app_url_schemes: vec!["app".into()],
+        images_without_consent: false,
     };
     let reach = Reach::new(config, Some(Arc::new(PrintLog)))?;
     let (tx, popups) = mpsc::channel();

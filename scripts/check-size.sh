@@ -12,12 +12,14 @@ cd "$(dirname "$0")/.."
 
 # Budgets in bytes of the stripped library: what CI enforces, the sizes
 # measured on 2026-12-03 (4,647,792 and 2,905,712) plus ~2 %, so that growth
-# fails the run. Issue 13's targets are lower (4.0 MB and 2.5 MB) and not met
+# fails the run; raised once the same day after issue 14's features (images
+# offline, the local-notification fallback, server segments, personal text)
+# measured 4,846,576 and 3,104,752: the new budgets are those plus ~1 %. Issue 13's targets are lower (4.0 MB and 2.5 MB) and not met
 # yet; the script prints how far each build is from its target.
 # benches/README.md ("Size") has the figures and what is left to cut.
 # Raise a budget only with a reason in the commit.
-BUDGET_DEFAULT=${REACH_BUDGET_DEFAULT:-4750000}
-BUDGET_NO_TRANSPORT=${REACH_BUDGET_NO_TRANSPORT:-2970000}
+BUDGET_DEFAULT=${REACH_BUDGET_DEFAULT:-4900000}
+BUDGET_NO_TRANSPORT=${REACH_BUDGET_NO_TRANSPORT:-3140000}
 TARGET_DEFAULT=4000000
 TARGET_NO_TRANSPORT=2500000
 command -v strip >/dev/null || { echo "check-size: strip not found: install binutils" >&2; exit 2; }

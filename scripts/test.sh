@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting, clippy, the Rust tests, and the
 # Kotlin (JVM), Python and Swift (Debian 13 chroot) binding tests against the
-# host-built library. Installs what it needs first (cached outside the clone).
+# host-built library, and the Android and iOS layers type-checked against the wrapper.
+# Installs what it needs first (cached outside the clone).
 # This is the README's test command; .ci/run calls it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,8 +44,12 @@ step "generate bindings"
 bash scripts/build-bindings.sh || { echo "binding generation failed"; exit 1; }
 export REACH_SKIP_BUILD=1
 suite "Kotlin tests (JVM)" bash scripts/test-kotlin.sh
+# The Android module and sample, type-checked against the wrapper with SDK stand-ins (no SDK here).
+suite "Android layer against the wrapper (kotlinc, SDK stand-ins)" bash scripts/check-android-layer.sh
 suite "Python tests" bash scripts/test-python.sh
 suite "Swift tests (Debian 13 chroot)" bash scripts/test-swift.sh
+# The iOS-only Swift (SystemLog, BGTaskScheduler glue, ios-sample) type-checked with stand-ins.
+suite "iOS layer against the wrapper (swiftc -typecheck, SDK stand-ins)" bash scripts/check-ios-layer.sh
 
 echo
 if [ "$skipped" -gt 0 ]; then

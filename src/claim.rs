@@ -62,14 +62,16 @@ pub struct ClaimThread {
 }
 
 impl ClaimThread {
-    pub fn spawn<C, F, L>(
+    /// `back` hands a command to the worker; false once the worker is gone.
+    pub fn spawn<C, B, F, L>(
         client: Arc<dyn ClaimClient>,
-        back: Sender<C>,
+        back: B,
         answer_to_command: F,
         release_failed: L,
     ) -> std::io::Result<ClaimThread>
     where
         C: Send + 'static,
+        B: Fn(C) -> bool + Send + 'static,
         F: Fn(String, ClaimAnswer) -> C + Send + 'static,
         L: Fn(String) -> C + Send + 'static,
     {
@@ -88,7 +90,7 @@ impl ClaimThread {
                                 .unwrap_or_else(|_| {
                                     ClaimAnswer::Unavailable("the claim client panicked".into())
                                 });
-                            back.send(answer_to_command(offer_id, answer))
+                            back(answer_to_command(offer_id, answer))
                         }
                         Job::Release { campaign_id, key } => {
                             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -96,14 +98,14 @@ impl ClaimThread {
                             }))
                             .unwrap_or_else(|_| Err("the claim client panicked".into()));
                             match r {
-                                Ok(()) => Ok(()),
-                                Err(why) => back.send(release_failed(format!(
+                                Ok(()) => true,
+                                Err(why) => back(release_failed(format!(
                                     "could not release the prize of campaign {campaign_id} (key {key}): {why}"
                                 ))),
                             }
                         }
                     };
-                    if sent.is_err() {
+                    if !sent {
                         break;
                     }
                 }

@@ -109,6 +109,10 @@ pub struct Config {
     /// default): any scheme but the always-refused ones (`javascript:`,
     /// `data:`, `file:`, plain `http:`, docs/rule-pack.md).
     pub app_url_schemes: Vec<String>,
+    /// Download popup images while consent is not granted. Off by default:
+    /// a download shows the device (its address, the time) to the image
+    /// host, so it waits for consent like an upload (docs/architecture.md).
+    pub images_without_consent: bool,
 }
 
 /// Segment's mobile libraries flush at 20 events: a few screens of use, so
@@ -205,6 +209,7 @@ impl Config {
             bundled_rule_pack: None,
             server: None,
             app_url_schemes: Vec::new(),
+            images_without_consent: false,
         }
     }
 }

@@ -96,10 +96,22 @@ pub enum Command {
         first_seq: i64,
         last_seq: i64,
     },
+    /// The current person's segments, checked by segment sync; stored if
+    /// they still belong to the current person.
+    SegmentsFetched(crate::sync::segments::FetchedSegments),
     /// A verified synced pack, installed with its ETag (answered after commit).
     InstallSyncedPack {
         fetched: crate::sync::FetchedPack,
         reply: SyncSender<Result<(), String>>,
+    },
+    /// The network thread's image cache now holds these (it wrote or
+    /// deleted files): the index the worker stores and offers from.
+    ImagesCached(crate::images::ImageIndex),
+    SetNotificationScheduler(Option<Arc<dyn crate::notification::NotificationScheduler>>),
+    /// The person tapped a local notification Reach scheduled.
+    NotificationTapped {
+        notification_id: String,
+        timestamp_ms: i64,
     },
 }
 
@@ -114,7 +126,8 @@ impl Command {
             | Command::DeleteLocalData { timestamp_ms }
             | Command::Foreground { timestamp_ms }
             | Command::Background { timestamp_ms }
-            | Command::PopupReport { timestamp_ms, .. } => Some(*timestamp_ms),
+            | Command::PopupReport { timestamp_ms, .. }
+            | Command::NotificationTapped { timestamp_ms, .. } => Some(*timestamp_ms),
             _ => None,
         }
     }
@@ -134,6 +147,13 @@ pub enum NetSignal {
     /// `upload_now()`: upload what is stored at once, backoff or not, and
     /// answer how the drain ended.
     UploadNow(SyncSender<DrainOutcome>),
+    /// A pack became active: the https images its popups show.
+    Images(Vec<String>),
+    /// `identify()` or `reset()` changed whom segments are asked for: ask now.
+    SegmentsPerson(crate::sync::segments::SegmentsPerson),
+    /// A pack became active: whether any of its campaigns tests `segments`
+    /// (segments are asked for only then).
+    SegmentsWanted(bool),
 }
 
 /// What the network thread needs to know at start.
@@ -142,6 +162,11 @@ pub struct NetworkStart {
     pub etag: Option<String>,
     /// Events stored now.
     pub stored: u64,
+    /// The image index the worker has stored.
+    pub images: crate::images::ImageIndex,
+    /// Whom segments are asked for, and the ETag of their stored segments.
+    pub segments_person: crate::sync::segments::SegmentsPerson,
+    pub segments_etag: Option<String>,
 }
 
 /// The consent byte before the worker has read the persisted choice.

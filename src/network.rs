@@ -1,11 +1,13 @@
-//! The `reach-network` thread: every HTTP request of an instance (uploads
-//! and pack sync) runs here, one at a time. It exists only when a server is
+//! The `reach-network` thread: every HTTP request of an instance (uploads,
+//! pack sync, segment sync and popup images) runs here, one at a time. It
+//! exists only when a server is
 //! configured.
 //!
 //! It owns the `Uploader`, the `PackSync` and the upload policy (when to
 //! send), and nothing on disk: it asks the worker for rows, tells it which
 //! rows may be deleted, and hands it verified packs to install — the worker
-//! stays the only owner of SQLite. It never calls the host's log sink (log
+//! stays the only owner of SQLite. It is the only writer of the image cache
+//! (`images/` in the data directory) and tells the worker what it holds. It never calls the host's log sink (log
 //! lines go through the worker) and never blocks the caller's thread.
 //!
 //! Waiting: backoff and interval deadlines are in the injected clock's time.
@@ -15,15 +17,18 @@
 //! and nothing is due, so an idle app has no timer waking it.
 
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::config::{Consent, ServerConfig};
 use crate::diagnostics::Counters;
 use crate::event::StoredEvent;
+use crate::images::fetch::ImageFetcher;
+use crate::inbox::Inbox;
 use crate::log::Level;
 use crate::messages::{self, Command, NetSignal, NetworkStart};
+use crate::sync::segments::{SegmentSync, SegmentsOutcome};
 use crate::sync::{PackKeys, PackSync, SyncOutcome};
 use crate::transport::Transport;
 use crate::upload::{DrainOutcome, UploadQueue, Uploader};
@@ -34,9 +39,13 @@ pub struct NetworkShared {
     pub clock: Arc<dyn Clock>,
     pub consent: Arc<AtomicU8>,
     /// The worker's inbox.
-    pub inbox: Sender<Command>,
+    pub inbox: Inbox,
     /// `Config::app_url_schemes`, which synced packs are judged by.
     pub app_url_schemes: Vec<String>,
+    /// Where the image cache lives.
+    pub data_dir: std::path::PathBuf,
+    /// `Config::images_without_consent`.
+    pub images_without_consent: bool,
 }
 
 pub fn spawn(
@@ -64,7 +73,7 @@ pub fn spawn(
 
 /// The worker, seen as the uploader's queue.
 struct WorkerQueue<'a> {
-    inbox: &'a Sender<Command>,
+    inbox: &'a Inbox,
 }
 
 impl UploadQueue for WorkerQueue<'_> {
@@ -96,6 +105,8 @@ struct Network {
     shared: NetworkShared,
     uploader: Uploader,
     sync: Option<PackSync>,
+    images: ImageFetcher,
+    segments: SegmentSync,
     stored: u64,
     foreground: bool,
     flush_wanted: bool,
@@ -118,7 +129,22 @@ impl Network {
         // Waits for the worker to have opened the database.
         let (reply, answer) = mpsc::sync_channel(1);
         shared.inbox.send(Command::NetworkStart(reply)).ok()?;
-        let NetworkStart { etag, stored } = answer.recv().ok()?;
+        let NetworkStart {
+            etag,
+            stored,
+            images,
+            segments_person,
+            segments_etag,
+        } = answer.recv().ok()?;
+        let images = ImageFetcher::new(
+            &shared.data_dir,
+            transport.clone(),
+            server.request_timeout,
+            images,
+        );
+        let mut segments =
+            SegmentSync::new(server.clone(), transport.clone(), shared.clock.clone());
+        segments.set_person(segments_person, segments_etag);
         let (keys, problems) = PackKeys::parse(&server.pack_public_keys);
         problems.into_iter().for_each(log);
         let sync = if keys.is_empty() {
@@ -147,6 +173,8 @@ impl Network {
             shared,
             uploader,
             sync,
+            images,
+            segments,
             stored,
             foreground: false,
             flush_wanted: false,
@@ -164,7 +192,9 @@ impl Network {
         if !self.sync_pack() {
             return;
         }
+        self.sync_segments();
         loop {
+            self.fetch_image();
             if !self.maybe_upload() {
                 return;
             }
@@ -187,6 +217,7 @@ impl Network {
                 }
                 next = signals.try_recv().ok();
             }
+            self.sync_segments();
         }
     }
 
@@ -204,6 +235,7 @@ impl Network {
             NetSignal::Flush => self.flush_wanted = true,
             NetSignal::Foreground => {
                 self.foreground = true;
+                self.images.retry_failed();
                 // A refused configuration may be fixed by now (the app was
                 // updated, a remote config arrived): try again at once.
                 if self.uploader.refused_by_configuration() {
@@ -227,6 +259,13 @@ impl Network {
                 let _ = ack.send(());
                 return false;
             }
+            NetSignal::Images(urls) => {
+                if self.images.set_wanted(urls) {
+                    self.report_images();
+                }
+            }
+            NetSignal::SegmentsPerson(person) => self.segments.set_person(person, None),
+            NetSignal::SegmentsWanted(wanted) => self.segments.set_wanted(wanted),
             NetSignal::UploadNow(reply) => {
                 let outcome = self.upload_now();
                 let _ = reply.send(outcome);
@@ -245,8 +284,39 @@ impl Network {
             .saturating_add(self.server.flush_interval.as_millis() as i64)
     }
 
+    /// Images may be downloaded: consent is granted, or the app allows it
+    /// without.
+    fn images_allowed(&self) -> bool {
+        self.shared.images_without_consent || self.consent_granted()
+    }
+
+    /// Downloads one missing image, if any may be: one per turn of the
+    /// loop, so signals (a stop, an upload) wait for one image at most.
+    fn fetch_image(&mut self) {
+        if !self.images_allowed() {
+            return;
+        }
+        match self.images.fetch_next() {
+            None => {}
+            Some(Ok(_)) => self.report_images(),
+            Some(Err(why)) => {
+                let _ = self.shared.inbox.send(Command::Log(Level::Warn, why));
+            }
+        }
+    }
+
+    fn report_images(&self) {
+        let _ = self
+            .shared
+            .inbox
+            .send(Command::ImagesCached(self.images.index().clone()));
+    }
+
     /// The earliest time something is due, or `None` to sleep until a signal.
     fn next_deadline(&self) -> Option<i64> {
+        if self.images_allowed() && self.images.has_work() {
+            return Some(self.shared.clock.now_ms());
+        }
         if !self.consent_granted() || self.stored == 0 && self.retry_at.is_none() {
             return None;
         }
@@ -317,6 +387,35 @@ impl Network {
                 true
             }
             DrainOutcome::Stopped => false,
+        }
+    }
+
+    /// Asks for the person's segments when due, while consent is granted
+    /// (the request names the person). Every outcome but a fresh answer
+    /// leaves the stored segments serving.
+    fn sync_segments(&mut self) {
+        if !self.consent_granted() {
+            return;
+        }
+        let inbox = &self.shared.inbox;
+        match self.segments.poll() {
+            SegmentsOutcome::Skipped | SegmentsOutcome::NotModified => {}
+            SegmentsOutcome::Fetched(fetched) => {
+                self.segments.set_etag(fetched.etag.clone());
+                let _ = inbox.send(Command::SegmentsFetched(fetched));
+            }
+            SegmentsOutcome::Refused(why) => {
+                let _ = inbox.send(Command::Log(
+                    Level::Error,
+                    format!("segments answer refused, the last good segments keep serving: {why}"),
+                ));
+            }
+            SegmentsOutcome::Failed(why) => {
+                let _ = inbox.send(Command::Log(
+                    Level::Warn,
+                    format!("segment sync failed, the stored segments keep serving: {why}"),
+                ));
+            }
         }
     }
 

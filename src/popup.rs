@@ -60,6 +60,9 @@ pub struct OfferContent {
     pub title: Option<String>,
     pub body: Option<String>,
     pub image_url: Option<String>,
+    /// The image's file in Reach's cache, once downloaded (set by the
+    /// worker, which knows the cache; `render_popup` leaves it `None`).
+    pub image_path: Option<String>,
     pub buttons: Vec<ButtonContent>,
     pub payload: Vec<(String, Value)>,
 }
@@ -106,6 +109,7 @@ impl OfferContent {
             title: p.title.as_ref().map(personal).transpose()?,
             body: p.body.as_ref().map(personal).transpose()?,
             image_url: p.image_url.clone(),
+            image_path: None,
             buttons,
             payload: p
                 .payload
@@ -353,13 +357,15 @@ pub struct PresenterThread {
 const PRESENTER_JOIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl PresenterThread {
-    pub fn spawn<C, F>(
+    /// `back` hands a command to the worker; false once the worker is gone.
+    pub fn spawn<C, B, F>(
         presenter: Arc<dyn Presenter>,
-        back: Sender<C>,
+        back: B,
         answer_to_command: F,
     ) -> std::io::Result<PresenterThread>
     where
         C: Send + 'static,
+        B: Fn(C) -> bool + Send + 'static,
         F: Fn(String, Result<Answer, String>) -> C + Send + 'static,
     {
         let (offers, rx): (Sender<OfferContent>, Receiver<OfferContent>) = mpsc::channel();
@@ -372,10 +378,7 @@ impl PresenterThread {
                         presenter.offer(&content)
                     }))
                     .unwrap_or_else(|_| Err("the presenter panicked".into()));
-                    if back
-                        .send(answer_to_command(content.offer_id, answer))
-                        .is_err()
-                    {
+                    if !back(answer_to_command(content.offer_id, answer)) {
                         break;
                     }
                 }

@@ -14,6 +14,7 @@ use crate::config::{Config, Consent};
 use crate::diagnostics::{Counters, Diagnostics};
 use crate::error::Error;
 use crate::event::{EventKind, EventProperties, PendingEvent};
+use crate::inbox::Inbox;
 use crate::lock::{DirectoryLock, LockError};
 use crate::log::{Level, LogSink, Logger};
 use crate::messages::{self, Command, NetSignal};
@@ -130,7 +131,7 @@ pub struct UploadReport {
 }
 
 pub struct Tracker {
-    sender: Sender<Command>,
+    sender: Inbox,
     counters: Arc<Counters>,
     consent: Arc<AtomicU8>,
     persistent: Arc<AtomicBool>,
@@ -170,6 +171,7 @@ impl Tracker {
         let persistent = Arc::new(AtomicBool::new(true));
         let ready = Arc::new(AtomicBool::new(false));
         let (sender, receiver) = mpsc::channel();
+        let sender = Inbox::new(sender);
         let (net_sender, net_receiver) = match config.server {
             Some(_) => {
                 let (s, r) = mpsc::channel();
@@ -209,6 +211,8 @@ impl Tracker {
                 consent: consent.clone(),
                 inbox: sender.clone(),
                 app_url_schemes: config.app_url_schemes.clone(),
+                data_dir: config.data_dir.clone(),
+                images_without_consent: config.images_without_consent,
             };
             if let Err(e) = network::spawn(server, net_shared, signals) {
                 // Events are still recorded; they wait for the next start.
@@ -345,7 +349,9 @@ impl Tracker {
             properties,
             timestamp_ms,
         };
-        if self.closed.load(Ordering::Relaxed) || self.sender.send(Command::Event(event)).is_err() {
+        if self.closed.load(Ordering::Relaxed)
+            || self.sender.send_hot(Command::Event(event)).is_err()
+        {
             self.counters.queued.fetch_sub(1, Ordering::Relaxed);
             self.counters.count_rejection(&Rejection::Closed);
             return if self.config.strict {
@@ -668,6 +674,26 @@ impl Tracker {
         client: Option<Arc<dyn crate::claim::ClaimClient>>,
     ) -> Result<(), Error> {
         self.send(Command::SetClaimClient(client))
+    }
+
+    /// Sets (or removes) the host's scheduler of local notifications.
+    /// Without one, campaigns with a `local_notification` channel are
+    /// in-app only.
+    pub fn set_notification_scheduler(
+        &self,
+        scheduler: Option<Arc<dyn crate::notification::NotificationScheduler>>,
+    ) -> Result<(), Error> {
+        self.send(Command::SetNotificationScheduler(scheduler))
+    }
+
+    /// The person tapped the local notification `notification_id`: the
+    /// campaign's click.
+    pub fn notification_tapped(&self, notification_id: String) -> Result<(), Error> {
+        let timestamp_ms = self.clock.now_ms();
+        self.send(Command::NotificationTapped {
+            notification_id,
+            timestamp_ms,
+        })
     }
 
     /// Why the campaign did or did not fire for its last matching event.

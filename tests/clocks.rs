@@ -344,3 +344,88 @@ fn quiet_hours_follow_the_wall_clock_across_fall_back() {
     );
     shown_at(&mut phone, local_ms(NY, "2026-11-01 08:00"));
 }
+
+/// A campaign on `trigger` with the behaviour conditions `behaviour`.
+fn with_behaviour(trigger: &str, behaviour: serde_json::Value) -> String {
+    json!({ "format": "1.1", "campaigns": [{
+        "id": "c",
+        "trigger": { "event": trigger },
+        "behaviour": behaviour,
+        "popup": { "template": "modal", "title": "Hello" }
+    }] })
+    .to_string()
+}
+
+#[test]
+fn counts_stamped_while_the_clock_was_ahead_leave_their_window_from_the_correction() {
+    let t0 = day(0, "10:00");
+    let pack = with_behaviour(
+        "open_shop",
+        json!([{ "count": "login", "within": "1d", "op": "gte", "value": 3 }]),
+    );
+    let mut phone = Phone::with_pack(SH, &pack, t0);
+    phone.event(t0, "warm_up", &[]);
+    // Three logins while the clock runs three days ahead, then corrected.
+    for i in 0..3 {
+        phone.event(t0 + 3 * DAY + i * MIN, "login", &[]);
+    }
+    let corrected = t0 + HOUR;
+    shown_at_event(&mut phone, corrected, "open_shop");
+    // They happened at the correction, as far as windows go: a day after it
+    // they are out (left in the future, they would count for three more days).
+    phone.restart(None);
+    expect(&phone.event(corrected + DAY + HOUR, "open_shop", &[]), None);
+}
+
+#[test]
+fn last_seen_stamped_ahead_reads_as_the_correction_after_it() {
+    let t0 = day(0, "10:00");
+    let pack = with_behaviour(
+        "app_open",
+        json!([{ "last_seen": "login", "op": "gt", "value": "2d" }]),
+    );
+    let mut phone = Phone::with_pack(SH, &pack, t0);
+    phone.event(t0, "warm_up", &[]);
+    phone.event(t0 + 3 * DAY, "login", &[]);
+    let corrected = t0 + HOUR;
+    expect(&phone.event(corrected, "app_open", &[]), None);
+    phone.restart(None);
+    // Two days and a bit after the correction the person counts as away;
+    // with the login left three days ahead they would not for another three.
+    shown_at_event(&mut phone, corrected + 2 * DAY + HOUR, "app_open");
+}
+
+#[test]
+fn a_sequence_step_stamped_ahead_times_out_from_the_correction() {
+    let t0 = day(0, "10:00");
+    let pack = json!({ "format": "1.1", "campaigns": [{
+        "id": "c",
+        "trigger": { "sequence": [
+            { "event": "view_item" },
+            { "event": "add_to_cart", "within": "1h" }
+        ] },
+        "popup": { "template": "modal", "title": "Hello" }
+    }] })
+    .to_string();
+    let mut phone = Phone::with_pack(SH, &pack, t0);
+    phone.event(t0, "warm_up", &[]);
+    expect(&phone.event(t0 + 3 * DAY, "view_item", &[]), None);
+    let corrected = t0 + HOUR;
+    expect(&phone.event(corrected, "warm_up", &[]), None);
+    phone.restart(None);
+    // Two hours after the correction the first step is out of time (left at
+    // its wrong stamp, it would still be "in the future" and complete).
+    expect(&phone.event(corrected + 2 * HOUR, "add_to_cart", &[]), None);
+    // The sequence still works from a fresh start.
+    expect(&phone.event(corrected + 3 * HOUR, "view_item", &[]), None);
+    let offer = phone.event(corrected + 3 * HOUR + MIN, "add_to_cart", &[]);
+    expect(&offer, Some("c"));
+}
+
+/// Tracks `name` at `at_ms`, which must offer the campaign; shows and closes it.
+#[track_caller]
+fn shown_at_event(phone: &mut Phone, at_ms: i64, name: &str) {
+    let offer = phone.event(at_ms, name, &[]);
+    expect(&offer, Some("c"));
+    phone.show_and_dismiss(&offer.unwrap());
+}

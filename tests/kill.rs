@@ -129,6 +129,12 @@ const CI_KILLS: u64 = 100;
 /// long enough to reach uploads, pack syncs and delayed popups, short
 /// enough that 100 cycles stay bounded.
 const KILL_WINDOW_MS: u64 = 200;
+/// One cycle in this many kills the child without waiting for "ready", at
+/// a moment up to [`EARLY_KILL_WINDOW_MS`] after it was spawned: those
+/// kills land in process start, the database's open and migration, the
+/// first pack sync and the tracker's start.
+const EARLY_KILL_EVERY: u64 = 4;
+const EARLY_KILL_WINDOW_MS: u64 = 80;
 /// Virtual time between two starts: more than the pack's delay (so every
 /// scheduled popup is due at the next start), far less than its expiry and
 /// than the counters' day buckets' year (so nothing may age out).
@@ -517,17 +523,21 @@ fn run_cycle(spec: &CycleSpec, rng: &mut SplitMix) -> Reported {
         }
     });
     let mut lines = Vec::new();
-    loop {
-        let line = rx
-            .recv_timeout(CYCLE_WAIT)
-            .expect("the child said ready in time");
-        let ready = line.contains("ready");
-        lines.push(line);
-        if ready {
-            break;
+    if rng.below(EARLY_KILL_EVERY) == 0 {
+        std::thread::sleep(Duration::from_millis(rng.below(EARLY_KILL_WINDOW_MS)));
+    } else {
+        loop {
+            let line = rx
+                .recv_timeout(CYCLE_WAIT)
+                .expect("the child said ready in time");
+            let ready = line.contains("ready");
+            lines.push(line);
+            if ready {
+                break;
+            }
         }
+        std::thread::sleep(Duration::from_millis(rng.below(KILL_WINDOW_MS)));
     }
-    std::thread::sleep(Duration::from_millis(rng.below(KILL_WINDOW_MS)));
     assert!(
         child.try_wait().unwrap().is_none(),
         "the child stopped on its own (a panic?): {lines:?}"
@@ -553,7 +563,8 @@ fn run_cycle(spec: &CycleSpec, rng: &mut SplitMix) -> Reported {
 /// The kill harness: a child process tracks ticks, schedules delayed
 /// popups from a pack it syncs from the reference server, shows them, and
 /// uploads to the same server; the parent kills it with SIGKILL at a random
-/// moment (seeded; the seed is printed), reads the dead child's database and
+/// moment (seeded; the seed is printed) — one cycle in
+/// [`EARLY_KILL_EVERY`] already during its start —, reads the dead child's database and
 /// the server's, and starts the next child on the same directory, 10 virtual
 /// minutes later. After every kill:
 /// - every tick whose `flush()` returned `true` is in the device's events
@@ -563,7 +574,9 @@ fn run_cycle(spec: &CycleSpec, rng: &mut SplitMix) -> Reported {
 /// - no due delay is lost: each committed one is still pending, in flight,
 ///   or counted as an impression;
 /// - impressions (what caps count), behaviour counters and the sequence
-///   number never go backwards.
+///   number never go backwards;
+/// - and, at the end, that no kill ever got the database moved aside as
+///   damaged.
 ///
 /// At the end an in-process tracker delivers the rest: every acknowledged
 /// tick reaches the server exactly once. `REACH_KILLS` sets the number of
@@ -664,6 +677,14 @@ fn random_sigkills_lose_no_acknowledged_event_and_repeat_no_popup() {
         );
         before = now;
     }
+
+    // A kill is never damage: no database was ever moved aside.
+    let aside: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".corrupt-"))
+        .collect();
+    assert!(aside.is_empty(), "databases moved aside: {aside:?}");
 
     // Deliver the rest: every acknowledged tick reaches the server, once.
     let mut c = cycle_config(&CycleSpec {

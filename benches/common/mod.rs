@@ -204,3 +204,21 @@ pub fn median_p99(mut ns: Vec<u64>) -> (u64, u64) {
     ns.sort_unstable();
     (ns[ns.len() / 2], ns[ns.len() * 99 / 100])
 }
+
+/// Times this process's thread named `name` was switched out voluntarily
+/// (it blocked or slept: each one is a wake-up later), from
+/// /proc/self/task/*/status. Linux only; None elsewhere or if not found.
+pub fn thread_voluntary_switches(name: &str) -> Option<u64> {
+    for entry in std::fs::read_dir("/proc/self/task").ok()? {
+        let path = entry.ok()?.path();
+        let comm = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+        if comm.trim_end() == name {
+            let status = std::fs::read_to_string(path.join("status")).ok()?;
+            return status
+                .lines()
+                .find_map(|l| l.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|v| v.trim().parse().ok());
+        }
+    }
+    None
+}

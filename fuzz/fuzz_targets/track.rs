@@ -108,6 +108,7 @@ fn open(dir: &std::path::Path, strict: bool) -> Arc<Reach> {
             request_timeout_ms: 30_000,
             http_transport: None,
             app_url_schemes: vec!["app".into()],
+            images_without_consent: false,
         },
         None,
     )

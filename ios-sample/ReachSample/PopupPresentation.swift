@@ -15,6 +15,9 @@ final class PopupCenter: ObservableObject {
         // Installed on Reach.shared even before setup: it is kept until then.
         try? Reach.shared.setPopupPresenter(Reach.mainActorPresenter { [weak self] popup in
             guard let self else { return .discard }
+            // Drawn by no view below: shown it would stay `current` for good, never reported
+            // as shown and blocking every later popup.
+            guard popup.template != .custom else { return .discard }
             guard self.current == nil else { return .later(delayMs: 10_000) }  // one at a time
             self.current = popup
             return .showNow

@@ -9,10 +9,17 @@ import SwiftUI
 /// Info.plist lists it under BGTaskSchedulerPermittedIdentifiers.
 let uploadTaskIdentifier = "dev.reach.sample.upload"
 
+/// Kept for the app's life: UNUserNotificationCenter holds its delegate weakly.
+let localNotifications = LocalNotifications()
+
 @main
 struct ReachSampleApp: App {
     @Environment(\.scenePhase) private var scenePhase
     @StateObject private var popups = PopupCenter()
+    /// `.inactive` → `.active` (Control Center, a system alert, the app switcher) is no
+    /// return to the app: only the first `.active` after `.background` (or launch) is, or
+    /// each would record another `app_open` and re-offer deferred popups.
+    @State private var inBackground = true
 
     init() {
         do {
@@ -24,13 +31,17 @@ struct ReachSampleApp: App {
                 // The reference server (README.md "Reference server"); the simulator
                 // shares the Mac's localhost.
                 serverUrl: "http://localhost:8787",
-                writeKey: "wk-demo")
+                writeKey: "wk-demo",
+                // CFBundleURLSchemes in project.yml: a pack's popup may link only to the
+                // app's own scheme or to https.
+                appUrlSchemes: ["reachsample"])
             try Reach.setup(config: config, logSink: Reach.systemLogSink(subsystem: "dev.reach.sample"))
         } catch {
             // Outside strict mode setup never throws; only the data directory can fail.
             assertionFailure("Reach could not start: \(error)")
         }
         Reach.registerBackgroundUpload(identifier: uploadTaskIdentifier)
+        localNotifications.install()
     }
 
     var body: some Scene {
@@ -40,9 +51,11 @@ struct ReachSampleApp: App {
         }
         .onChange(of: scenePhase) { phase in
             switch phase {
-            case .active:
+            case .active where inBackground:
+                inBackground = false
                 try? Reach.shared.onForeground()
             case .background:
+                inBackground = true
                 Reach.shared.onBackground()  // flushes, bounded
                 Reach.scheduleBackgroundUpload(identifier: uploadTaskIdentifier)
             default:

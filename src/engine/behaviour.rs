@@ -249,6 +249,25 @@ impl Behaviours {
         out
     }
 
+    /// Moves every occurrence stamped after `now_ms` to it (a backward clock
+    /// correction, engine/timeline.rs); the changed buckets go to the store.
+    pub fn rebase_future(&mut self, now_ms: i64) {
+        for (name, s) in self.plain.iter_mut() {
+            let touched = s.rebase_future(now_ms);
+            if !touched.is_empty() {
+                let set = self.dirty_plain.entry(name.clone()).or_default();
+                set.extend(touched.iter().map(|t| (t.tier, t.bucket)));
+            }
+        }
+        for (key, s) in self.derived_series.iter_mut() {
+            let touched = s.rebase_future(now_ms);
+            if !touched.is_empty() {
+                let set = self.dirty_derived.entry(key.clone()).or_default();
+                set.extend(touched.iter().map(|t| (t.tier, t.bucket)));
+            }
+        }
+    }
+
     /// Drops buckets past every horizon; returns per tier the first bucket kept.
     pub fn prune(&mut self, now_ms: i64) -> [i64; 3] {
         for s in self

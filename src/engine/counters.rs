@@ -146,6 +146,41 @@ impl Series {
         self.window(now_ms, window_ms).map(|b| b.sum).sum()
     }
 
+    /// After a backward clock correction to `now_ms` (engine/timeline.rs):
+    /// buckets stamped after `now_ms` merge into its bucket, and first and
+    /// last seen move to it. Without this an occurrence stamped days ahead
+    /// would count in every window for those extra days and read as "seen
+    /// just now" until real time caught up. Returns the buckets changed
+    /// (emptied or merged into), for the store.
+    pub fn rebase_future(&mut self, now_ms: i64) -> Vec<Touched> {
+        let mut touched = Vec::new();
+        for (i, tier) in TIERS.iter().enumerate() {
+            let now_bucket = bucket_of(now_ms, tier.width_ms);
+            let ahead = self.tiers[i].split_off(&(now_bucket + 1));
+            if ahead.is_empty() {
+                continue;
+            }
+            let mut merged = self.bucket(i, now_bucket);
+            for (bucket, b) in ahead {
+                merged.count += b.count;
+                merged.sum += b.sum;
+                touched.push(Touched { tier: i, bucket });
+            }
+            self.tiers[i].insert(now_bucket, merged);
+            touched.push(Touched {
+                tier: i,
+                bucket: now_bucket,
+            });
+        }
+        for t in [&mut self.first_ms, &mut self.last_ms]
+            .into_iter()
+            .flatten()
+        {
+            *t = (*t).min(now_ms);
+        }
+        touched
+    }
+
     /// Drops buckets no window can reach any more (see `first_kept`).
     pub fn prune(&mut self, now_ms: i64) {
         for (i, from) in first_kept(now_ms).into_iter().enumerate() {
@@ -201,6 +236,35 @@ mod tests {
         s.record(at(0), 1.0);
         assert_eq!(s.count(at(7), 7 * day), 0);
         assert_eq!(s.count(at(7) - 1, 7 * day), 1);
+    }
+
+    #[test]
+    fn a_correction_moves_future_occurrences_to_now() {
+        let mut s = Series::default();
+        s.record(0, 1.0);
+        s.record(3 * DAY_MS, 2.0);
+        s.record(3 * DAY_MS + MINUTE_MS, 4.0);
+        let now = HOUR_MS;
+        let touched = s.rebase_future(now);
+        // Per tier: two buckets emptied (or one, where both fall together)
+        // and the current one merged into.
+        assert!(touched.contains(&Touched {
+            tier: 0,
+            bucket: now / MINUTE_MS
+        }));
+        assert!(touched.contains(&Touched {
+            tier: 1,
+            bucket: 3 * 24
+        }));
+        assert_eq!(s.count(now, DAY_MS), 3);
+        assert_eq!(s.sum(now, DAY_MS), 7.0);
+        assert_eq!(s.last_ms, Some(now));
+        assert_eq!(s.first_ms, Some(0));
+        // A window counted from now lets them go at its far edge, not three
+        // days later.
+        assert_eq!(s.count(now + 7 * DAY_MS, 7 * DAY_MS), 0);
+        assert_eq!(s.bucket(1, 3 * 24), Bucket::default());
+        assert!(s.rebase_future(now).is_empty(), "nothing left ahead");
     }
 
     #[test]

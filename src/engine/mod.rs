@@ -18,6 +18,7 @@ pub mod counters;
 pub mod delays;
 mod due;
 mod exposures;
+mod notifications;
 pub mod sequences;
 pub mod timeline;
 
@@ -91,6 +92,9 @@ pub struct Person<'a> {
     pub user_properties: &'a Properties,
     pub identified: bool,
     pub session_id: &'a str,
+    /// The server's segments for this person; `None` until the server has
+    /// answered for them (then `segments` audience tests fail).
+    pub segments: Option<&'a std::collections::BTreeSet<String>>,
 }
 
 /// Why a triggered campaign was not offered.
@@ -697,6 +701,7 @@ impl TriggerEngine {
             platform: self.device.platform.unwrap_or(Platform::Android),
             locale: &self.device.locale,
             identified: person.identified,
+            segments: person.segments,
         };
         if !c.audience.matches(&ctx) {
             return Err(Skip::Audience);

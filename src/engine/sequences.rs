@@ -91,6 +91,18 @@ impl Sequences {
         }
     }
 
+    /// Progress stamped after `now_ms` (a backward clock correction) is
+    /// stamped `now_ms`: the next step's time limit runs from the
+    /// correction, not from a moment days ahead.
+    pub fn rebase_future(&mut self, now_ms: i64) {
+        for (id, p) in self.progress.iter_mut() {
+            if p.last_ms > now_ms {
+                p.last_ms = now_ms;
+                self.dirty.insert(id.clone());
+            }
+        }
+    }
+
     pub fn get(&self, campaign_id: &str) -> Option<Progress> {
         self.progress.get(campaign_id).copied()
     }

@@ -14,7 +14,11 @@
 //! correction, not from days ahead. The original stamp is kept beside the
 //! moved one and still counts in the calendar day or week it falls in: a
 //! clock set back by days and then forward again (which the device cannot
-//! tell from a correction) resets no daily or weekly cap. Smaller steps back (network time
+//! tell from a correction) resets no daily or weekly cap. Behaviour
+//! counters (counts, sums, first and last seen) and sequence progress move
+//! to the correction too: a login stamped days ahead counts in a 7-day
+//! window for 7 days from the correction, not 7 days from its wrong stamp.
+//! Smaller steps back (network time
 //! nudging a few seconds, a user fixing a few minutes) keep the caps' rule:
 //! they hold a cap a little longer, never less.
 //!
@@ -158,6 +162,8 @@ impl TriggerEngine {
             }
         }
         self.global_dirty |= global_moved;
+        self.behaviours.rebase_future(now_ms);
+        self.sequences.rebase_future(now_ms);
         let ahead: Vec<PendingDelay> = self
             .delays
             .iter()

@@ -5,6 +5,7 @@
 //! returns errors instead of panicking.
 
 mod campaigns;
+mod notification;
 mod popup;
 mod queue;
 mod transport;
@@ -14,6 +15,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 pub use campaigns::{CampaignExplanation, ClaimClient, ClaimOutcome};
+pub use notification::{LocalNotification, NotificationScheduler};
 pub use popup::{
     ButtonAction, Popup, PopupButton, PopupPresenter, PopupTemplate, PresenterDecision,
 };
@@ -231,6 +233,24 @@ impl Reach {
     /// the condition that failed with its values, the cap that blocked it,
     /// the variant, a pending delay. Waits for the worker (at most the flush
     /// timeout), so call it off the UI thread in production.
+    /// Campaigns with a `local_notification` channel schedule through it
+    /// when the app goes to the background with their delay pending.
+    pub fn set_notification_scheduler(
+        &self,
+        scheduler: Option<Arc<dyn NotificationScheduler>>,
+    ) -> Result<(), ReachError> {
+        let s = scheduler.map(|s| {
+            Arc::new(notification::ForeignScheduler(s))
+                as Arc<dyn crate::notification::NotificationScheduler>
+        });
+        Ok(self.tracker.set_notification_scheduler(s)?)
+    }
+
+    /// The person tapped a notification Reach scheduled: the campaign's click.
+    pub fn notification_tapped(&self, notification_id: String) -> Result<(), ReachError> {
+        Ok(self.tracker.notification_tapped(notification_id)?)
+    }
+
     pub fn explain(&self, campaign_id: String) -> Result<CampaignExplanation, ReachError> {
         Ok(self.tracker.explain(&campaign_id)?.into())
     }

@@ -46,6 +46,10 @@ pub struct Popup {
     pub title: Option<String>,
     pub body: Option<String>,
     pub image_url: Option<String>,
+    /// The image as a local file Reach downloaded (works offline); absent
+    /// until it is cached. Valid while its pack is active.
+    #[uniffi(default = None)]
+    pub image_path: Option<String>,
     pub buttons: Vec<PopupButton>,
     pub payload: std::collections::HashMap<String, PropertyValue>,
 }
@@ -98,6 +102,7 @@ impl From<&OfferContent> for Popup {
             title: c.title.clone(),
             body: c.body.clone(),
             image_url: c.image_url.clone(),
+            image_path: c.image_path.clone(),
             buttons: c
                 .buttons
                 .iter()

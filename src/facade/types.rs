@@ -101,8 +101,10 @@ pub struct AppInfo {
 /// `config.rs` for the reasons behind each number).
 #[derive(Clone, uniffi::Record)]
 pub struct ReachConfig {
-    /// A directory private to the app (Android `filesDir/reach`, iOS
-    /// Application Support/reach). One Reach instance per directory.
+    /// A directory private to the app (Android `noBackupFilesDir/reach`, so
+    /// an auto-backup never restores one device's queue and identity onto
+    /// another; iOS Application Support/reach, excluded from backup). One
+    /// Reach instance per directory.
     pub data_dir: String,
     pub app: AppInfo,
     /// Consent at first open; afterwards the persisted state wins.
@@ -161,6 +163,10 @@ pub struct ReachConfig {
     /// empty: any scheme but `javascript:`, `data:`, `file:`, plain `http:`.
     #[uniffi(default)]
     pub app_url_schemes: Vec<String>,
+    /// Download popup images (for offline use) while consent is not
+    /// granted. Off: a download shows the device to the image host.
+    #[uniffi(default = false)]
+    pub images_without_consent: bool,
 }
 
 impl std::fmt::Debug for ReachConfig {
@@ -194,6 +200,7 @@ impl From<ReachConfig> for config::Config {
         out.flush_timeout = std::time::Duration::from_millis(c.flush_timeout_ms);
         out.bundled_rule_pack = c.bundled_rule_pack;
         out.app_url_schemes = c.app_url_schemes;
+        out.images_without_consent = c.images_without_consent;
         out.server = c.server_url.map(|url| {
             let mut s = config::ServerConfig::new(url, c.write_key);
             s.pack_public_keys = c.pack_public_keys;

@@ -1,5 +1,6 @@
-//! Who may see a campaign: user properties and tags, app version, platform,
-//! locale, and whether the person is identified.
+//! Who may see a campaign: user properties and tags, server-computed
+//! segments, app version, platform, locale, and whether the person is
+//! identified.
 //!
 //! Every part is optional and all given parts must hold. Evaluation is pure:
 //! the engine gathers the facts in an [`AudienceContext`] and asks.
@@ -72,6 +73,11 @@ pub struct AudienceContext<'a> {
     pub locale: &'a Locale,
     /// Whether `identify()` named the person (as opposed to anonymous).
     pub identified: bool,
+    /// The person's segments as the server last answered for them; `None`
+    /// before any answer for this person: then every `segments` test fails
+    /// (an unknown membership must not show a campaign meant for members,
+    /// nor one meant for non-members).
+    pub segments: Option<&'a BTreeSet<String>>,
 }
 
 /// A campaign's audience; the default (nothing given) is everyone.
@@ -79,6 +85,9 @@ pub struct AudienceContext<'a> {
 pub struct Audience {
     pub user_properties: Option<Predicate>,
     pub tags: TagTest,
+    /// Segments computed on the server (`GET /v1/segments`); `None` asks
+    /// nothing. *(added in format 1.2)*
+    pub segments: Option<TagTest>,
     pub app_version: Option<VersionRange>,
     /// Empty means any platform.
     pub platforms: Vec<Platform>,
@@ -118,6 +127,10 @@ impl Audience {
                 .is_none_or(|range| ctx.app_version.is_some_and(|v| range.contains(v)))
             && self.tags.matches(ctx.tags)
             && self
+                .segments
+                .as_ref()
+                .is_none_or(|test| ctx.segments.is_some_and(|s| test.matches(s)))
+            && self
                 .user_properties
                 .as_ref()
                 .is_none_or(|p| p.matches(ctx.user_properties))
@@ -127,6 +140,7 @@ impl Audience {
         let object = node.object(&[
             "user_properties",
             "tags",
+            "segments",
             "app_version",
             "platforms",
             "locales",
@@ -135,6 +149,7 @@ impl Audience {
         Ok(Audience {
             user_properties: object.optional("user_properties", |n| read_where(&n))?,
             tags: object.optional("tags", read_tags)?.unwrap_or_default(),
+            segments: object.optional("segments", read_tags)?,
             app_version: object.optional("app_version", VersionRange::read)?,
             platforms: object
                 .optional("platforms", |n| {
@@ -180,7 +195,7 @@ fn read_tags(node: Node) -> Result<TagTest, FieldError> {
     Ok(tags)
 }
 
-/// Most entries in one audience list (tags, platforms, locales). A list of
+/// Most entries in one audience list (tags, segments, platforms, locales). A list of
 /// thousands of tags is a server-side segment, as for `in` lists
 /// ([`MAX_SET_LEN`](super::MAX_SET_LEN)); the bound also keeps the repeat
 /// check below (quadratic) cheap.
@@ -228,6 +243,7 @@ mod tests {
         platform: Platform,
         locale: Locale,
         identified: bool,
+        segments: Option<BTreeSet<String>>,
     }
 
     impl Facts {
@@ -239,6 +255,7 @@ mod tests {
                 platform: Platform::Android,
                 locale: Locale::from_device("zh_CN"),
                 identified: false,
+                segments: None,
             }
         }
 
@@ -250,6 +267,7 @@ mod tests {
                 platform: self.platform,
                 locale: &self.locale,
                 identified: self.identified,
+                segments: self.segments.as_ref(),
             })
         }
     }
@@ -315,6 +333,51 @@ mod tests {
         f.platform = Platform::Ios;
         f.identified = false;
         assert!(!f.check(&a));
+    }
+
+    #[test]
+    fn segments_match_only_once_known() {
+        let a = audience(json!({"segments": {"any": ["high_value", "whale"], "none": ["fraud"]}}))
+            .unwrap();
+        let mut f = Facts::new();
+        assert!(!f.check(&a), "unknown segments never match");
+        f.segments = Some(BTreeSet::new());
+        assert!(!f.check(&a), "known: in none of them");
+        f.segments = Some(["whale".to_owned()].into());
+        assert!(f.check(&a));
+        f.segments = Some(["whale".to_owned(), "fraud".to_owned()].into());
+        assert!(!f.check(&a));
+        let only_none = audience(json!({"segments": {"none": ["fraud"]}})).unwrap();
+        f.segments = None;
+        assert!(
+            !f.check(&only_none),
+            "not-in is not assumed before the server answered"
+        );
+        f.segments = Some(BTreeSet::new());
+        assert!(f.check(&only_none));
+        f.tags.insert("whale".into());
+        f.segments = Some(BTreeSet::new());
+        assert!(!f.check(&a), "a tag is not a segment");
+        assert!(
+            f.check(&audience(json!({})).unwrap()),
+            "no segments test: unknown segments do not matter"
+        );
+    }
+
+    #[test]
+    fn segment_errors_name_their_path() {
+        assert_eq!(
+            audience(json!({"segments": {}})).unwrap_err(),
+            "segments: give at least one of \"any\", \"all\", \"none\""
+        );
+        assert_eq!(
+            audience(json!({"segments": {"any": ["vip", "vip"]}})).unwrap_err(),
+            "segments.any[1]: listed twice"
+        );
+        assert!(audience(json!({"segments": ["vip"]})).is_err());
+        assert!(audience(json!({"segments": {"in": ["vip"]}}))
+            .unwrap_err()
+            .contains("unknown key \"in\""));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use super::behaviour::{read_behaviour, Behaviour};
 use super::error::FieldError;
 use super::frequency::Frequency;
 use super::names::{read_id, read_name};
+use super::notification::{read_channels, LocalNotification};
 use super::popup::{Popup, PopupContext};
 use super::predicate::{Predicate, PropertyLookup};
 use super::reader::Node;
@@ -53,6 +54,9 @@ pub struct Campaign {
     /// How far back events are replayed to this campaign when it arrives in a
     /// new pack; 0 = off. Default 30 s.
     pub replay_ms: i64,
+    /// The OS notification sent instead of the delayed popup when the app
+    /// is in the background at its due time; `None`: in-app only.
+    pub notification: Option<LocalNotification>,
 }
 
 /// The event that triggers a campaign, with conditions on its properties; or
@@ -143,7 +147,7 @@ pub(crate) enum CampaignEntry {
     NeedsNewerSdk(InactiveCampaign),
 }
 
-const CAMPAIGN_KEYS: [&str; 17] = [
+const CAMPAIGN_KEYS: [&str; 19] = [
     "id",
     "priority",
     "min_sdk",
@@ -162,6 +166,9 @@ const CAMPAIGN_KEYS: [&str; 17] = [
     "goal",
     "inventory",
     "replay",
+    // Issue 14: the local-notification fallback.
+    "channels",
+    "notification",
 ];
 
 /// Reads a campaign for an SDK of version `sdk`.
@@ -223,6 +230,7 @@ pub(crate) fn read_campaign(
     let replay_ms = object
         .optional("replay", |n| read_replay(&n))?
         .unwrap_or(DEFAULT_REPLAY.as_millis());
+    let notification = read_channels(&object, delay.is_some(), popups.default_locale)?;
     Ok(CampaignEntry::Active(Box::new(Campaign {
         id,
         priority,
@@ -239,6 +247,7 @@ pub(crate) fn read_campaign(
         goal,
         inventory,
         replay_ms,
+        notification,
     })))
 }
 

@@ -153,7 +153,10 @@ mod tests {
         push_key(&mut path, &"k".repeat(1000));
         assert_eq!(
             path,
-            format!("campaigns[2][\"zh-CN\"][\"{}…\"]", "k".repeat(MAX_PATH_KEY_CHARS))
+            format!(
+                "campaigns[2][\"zh-CN\"][\"{}…\"]",
+                "k".repeat(MAX_PATH_KEY_CHARS)
+            )
         );
         assert_eq!(cut("abc", 3), "abc");
         assert_eq!(cut("中文字", 2), "中文…");

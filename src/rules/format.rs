@@ -16,8 +16,9 @@ use super::reader::Node;
 pub const FORMAT_MAJOR: u32 = 1;
 
 /// The newest minor format version this SDK knows. 1.1 added delays,
-/// sequence triggers, variants, goals, prize inventory and replay.
-pub const FORMAT_MINOR: u32 = 1;
+/// sequence triggers, variants, goals, prize inventory and replay; 1.2 added
+/// the audience's server-computed `segments`.
+pub const FORMAT_MINOR: u32 = 2;
 
 /// A pack's `format`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -100,7 +101,7 @@ mod tests {
         assert_eq!(read(json!("1.7")), Ok(FormatVersion { major: 1, minor: 7 }));
         assert!(!FormatVersion { major: 1, minor: 7 }.is_fully_known());
         assert!(FormatVersion::CURRENT.is_fully_known());
-        assert_eq!(FormatVersion::CURRENT.to_string(), "1.1");
+        assert_eq!(FormatVersion::CURRENT.to_string(), "1.2");
         assert!(FormatVersion { major: 1, minor: 0 }.is_fully_known());
     }
 

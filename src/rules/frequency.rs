@@ -92,10 +92,9 @@ impl Frequency {
                 .optional("caps", |n| {
                     let items = n.non_empty_elements()?;
                     if items.len() > MAX_CAPS {
-                        return Err(n.error(format!(
-                            "at most {MAX_CAPS} caps, found {}",
-                            items.len()
-                        )));
+                        return Err(
+                            n.error(format!("at most {MAX_CAPS} caps, found {}", items.len()))
+                        );
                     }
                     items.map(read_cap).collect()
                 })?
@@ -183,7 +182,9 @@ mod tests {
     #[test]
     fn a_campaign_has_at_most_the_limit_of_caps() {
         let caps = |n: usize| {
-            let c: Vec<_> = (1..=n).map(|i| json!({"max": i, "rolling": format!("{i}d")})).collect();
+            let c: Vec<_> = (1..=n)
+                .map(|i| json!({"max": i, "rolling": format!("{i}d")}))
+                .collect();
             json!({ "caps": c })
         };
         assert!(frequency(caps(MAX_CAPS)).is_ok());

@@ -39,10 +39,7 @@ impl OfflinePolicy {
 
 impl Inventory {
     /// `{"per_user": 1, "offline": "skip", "sold_out": POPUP}`, all optional.
-    pub(crate) fn read(
-        node: Node,
-        popups: PopupContext,
-    ) -> Result<Inventory, FieldError> {
+    pub(crate) fn read(node: Node, popups: PopupContext) -> Result<Inventory, FieldError> {
         let object = node.object(&["per_user", "offline", "sold_out"])?;
         let offline = object.optional("offline", |n| match n.str()? {
             "skip" => Ok(OfflinePolicy::Skip),
@@ -69,7 +66,11 @@ mod tests {
         let doc = Document::from(json!({ "inventory": json }));
         let root = Node::root(&doc);
         let object = root.map().unwrap();
-        Inventory::read(object.required("inventory").unwrap(), PopupContext::default()).map_err(|e| e.to_string())
+        Inventory::read(
+            object.required("inventory").unwrap(),
+            PopupContext::default(),
+        )
+        .map_err(|e| e.to_string())
     }
 
     #[test]

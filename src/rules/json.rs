@@ -547,7 +547,10 @@ mod tests {
     #[test]
     fn a_syntax_error_names_the_path_where_reading_stopped() {
         let path = |text: &str| Document::parse(text).unwrap_err().path;
-        assert_eq!(path(r#"{"campaigns": [{"id": "a"}, {"id": tru}]}"#), "campaigns[1].id");
+        assert_eq!(
+            path(r#"{"campaigns": [{"id": "a"}, {"id": tru}]}"#),
+            "campaigns[1].id"
+        );
         assert_eq!(path(r#"{"a": {"zh-CN": [1, 2,]}}"#), "a[\"zh-CN\"][2]");
         assert_eq!(path(r#"{"a": 1,}"#), "");
         assert_eq!(path("[1, 2"), "[2]");

@@ -62,6 +62,7 @@ mod limits;
 mod local_time;
 mod locale;
 mod names;
+mod notification;
 mod pack;
 mod popup;
 mod predicate;
@@ -92,8 +93,11 @@ pub use limits::GlobalLimits;
 pub use local_time::{DailyWindow, LocalTime, TimeOfDay, Weekdays};
 pub use locale::Locale;
 pub use names::{MAX_ID_LEN, MAX_NAME_LEN};
+pub use notification::LocalNotification;
 pub use pack::{Acceptance, RulePack, MAX_CAMPAIGNS, MAX_PACK_BYTES};
-pub use popup::{Action, Button, Popup, Template, Text, MAX_BUTTONS, RESERVED_EVENT_PREFIX};
+pub use popup::{
+    Action, Button, ImageMissing, Popup, Template, Text, MAX_BUTTONS, RESERVED_EVENT_PREFIX,
+};
 pub use predicate::{
     Comparison, Number, Ordered, Predicate, PropertyLookup, PropertyTest, Scalar, ScalarSet, Test,
     MAX_SET_LEN,

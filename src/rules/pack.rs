@@ -214,7 +214,9 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
     let mut errors = Vec::new();
     let revision = keep(
         &mut errors,
-        object.optional("revision", |n| n.short_str(MAX_REVISION_CHARS).map(str::to_owned)),
+        object.optional("revision", |n| {
+            n.short_str(MAX_REVISION_CHARS).map(str::to_owned)
+        }),
     );
     let version = keep(
         &mut errors,
@@ -338,7 +340,7 @@ mod tests {
     }
 
     fn pack(campaigns: Vec<serde_json::Value>) -> String {
-        json!({"format": "1.1", "campaigns": campaigns}).to_string()
+        json!({"format": "1.2", "campaigns": campaigns}).to_string()
     }
 
     fn refusal(json: &str) -> String {
@@ -369,8 +371,11 @@ mod tests {
 
     #[test]
     fn a_syntax_error_names_its_path() {
-        let text = pack(vec![campaign("a", "x", 0), campaign("b", "x", 0)])
-            .replacen("\"title\":\"b\"", "\"title\":tru", 1);
+        let text = pack(vec![campaign("a", "x", 0), campaign("b", "x", 0)]).replacen(
+            "\"title\":\"b\"",
+            "\"title\":tru",
+            1,
+        );
         let e = RulePack::parse(&text).unwrap_err();
         assert_eq!(e.first().path, "campaigns[1].popup.title");
         assert!(e.first().message.starts_with("not valid JSON: "));

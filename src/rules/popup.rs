@@ -61,9 +61,25 @@ pub struct Popup {
     pub title: Option<Text>,
     pub body: Option<Text>,
     pub image_url: Option<String>,
+    /// What happens while the image is not cached on the device yet.
+    pub image_missing: ImageMissing,
     pub buttons: Vec<Button>,
     /// Free key/value data for the host (the whole content of a `custom` popup).
     pub payload: Properties,
+}
+
+/// A popup whose image is not on the device yet (not downloaded, failed,
+/// or refused): shown without it, or held back until it is there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ImageMissing {
+    /// Offered with `image_path` absent; the host may load `image_url`
+    /// itself or lay the popup out without it. What packs before this
+    /// field got.
+    #[default]
+    ShowWithoutImage,
+    /// Not offered until the image is cached: for popups that make no
+    /// sense without it (a prize wheel drawn as a picture).
+    HoldBack,
 }
 
 /// How the host lays the popup out.
@@ -163,7 +179,7 @@ impl Text {
         }
     }
 
-    fn read(node: &Node, default_locale: Option<&Locale>) -> Result<Text, FieldError> {
+    pub(crate) fn read(node: &Node, default_locale: Option<&Locale>) -> Result<Text, FieldError> {
         if node.is_string() {
             let text = node.non_empty_str()?;
             check_text_len(node, text)?;
@@ -231,6 +247,7 @@ impl Popup {
             "title",
             "body",
             "image_url",
+            "image_missing",
             "buttons",
             "payload",
             "default_locale",
@@ -256,6 +273,9 @@ impl Popup {
             title: text("title")?,
             body: text("body")?,
             image_url: object.optional("image_url", |n| read_url(&n, schemes))?,
+            image_missing: object
+                .optional("image_missing", |n| read_image_missing(&n))?
+                .unwrap_or_default(),
             buttons: object
                 .optional("buttons", |n| read_buttons(&n, default_locale, schemes))?
                 .unwrap_or_default(),
@@ -263,6 +283,18 @@ impl Popup {
                 .optional("payload", |n| read_properties(&n))?
                 .unwrap_or_default(),
         };
+        if popup.image_missing == ImageMissing::HoldBack
+            && !popup.image_url.as_deref().is_some_and(|u| {
+                u.get(..8)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+            })
+        {
+            // Only https images are downloaded: any other would hold the
+            // popup back for ever.
+            return Err(object
+                .required("image_missing")?
+                .error("\"hold_back\" needs an https \"image_url\" (only those are downloaded)"));
+        }
         match template {
             Template::Custom if popup.payload.is_empty() => {
                 Err(node.error("a custom popup needs a non-empty \"payload\""))
@@ -277,6 +309,16 @@ impl Popup {
             }
             _ => Ok(popup),
         }
+    }
+}
+
+fn read_image_missing(node: &Node) -> Result<ImageMissing, FieldError> {
+    match node.str()? {
+        "show_without_image" => Ok(ImageMissing::ShowWithoutImage),
+        "hold_back" => Ok(ImageMissing::HoldBack),
+        other => Err(node.error(format!(
+            "unknown value \"{other}\" (expected one of: show_without_image, hold_back)"
+        ))),
     }
 }
 
@@ -603,14 +645,25 @@ mod tests {
             json!({"template": "modal", "title": "t", "image_url": "https://cdn.example.com/a.png",
                    "buttons": [{"id": "go", "text": "Go", "action": {"type": "deep_link", "url": url}}]})
         };
-        for url in ["https://shop.example.com/sale", "myapp://sale/1", "MYAPP://x", "lottery:draw"] {
+        for url in [
+            "https://shop.example.com/sale",
+            "myapp://sale/1",
+            "MYAPP://x",
+            "lottery:draw",
+        ] {
             read(with_link(url)).unwrap();
         }
-        for url in ["otherapp://steal", "ftp://files.example.com/a", "intent://x"] {
+        for url in [
+            "otherapp://steal",
+            "ftp://files.example.com/a",
+            "intent://x",
+        ] {
             let e = read(with_link(url)).unwrap_err();
             assert!(
                 e.starts_with("buttons[0].action.url:")
-                    && e.contains("neither https nor one of the app's own schemes (myapp, Lottery:)"),
+                    && e.contains(
+                        "neither https nor one of the app's own schemes (myapp, Lottery:)"
+                    ),
                 "{url}: {e}"
             );
         }
@@ -631,6 +684,39 @@ mod tests {
         assert!(e.to_string().contains("plain HTTP"), "{e}");
         // Without a list, any scheme but the refused ones passes.
         popup(with_link("otherapp://x")).unwrap();
+    }
+
+    #[test]
+    fn a_popup_says_whether_it_waits_for_its_image() {
+        let p = popup(json!({"template": "modal", "title": "t",
+                              "image_url": "https://cdn.example.com/a.png"}))
+        .unwrap();
+        assert_eq!(p.image_missing, ImageMissing::ShowWithoutImage);
+        let p = popup(
+            json!({"template": "modal", "title": "t", "image_missing": "hold_back",
+                              "image_url": "HTTPS://cdn.example.com/a.png"}),
+        )
+        .unwrap();
+        assert_eq!(p.image_missing, ImageMissing::HoldBack);
+        for (json, expected) in [
+            (
+                json!({"template": "modal", "title": "t", "image_missing": "hold_back"}),
+                "image_missing: \"hold_back\" needs an https \"image_url\"",
+            ),
+            (
+                json!({"template": "modal", "title": "t", "image_missing": "hold_back",
+                       "image_url": "myapp://a.png"}),
+                "image_missing: \"hold_back\" needs an https",
+            ),
+            (
+                json!({"template": "modal", "title": "t", "image_missing": "wait",
+                       "image_url": "https://cdn.example.com/a.png"}),
+                "image_missing: unknown value \"wait\"",
+            ),
+        ] {
+            let e = popup(json.clone()).unwrap_err();
+            assert!(e.contains(expected), "{json}: {e}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod checkpoint;
 mod event_batch;
 mod recovery;
 mod schema;
+mod segments;
 mod upload;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use recovery::OpenFailure;
 use crate::event::{EventKind, StoredEvent};
 
 pub use schema::CURRENT_VERSION;
+pub use segments::StoredSegments;
 
 /// Lets WAL grow this far before SQLite truncates it after a checkpoint: big
 /// enough for bursts of group commits, small enough not to waste phone storage.
@@ -453,7 +455,8 @@ impl Store {
         self.pending_rows.borrow_mut().clear();
         self.conn.execute_batch(
             "DELETE FROM events; DELETE FROM meta; DELETE FROM identities; DELETE FROM sessions;
-             DELETE FROM counter_series; DELETE FROM counter_buckets; DELETE FROM campaign_history;",
+             DELETE FROM counter_series; DELETE FROM counter_buckets; DELETE FROM campaign_history;
+             DELETE FROM server_segments;",
         )
     }
 
@@ -563,6 +566,17 @@ impl Store {
                 "INSERT OR REPLACE INTO counter_buckets (series, tier, bucket, count, sum) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
             .execute(params![series, tier as i64, bucket, count as i64, sum])?;
+        Ok(())
+    }
+
+    /// Deletes one bucket (emptied when a clock correction moved its
+    /// occurrences, engine/counters.rs).
+    pub fn delete_counter_bucket(&self, series: &str, tier: usize, bucket: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(
+                "DELETE FROM counter_buckets WHERE series = ?1 AND tier = ?2 AND bucket = ?3",
+            )?
+            .execute(params![series, tier as i64, bucket])?;
         Ok(())
     }
 

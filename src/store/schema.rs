@@ -8,8 +8,12 @@
 use rusqlite::Connection;
 
 /// Steps, in order: `MIGRATIONS[i]` upgrades from version `i` to `i + 1`.
-const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] =
-    &[v1_initial, v2_trigger_engine, v3_campaigns_over_time];
+const MIGRATIONS: &[fn(&Connection) -> rusqlite::Result<()>] = &[
+    v1_initial,
+    v2_trigger_engine,
+    v3_campaigns_over_time,
+    v4_server_segments,
+];
 
 /// The version a fully migrated database has.
 pub const CURRENT_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -164,6 +168,21 @@ fn v3_campaigns_over_time(conn: &Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// The server's segments for the current person (store/segments.rs).
+fn v4_server_segments(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(
+        "
+        -- At most one row: the current person's, from GET /v1/segments.
+        CREATE TABLE server_segments (
+            person     TEXT PRIMARY KEY,
+            segments   TEXT NOT NULL,
+            etag       TEXT,
+            fetched_ms INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        ",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,6 +217,30 @@ mod tests {
         assert_eq!(n, 1);
         conn.execute(
             "INSERT INTO counter_series (series) VALUES ('\"login\"')",
+            [],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn version_3_upgrades_to_version_4_keeping_its_state() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for step in &MIGRATIONS[..3] {
+            step(&conn).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        conn.execute(
+            "INSERT INTO pending_delays (campaign_id, trigger_ms, due_ms, expires_ms) VALUES ('c', 1, 2, 3)",
+            [],
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM pending_delays", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 1);
+        conn.execute(
+            "INSERT INTO server_segments (person, segments, fetched_ms) VALUES ('user:a', '[]', 0)",
             [],
         )
         .unwrap();

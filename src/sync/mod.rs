@@ -3,7 +3,10 @@
 //! validated — all on the `reach-network` thread. The worker then installs it
 //! (refusing an older `version`) and stores it with its ETag in one
 //! transaction, so a kill mid-download leaves the last good pack active.
+//! Segment sync (`segments.rs`) follows the same pattern for the current
+//! person's server-computed segments.
 
+pub mod segments;
 pub mod signature;
 
 use std::sync::Arc;
@@ -23,7 +26,7 @@ pub const MAX_SYNCED_PACK_BYTES: u64 = 4 * 1024 * 1024;
 
 /// A `max-age` longer than this is capped: a mistaken header must not stop
 /// updates for days.
-const MAX_POLL_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
+pub(crate) const MAX_POLL_INTERVAL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// A pack that passed every check sync can make on its own.
 pub struct FetchedPack {
@@ -153,7 +156,7 @@ impl PackSync {
 }
 
 /// `max-age=N` from a Cache-Control value.
-fn max_age(value: &str) -> Option<Duration> {
+pub(crate) fn max_age(value: &str) -> Option<Duration> {
     value.split(',').find_map(|d| {
         let (k, v) = d.trim().split_once('=')?;
         k.trim()
@@ -164,7 +167,7 @@ fn max_age(value: &str) -> Option<Duration> {
     })
 }
 
-fn query_escape(s: &str) -> String {
+pub(crate) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {

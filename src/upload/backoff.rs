@@ -99,7 +99,9 @@ pub fn parse_retry_after(value: &str, now_ms: i64) -> Option<Duration> {
         return Some(Duration::from_secs(secs));
     }
     let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let ms = at.timestamp_millis() - now_ms;
+    // Saturating: a date and a clock at opposite ends of i64's range (a
+    // device clock gone wild, found by the upload_answer fuzz target).
+    let ms = at.timestamp_millis().saturating_sub(now_ms);
     Some(Duration::from_millis(ms.max(0) as u64))
 }
 
@@ -133,6 +135,16 @@ mod tests {
         // Equal jitter: at least half the ceiling, well past the usual one.
         assert!(last >= CONFIG_REFUSAL_MAX_BACKOFF / 2, "{last:?}");
         assert!(last > MAX_BACKOFF);
+    }
+
+    #[test]
+    fn an_http_date_against_a_clock_at_the_end_of_time_does_not_overflow() {
+        let date = "Fri, 2 Oct 2015 07:00:00 GMT";
+        assert_eq!(
+            parse_retry_after(date, i64::MIN + 2),
+            Some(Duration::from_millis(i64::MAX as u64))
+        );
+        assert_eq!(parse_retry_after(date, i64::MAX), Some(Duration::ZERO));
     }
 
     #[test]

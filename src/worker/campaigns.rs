@@ -154,6 +154,7 @@ impl Worker {
                 user_properties: &self.user_properties,
                 identified: self.identity.user_id.is_some(),
                 session_id: &self.session.id,
+                segments: self.segments.known(),
             };
             let busy = self.in_flight.is_some();
             let decision = self.engine.replay_event(&e, now, &person, busy, &only);
@@ -203,6 +204,7 @@ impl Worker {
             user_properties: &self.user_properties,
             identified: self.identity.user_id.is_some(),
             session_id: &self.session.id,
+            segments: self.segments.known(),
         };
         let busy = self.in_flight.is_some();
         let decision = self.engine.on_seen_event(&seen, now, &person, busy);
@@ -317,6 +319,10 @@ impl Worker {
         // could not be shown is not counted as control either, so both
         // arms hold the same people.
         let text_values = text_values_for(campaign, &self.user_properties, event);
+        if let Some(why) = self.held_back_for_image(popup_for(campaign, &variant, false)) {
+            self.not_offered(&campaign.id, why);
+            return;
+        }
         if let Err(missing) = OfferContent::render_popup(
             campaign,
             popup_for(campaign, &variant, false),
@@ -416,6 +422,7 @@ impl Worker {
                 user_properties: &self.user_properties,
                 identified: self.identity.user_id.is_some(),
                 session_id: &self.session.id,
+                segments: self.segments.known(),
             };
             let due = self.engine.take_due_delay(now, &person, can_offer);
             for p in &due.expired {
@@ -465,10 +472,14 @@ impl Worker {
                 errors.push(e);
             }
             for (tier, bucket, value) in d.buckets {
-                if let Err(e) =
+                let r = if value.count == 0 {
+                    // Emptied by a clock correction (engine/counters.rs).
+                    self.store.delete_counter_bucket(&d.key, tier, bucket)
+                } else {
                     self.store
                         .save_counter_bucket(&d.key, tier, bucket, value.count, value.sum)
-                {
+                };
+                if let Err(e) = r {
                     errors.push(e);
                 }
             }

@@ -49,6 +49,11 @@ impl Worker {
                     }
                 }
                 reasons.extend(self.engine.loose_notes(id).iter().cloned());
+                if c.audience.segments.is_some() && self.segments.known().is_none() {
+                    reasons.push(
+                        "its audience tests segments, which are not yet known for this person: it cannot match until the server answers".into(),
+                    );
+                }
                 if let Some(p) = self.engine.sequence_progress(id) {
                     reasons.push(format!(
                         "sequence progress: {} of {} steps done, the last at {}",
@@ -195,6 +200,18 @@ impl Worker {
                 "tags (any {:?}, all {:?}, none {:?}) do not match the person's {:?}",
                 a.tags.any, a.tags.all, a.tags.none, tags
             ));
+        }
+        if let Some(test) = &a.segments {
+            match self.segments.known() {
+                None => out.push(
+                    "segments are not yet known for this person (the server has not answered for them yet): a segments test fails until it does".into(),
+                ),
+                Some(s) if !test.matches(s) => out.push(format!(
+                    "segments (any {:?}, all {:?}, none {:?}) do not match the person's {:?}",
+                    test.any, test.all, test.none, s
+                )),
+                Some(_) => {}
+            }
         }
         if let Some(p) = &a.user_properties {
             p.for_each_leaf(&mut |t| {

@@ -13,7 +13,7 @@
 //! logged and counted.
 
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,7 @@ use crate::config::{Config, Consent};
 use crate::diagnostics::Counters;
 use crate::engine::{Device, TriggerEngine};
 use crate::event::{EventKind, EventProperties};
+use crate::inbox::{FIRST_NAP, MAX_NAP};
 use crate::lock::DirectoryLock;
 use crate::log::{Level, Logger};
 use crate::messages::{consent_to_u8, Command, NetSignal};
@@ -33,9 +34,12 @@ use crate::value::{self, Properties};
 
 mod campaigns;
 mod explain;
+mod images;
 mod network;
+mod notifications;
 mod offer;
 mod packs;
+mod segments;
 mod timeline;
 
 /// Upper bound on how long events sit in an open transaction while more keep
@@ -72,7 +76,7 @@ pub struct Shared {
     /// Set once the database is open and the persisted state loaded.
     pub ready: Arc<AtomicBool>,
     /// The worker's own inbox, for the presenter thread to answer on.
-    pub inbox: std::sync::mpsc::Sender<Command>,
+    pub inbox: crate::inbox::Inbox,
     /// The network thread, when a server is configured.
     pub network: Option<std::sync::mpsc::Sender<NetSignal>>,
 }
@@ -140,6 +144,12 @@ struct Worker {
     /// Events were deleted for privacy: truncate the WAL after the commit.
     scrub_after_commit: bool,
     net: network::NetworkLink,
+    /// The popup images the network thread has cached (see `images.rs`).
+    images: crate::images::ImageIndex,
+    /// The local-notification fallback (see `notifications.rs`).
+    notifications: notifications::NotificationState,
+    /// The server's segments for the current person.
+    segments: segments::PersonSegments,
     _lock: Option<DirectoryLock>,
 }
 
@@ -285,11 +295,17 @@ impl Worker {
             last_prune_ms: i64::MIN,
             scrub_after_commit: false,
             net,
+            images: crate::images::ImageIndex::new(),
+            notifications: Default::default(),
+            segments: segments::PersonSegments::default(),
             _lock: lock,
         };
+        worker.restore_images();
+        worker.restore_notifications();
         // In the transaction: restoring an offer in flight may record events.
         worker.begin();
         worker.load_campaign_state();
+        worker.restore_segments();
         worker.restore_timeline(now);
         worker.persist_identity();
         worker.persist_consent();
@@ -299,20 +315,17 @@ impl Worker {
     }
 
     fn serve(&mut self, rx: Receiver<Command>) {
+        self.shared.inbox.register_worker();
         let mut last_commit = Instant::now();
+        // Until when the worker polls instead of blocking (crate::inbox).
+        let mut linger_until = Instant::now();
         loop {
             // Wake for a due offer timer only while an offer is in flight: no
             // timer runs while there is nothing to do.
-            let first = match self.timer_wait() {
-                None => match rx.recv() {
-                    Ok(c) => Some(c),
-                    Err(_) => return,
-                },
-                Some(wait) => match rx.recv_timeout(wait) {
-                    Ok(c) => Some(c),
-                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
-                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
-                },
+            let first = match next_command(&rx, self.timer_wait(), linger_until) {
+                Next::Command(c) => Some(c),
+                Next::Timer => None,
+                Next::Disconnected => return,
             };
             self.begin();
             self.observe_clock(self.shared.clock.now_ms());
@@ -348,6 +361,7 @@ impl Worker {
             self.offer_due_delays(self.shared.clock.now_ms());
             self.commit();
             last_commit = Instant::now();
+            linger_until = last_commit + crate::inbox::LINGER;
             if let Some(ack) = close {
                 // Stop (and wait for) the presenter thread first: after
                 // close() returns, Reach never calls into the host again.
@@ -413,6 +427,7 @@ impl Worker {
                 self.session.touch(timestamp_ms);
                 self.session.background_since_ms = Some(timestamp_ms);
                 self.meta_dirty = true;
+                self.schedule_notifications(timestamp_ms);
             }
             Command::Log(level, message) => self.shared.logger.log(level, &message),
             Command::LoadPack { pack, json } => self.load_pack(pack, &json),
@@ -442,9 +457,16 @@ impl Worker {
                 first_seq,
                 last_seq,
             } => self.upload_done(first_seq, last_seq),
+            Command::SegmentsFetched(fetched) => self.segments_fetched(fetched),
             Command::InstallSyncedPack { fetched, reply } => {
                 self.install_synced_pack(fetched, reply)
             }
+            Command::ImagesCached(index) => self.images_cached(index),
+            Command::SetNotificationScheduler(s) => self.set_notification_scheduler(s),
+            Command::NotificationTapped {
+                notification_id,
+                timestamp_ms,
+            } => self.notification_tapped(&notification_id, timestamp_ms),
         }
         None
     }
@@ -510,6 +532,7 @@ impl Worker {
         }
         self.identity.user_id = Some(user_id);
         self.persist_identity();
+        self.follow_person_for_segments();
         self.record(EventKind::Identify, "identify", Vec::new(), ts);
     }
 
@@ -525,6 +548,7 @@ impl Worker {
         self.user_properties.clear();
         self.persist_identity();
         self.persist_user_properties();
+        self.follow_person_for_segments();
         self.start_session(ts);
     }
 
@@ -568,6 +592,7 @@ impl Worker {
         self.session.background_since_ms = None;
         self.meta_dirty = true;
         self.foreground = true;
+        self.notifications_at_foreground(ts);
         self.reoffer_deferred(ts);
         self.offer_due_delays(ts);
         if self.config.record_app_open {
@@ -651,6 +676,7 @@ impl Worker {
     }
 
     fn commit(&mut self) {
+        self.reconcile_notifications(self.shared.clock.now_ms());
         self.enforce_queue_limits();
         self.persist_campaign_state();
         self.persist_timeline();
@@ -705,6 +731,7 @@ impl Worker {
             }
         }
         self.dispatch_offers();
+        self.dispatch_notification_calls();
         self.after_commit_network();
         let c = &self.shared.counters;
         c.queued.fetch_sub(self.handled_in_batch, Ordering::Relaxed);
@@ -765,5 +792,55 @@ impl Worker {
             }
             Err(e) => self.log_store_error("drop the oldest events", Err(e)),
         }
+    }
+}
+
+/// What ended a wait for the next command.
+enum Next {
+    Command(Command),
+    /// The timer (`timer_wait`) ran out first.
+    Timer,
+    /// Every sender is gone.
+    Disconnected,
+}
+
+/// The next command, waiting at most `timer` (none: as long as it takes).
+/// Until `linger_until` the inbox is polled with naps growing from
+/// [`FIRST_NAP`] to [`MAX_NAP`], during which a caller's send costs it no
+/// wake-up; then the worker blocks (see crate::inbox).
+fn next_command(rx: &Receiver<Command>, timer: Option<Duration>, linger_until: Instant) -> Next {
+    let timer_at = timer.map(|t| Instant::now() + t);
+    let mut nap = FIRST_NAP;
+    loop {
+        match rx.try_recv() {
+            Ok(c) => return Next::Command(c),
+            Err(TryRecvError::Disconnected) => return Next::Disconnected,
+            Err(TryRecvError::Empty) => {}
+        }
+        let now = Instant::now();
+        if timer_at.is_some_and(|t| now >= t) {
+            return Next::Timer;
+        }
+        if now >= linger_until {
+            break;
+        }
+        let mut this_nap = nap.min(linger_until - now);
+        if let Some(t) = timer_at {
+            this_nap = this_nap.min(t - now);
+        }
+        // An `Inbox::send` unparks: a command that waits is seen at once.
+        std::thread::park_timeout(this_nap);
+        nap = (nap * 2).min(MAX_NAP);
+    }
+    match timer_at {
+        None => match rx.recv() {
+            Ok(c) => Next::Command(c),
+            Err(_) => Next::Disconnected,
+        },
+        Some(t) => match rx.recv_timeout(t.saturating_duration_since(Instant::now())) {
+            Ok(c) => Next::Command(c),
+            Err(RecvTimeoutError::Timeout) => Next::Timer,
+            Err(RecvTimeoutError::Disconnected) => Next::Disconnected,
+        },
     }
 }

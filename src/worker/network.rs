@@ -49,6 +49,9 @@ impl Worker {
         let _ = reply.send(NetworkStart {
             etag,
             stored: self.stats.count,
+            images: self.images.clone(),
+            segments_person: self.segments_person(),
+            segments_etag: self.segments_etag(),
         });
     }
 
@@ -110,6 +113,14 @@ impl Worker {
             .is_some_and(|p| Arc::ptr_eq(p, pack))
         {
             self.net.reported_pack = Some(pack.clone());
+            if let Some(signals) = &self.net.signals {
+                let _ = signals.send(NetSignal::Images(crate::images::wanted_urls(pack)));
+                let segments = pack
+                    .campaigns()
+                    .iter()
+                    .any(|c| c.audience.segments.is_some());
+                let _ = signals.send(NetSignal::SegmentsWanted(segments));
+            }
             let (revision, version) = (pack.revision.clone(), pack.version);
             self.shared.counters.update_network(|n| {
                 n.pack_revision = revision;

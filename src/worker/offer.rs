@@ -62,9 +62,10 @@ impl Worker {
 
     pub(super) fn set_claim_client(&mut self, client: Option<Arc<dyn ClaimClient>>) {
         self.claims = client.and_then(|c| {
+            let inbox = self.shared.inbox.clone();
             let spawned = ClaimThread::spawn(
                 c,
-                self.shared.inbox.clone(),
+                move |cmd| inbox.send(cmd).is_ok(),
                 |offer_id, answer| Command::ClaimAnswered { offer_id, answer },
                 |why| Command::Log(Level::Warn, why),
             );
@@ -89,10 +90,12 @@ impl Worker {
     pub(super) fn set_presenter(&mut self, presenter: Option<Arc<dyn Presenter>>) {
         self.presenter = None;
         self.presenter = presenter.and_then(|p| {
-            let spawned =
-                PresenterThread::spawn(p, self.shared.inbox.clone(), |offer_id, answer| {
-                    Command::OfferAnswer { offer_id, answer }
-                });
+            let inbox = self.shared.inbox.clone();
+            let spawned = PresenterThread::spawn(
+                p,
+                move |cmd| inbox.send(cmd).is_ok(),
+                |offer_id, answer| Command::OfferAnswer { offer_id, answer },
+            );
             match spawned {
                 Ok(t) => Some(t),
                 Err(e) => {
@@ -117,14 +120,16 @@ impl Worker {
         let Some(campaign) = pack.campaign_by_id(&f.campaign_id) else {
             return;
         };
-        let content = match OfferContent::render_popup(
+        let popup = popup_for(campaign, &f.variant, f.sold_out);
+        let rendered = OfferContent::render_popup(
             campaign,
-            popup_for(campaign, &f.variant, f.sold_out),
+            popup,
             &f.offer_id,
             &f.variant,
             &self.engine.device().locale,
             &f.text_values,
-        ) {
+        );
+        let mut content = match rendered {
             Ok(content) => content,
             Err(missing) => {
                 // Only the sold-out popup can get here: the offered one was
@@ -136,6 +141,14 @@ impl Worker {
                 return;
             }
         };
+        if let Err(why) = self.attach_image(&mut content, popup) {
+            // The sold-out popup's image, or a file gone since exposure.
+            self.not_offered(&campaign.id, why);
+            self.release_claim(&f);
+            self.in_flight = None;
+            self.in_flight_dirty = true;
+            return;
+        }
         self.shared.logger.log(
             Level::Info,
             &format!(
@@ -521,9 +534,10 @@ impl Worker {
         if self.presenter.is_none() {
             return;
         }
-        let Ok(content) = OfferContent::render_popup(
+        let popup = popup_for(campaign, &f.variant, f.sold_out);
+        let Ok(mut content) = OfferContent::render_popup(
             campaign,
-            popup_for(campaign, &f.variant, f.sold_out),
+            popup,
             &f.offer_id,
             &f.variant,
             &self.engine.device().locale,
@@ -534,6 +548,12 @@ impl Worker {
             self.release(&f.offer_id);
             return;
         };
+        if let Err(why) = self.attach_image(&mut content, popup) {
+            self.not_offered(&campaign.id, why);
+            self.release_claim(&f);
+            self.release(&f.offer_id);
+            return;
+        }
         self.outbox.push(content);
         self.in_flight = Some(InFlight {
             state: OfferState::Offered { at_ms: now },
@@ -545,6 +565,14 @@ impl Worker {
     /// A popup whose personal text lacks a value is not offered; says why.
     pub(super) fn not_offered_for_text(&mut self, campaign_id: &str, missing: &MissingValue) {
         let note = format!("not offered: {missing}");
+        self.shared
+            .logger
+            .log(Level::Info, &format!("campaign {campaign_id}: {note}"));
+        self.engine.annotate(campaign_id, note);
+    }
+
+    /// A popup held back (for now) is not offered; says why.
+    pub(super) fn not_offered(&mut self, campaign_id: &str, note: String) {
         self.shared
             .logger
             .log(Level::Info, &format!("campaign {campaign_id}: {note}"));

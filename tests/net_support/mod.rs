@@ -107,6 +107,16 @@ pub struct ServerState {
     pub lean_events: u64,
     /// TCP connections accepted (a reused connection counts once).
     pub connections: u64,
+    /// Popup images served under `/img/NAME`: content type and bytes
+    /// (absent: 404).
+    pub images: HashMap<String, (&'static str, Vec<u8>)>,
+    /// The path of every image request, in order.
+    pub image_requests: Vec<String>,
+    /// Segments by the query that names the person (`user_id=u-1`,
+    /// `anonymous_id=…`); a person not listed has none.
+    pub segments: HashMap<String, Vec<String>>,
+    /// The query of every `GET /v1/segments`, in order.
+    pub segments_requests: Vec<String>,
 }
 
 pub struct TestServer {
@@ -298,6 +308,8 @@ fn serve_stream<S: Read + Write>(stream: S, state: Arc<Mutex<ServerState>>, stop
             ("GET", "/v1/rule-pack") => pack(&req, writer, &state, &stop),
             ("POST", "/v1/claims") => claim(&req, writer, &state),
             ("POST", "/v1/claims/release") => release(&req, writer, &state),
+            ("GET", p) if p.starts_with("/img/") => image(p, writer, &state),
+            ("GET", "/v1/segments") => segments(&req, writer, &state),
             _ => respond(writer, 404, &[], &json_error("not_found")),
         };
         if !keep {
@@ -467,6 +479,36 @@ fn pack(
     respond(w, 200, &headers, &p.body)
 }
 
+fn image(path: &str, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
+    let answer = {
+        let mut s = lock(state);
+        s.image_requests.push(path.to_owned());
+        s.images.get(&path["/img/".len()..]).cloned()
+    };
+    match answer {
+        Some((content_type, body)) => {
+            respond(w, 200, &[("Content-Type", content_type.to_owned())], &body)
+        }
+        None => respond(w, 404, &[], &json_error("not_found")),
+    }
+}
+
+/// `GET /v1/segments?user_id=…|anonymous_id=…`: the person's segments as
+/// the reference server answers them (ids in tests need no unescaping).
+fn segments(req: &Request, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
+    let query = req.path.split_once('?').map(|(_, q)| q).unwrap_or("");
+    let Some((field, id)) = query.split_once('=') else {
+        return respond(w, 400, &[], &json_error("no_person"));
+    };
+    let names = {
+        let mut s = lock(state);
+        s.segments_requests.push(query.to_owned());
+        s.segments.get(query).cloned().unwrap_or_default()
+    };
+    let body = serde_json::json!({ field: id, "segments": names }).to_string();
+    respond(w, 200, &[], body.as_bytes())
+}
+
 fn claim(req: &Request, w: &mut dyn Write, state: &Arc<Mutex<ServerState>>) -> bool {
     let Ok(j) = serde_json::from_slice::<serde_json::Value>(&req.body) else {
         return respond(w, 400, &[], &json_error("invalid_json"));
@@ -611,6 +653,26 @@ impl Transport for Switchable {
         if self.offline.load(Ordering::SeqCst) {
             self.attempts_offline.fetch_add(1, Ordering::SeqCst);
             return Err(TransportError::new(TransportErrorKind::Connect, "offline"));
+        }
+        self.inner.send(request)
+    }
+}
+
+/// A host transport that serves a CDN host from the loopback server: a
+/// request to `https://cdn.test/PATH` goes to `SERVER/PATH` (plain HTTP on
+/// 127.0.0.1), as an app's own stack could route it. Popup images must be
+/// https in a pack; the loopback server is not.
+pub struct CdnOnLoopback {
+    pub inner: Arc<dyn Transport>,
+    pub server_url: String,
+}
+
+pub const CDN: &str = "https://cdn.test";
+
+impl Transport for CdnOnLoopback {
+    fn send(&self, mut request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        if let Some(rest) = request.url.strip_prefix(CDN) {
+            request.url = format!("{}{rest}", self.server_url);
         }
         self.inner.send(request)
     }

@@ -53,6 +53,19 @@ def flushed(r) -> "reach.Diagnostics":
 # --- API surface -------------------------------------------------------------------------------
 
 
+class RecordingScheduler(reach.NotificationScheduler):
+    """A NotificationScheduler written in Python: keeps what it is asked to do."""
+
+    def __init__(self):
+        self.calls = []
+
+    def schedule(self, notification):
+        self.calls.append(("schedule", notification))
+
+    def cancel(self, notification_id):
+        self.calls.append(("cancel", notification_id))
+
+
 def test_every_public_method_of_reach_is_called(open_reach, data_dir):
     """Calls each public method once; fails if the generated class grows a method this test
     does not call, so the suite keeps covering the whole surface."""
@@ -77,6 +90,9 @@ def test_every_public_method_of_reach_is_called(open_reach, data_dir):
         "load_rule_pack": lambda: r.load_rule_pack(LOTTERY_PACK),
         "set_popup_presenter": lambda: r.set_popup_presenter(RecordingPresenter()),
         "set_claim_client": lambda: r.set_claim_client(StockClaimClient(prizes=1)),
+        "set_notification_scheduler": lambda: r.set_notification_scheduler(RecordingScheduler()),
+        # A notification id Reach does not know is ignored (logged at DEBUG).
+        "notification_tapped": lambda: r.notification_tapped("no-such-notification"),
         "explain": lambda: r.explain("new-user-lottery"),
         # The wrappers' batch entry point: one queued track, stamped by its caller.
         "apply_calls": lambda: r.apply_calls([

@@ -89,9 +89,7 @@ fn read_property_test(node: Node) -> Result<PropertyTest, FieldError> {
 /// `text`, refused when longer than [`MAX_VALUE_CHARS`].
 fn bounded<'t>(node: &Node, text: &'t str) -> Result<&'t str, FieldError> {
     if text.len() > MAX_VALUE_CHARS && text.chars().count() > MAX_VALUE_CHARS {
-        return Err(node.error(format!(
-            "a value has at most {MAX_VALUE_CHARS} characters"
-        )));
+        return Err(node.error(format!("a value has at most {MAX_VALUE_CHARS} characters")));
     }
     Ok(text)
 }

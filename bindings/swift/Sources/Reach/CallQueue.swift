@@ -80,6 +80,7 @@ final class CallQueue: @unchecked Sendable {
     private var lastConsent: Consent?
     private var keptPresenter: PopupHandler?
     private var keptClaimClient: (any ClaimClient)?
+    private var keptScheduler: (any NotificationScheduler)?
 
     // MARK: The caller's side
 
@@ -195,8 +196,12 @@ final class CallQueue: @unchecked Sendable {
         if let client = keptClaimClient {
             try? core.setClaimClient(client: ClaimClientAdapter(client))
         }
+        if let scheduler = keptScheduler {
+            try? core.setNotificationScheduler(scheduler: NotificationSchedulerAdapter(scheduler))
+        }
         keptPresenter = nil
         keptClaimClient = nil
+        keptScheduler = nil
         overflowAtSetup = buffer.dropped
         apply(buffer.takeAll(), to: core)
         if strict {
@@ -216,6 +221,7 @@ final class CallQueue: @unchecked Sendable {
         phase = .disabled
         keptPresenter = nil
         keptClaimClient = nil
+        keptScheduler = nil
         condition.unlock()
     }
 
@@ -260,6 +266,18 @@ final class CallQueue: @unchecked Sendable {
         switch phase {
         case .pending, .opening:
             keptPresenter = presenter
+            return true
+        default:
+            return false
+        }
+    }
+
+    func keep(scheduler: (any NotificationScheduler)?) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        switch phase {
+        case .pending, .opening:
+            keptScheduler = scheduler
             return true
         default:
             return false

@@ -335,6 +335,30 @@ public final class Reach: Sendable {
         try direct { try $0.setClaimClient(client: client.map(ClaimClientAdapter.init)) }
     }
 
+    /// Sets the scheduler of OS local notifications for campaigns whose
+    /// `channels` list `local_notification`, or with `nil` removes it (such
+    /// campaigns are then in-app only). Called on Reach's `reach-notifications`
+    /// thread, never on the main thread; an error it throws is logged. See
+    /// `NotificationScheduler`.
+    ///
+    /// - Throws: only in strict mode, `ReachError.Closed` after `close()`.
+    ///
+    /// Before `Reach.setup` the scheduler is kept and installed at setup.
+    public func setNotificationScheduler(_ scheduler: (any NotificationScheduler)?) throws {
+        if calls.keep(scheduler: scheduler) { return }
+        try direct {
+            try $0.setNotificationScheduler(scheduler: scheduler.map(NotificationSchedulerAdapter.init))
+        }
+    }
+
+    /// The person tapped the local notification `notificationId` (from
+    /// `LocalNotification.notificationId`): Reach records the campaign's click.
+    ///
+    /// - Throws: only in strict mode (`ReachError.Closed`).
+    public func notificationTapped(_ notificationId: String) throws {
+        try direct { try $0.notificationTapped(notificationId: notificationId) }
+    }
+
     /// Why the campaign `campaignId` did or did not fire for the last event that
     /// concerned it: the `outcome`, the `reasons` with the values seen (the
     /// failed condition, the cap that held it back, the claim's answer...), the
@@ -479,6 +503,35 @@ final class ClosurePresenter: ReachFFI.PopupPresenter {
 
     func offer(popup: Popup) -> PresenterDecision {
         present(popup)
+    }
+}
+
+/// Adapts a `NotificationScheduler` to the generated foreign-trait protocol:
+/// an error thrown by the host's code becomes a `CallbackError`, which Reach
+/// logs. Immutable, hence safe to call from the `reach-notifications` thread.
+final class NotificationSchedulerAdapter: ReachFFI.NotificationScheduler {
+    private let scheduler: any NotificationScheduler
+
+    init(_ scheduler: any NotificationScheduler) {
+        self.scheduler = scheduler
+    }
+
+    func schedule(notification: LocalNotification) throws {
+        try guarded { try scheduler.schedule(notification) }
+    }
+
+    func cancel(notificationId: String) throws {
+        try guarded { try scheduler.cancel(notificationId: notificationId) }
+    }
+
+    private func guarded(_ call: () throws -> Void) throws {
+        do {
+            try call()
+        } catch let error as ReachFFI.CallbackError {
+            throw error
+        } catch {
+            throw ReachFFI.CallbackError.Failed(message: ClaimClientAdapter.describe(error))
+        }
     }
 }
 

@@ -23,6 +23,8 @@ public typealias LogLevel = ReachFFI.LogLevel
 public typealias PropertyValue = ReachFFI.PropertyValue
 /// A popup to show, already localised for the device. Pass its `offerId` back
 /// with `popupShown(_:)`, `popupClicked(_:button:)` and `popupDismissed(_:)`.
+/// `imagePath`, once set, is the image as a local file Reach downloaded: load it
+/// instead of `imageUrl` to work offline.
 public typealias Popup = ReachFFI.Popup
 /// One button of a `Popup`: report its `id` with `popupClicked(_:button:)`.
 public typealias PopupButton = ReachFFI.PopupButton
@@ -144,6 +146,51 @@ public protocol PopupPresenter: Sendable {
 /// `.unavailable(reason:)` with the error's description as the reason (so the
 /// offline policy decides); an error thrown by `release` is reported to
 /// Reach's log handler.
+/// An OS local notification for a `NotificationScheduler` to schedule at
+/// `fireAtMs` (ms since 1970): `title`, optional `body` (localised),
+/// `campaignId`, and `notificationId` (cancel by it; report a tap with
+/// `Reach.notificationTapped(_:)`).
+public typealias LocalNotification = ReachFFI.LocalNotification
+
+/// Schedules OS local notifications for campaigns whose `channels` list
+/// `local_notification`: a delayed campaign ("come back in 30 min") reaches a
+/// person who left the app through the OS instead of a popup. With
+/// `UNUserNotificationCenter`:
+///
+///     final class Notifications: NotificationScheduler {
+///         func schedule(_ n: LocalNotification) throws {
+///             let content = UNMutableNotificationContent()
+///             content.title = n.title
+///             content.body = n.body ?? ""
+///             content.userInfo = ["reach_notification_id": n.notificationId]
+///             let seconds = max(1, Double(n.fireAtMs) / 1000 - Date().timeIntervalSince1970)
+///             let trigger = UNTimeIntervalNotificationTrigger(timeInterval: seconds, repeats: false)
+///             UNUserNotificationCenter.current().add(
+///                 UNNotificationRequest(identifier: n.notificationId, content: content, trigger: trigger))
+///         }
+///         func cancel(notificationId: String) throws {
+///             let center = UNUserNotificationCenter.current()
+///             center.removePendingNotificationRequests(withIdentifiers: [notificationId])
+///             center.removeDeliveredNotifications(withIdentifiers: [notificationId])
+///         }
+///     }
+///
+/// When the app goes to the background with such a delay pending, Reach calls
+/// `schedule` with the due time (moved out of the pack's quiet hours, only when
+/// the campaign's caps allow it). It calls `cancel` when the delay is cancelled
+/// (a `cancel_on` event, `reset()`, consent denied) or the app returns before the
+/// time came. A notification whose time came counts as the campaign's
+/// impression; report a tap with `Reach.notificationTapped(_:)` (from
+/// `userNotificationCenter(_:didReceive:withCompletionHandler:)`): its click.
+///
+/// **Threading.** Called on Reach's own `reach-notifications` thread, never on
+/// the main thread, one call at a time (hence `Sendable`). **Errors.** A thrown
+/// error is reported to Reach's log handler and changes nothing else.
+public protocol NotificationScheduler: Sendable {
+    func schedule(_ notification: LocalNotification) throws
+    func cancel(notificationId: String) throws
+}
+
 public protocol ClaimClient: Sendable {
     /// Claims one prize of `campaignId`'s stock for `personId` (the user id, or
     /// the anonymous id before `identify(_:)`) under `idempotencyKey`. Called on

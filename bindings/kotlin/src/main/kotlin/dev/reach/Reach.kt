@@ -85,6 +85,7 @@ class Reach private constructor(private val calls: CallQueue) : AutoCloseable {
     // What was set before setup(), installed by it.
     @Volatile private var pendingPresenter: PopupPresenter? = null
     @Volatile private var pendingClaimClient: ClaimClient? = null
+    @Volatile private var pendingScheduler: NotificationScheduler? = null
     @Volatile private var pendingPack: String? = null
     @Volatile private var pendingConsent: Consent? = null
     @Volatile private var pendingDelete = false
@@ -121,6 +122,7 @@ class Reach private constructor(private val calls: CallQueue) : AutoCloseable {
                 if (pendingDelete) core.deleteLocalData()
                 pendingPresenter?.let { core.setPopupPresenter(PresenterAdapter(it, ::reportPresenterFailure)) }
                 pendingClaimClient?.let { core.setClaimClient(ClaimClientAdapter(it)) }
+                pendingScheduler?.let { core.setNotificationScheduler(NotificationSchedulerAdapter(it)) }
             }
             pendingPack?.let { pack ->
                 try {
@@ -481,6 +483,22 @@ class Reach private constructor(private val calls: CallQueue) : AutoCloseable {
     }
 
     /**
+     * Sets the [NotificationScheduler] for campaigns with a `local_notification` channel, or
+     * removes it with `null` (such campaigns are then in-app only). See [NotificationScheduler].
+     */
+    fun setNotificationScheduler(scheduler: NotificationScheduler?) {
+        if (installLater { pendingScheduler = scheduler }) return
+        val core = ffi ?: return
+        guard { core.setNotificationScheduler(scheduler?.let(::NotificationSchedulerAdapter)) }
+    }
+
+    /**
+     * The person tapped the local notification [notificationId] (from
+     * [LocalNotification.notificationId]): Reach records the campaign's click. Any thread.
+     */
+    fun notificationTapped(notificationId: String): Unit = direct({}) { it.notificationTapped(notificationId) }
+
+    /**
      * Why the campaign [campaignId] did or did not fire for the last event that concerned it
      * (`outcome`, `reasons` with the values seen, `variant`, a pending delay, `impressions`, and
      * all of it as readable `text`). Waits for Reach's worker, at most
@@ -578,6 +596,8 @@ class Reach private constructor(private val calls: CallQueue) : AutoCloseable {
         fun loadRulePack(json: String) = shared.loadRulePack(json)
         fun setPopupPresenter(presenter: PopupPresenter?) = shared.setPopupPresenter(presenter)
         fun setClaimClient(client: ClaimClient?) = shared.setClaimClient(client)
+        fun setNotificationScheduler(scheduler: NotificationScheduler?) = shared.setNotificationScheduler(scheduler)
+        fun notificationTapped(notificationId: String) = shared.notificationTapped(notificationId)
         fun popupShown(offerId: String) = shared.popupShown(offerId)
         fun popupClicked(offerId: String, buttonId: String) = shared.popupClicked(offerId, buttonId)
         fun popupDismissed(offerId: String) = shared.popupDismissed(offerId)

@@ -62,9 +62,18 @@ typealias InvalidRulePackException = dev.reach.ffi.ReachException.InvalidRulePac
 /**
  * A popup to show, already localised for the device: `offerId` (pass it back to
  * [Reach.popupShown], [Reach.popupClicked], [Reach.popupDismissed]), `campaignId`, `variant`,
- * `template`, optional `title`, `body`, `imageUrl`, the `buttons`, and a free `payload`.
+ * `template`, optional `title`, `body`, `imageUrl`, `imagePath` (the image as a local file Reach
+ * downloaded, once it has; load it instead of `imageUrl` to work offline), the `buttons`, and a
+ * free `payload`.
  */
 typealias Popup = dev.reach.ffi.Popup
+
+/**
+ * An OS local notification for a [NotificationScheduler] to schedule at `fireAtMs`: `title`,
+ * optional `body` (localised), `campaignId`, and `notificationId` (cancel by it; report a tap with
+ * [Reach.notificationTapped]).
+ */
+typealias LocalNotification = dev.reach.ffi.LocalNotification
 
 /** A popup button: report its `id` with [Reach.popupClicked]; `text` is localised. */
 typealias PopupButton = dev.reach.ffi.PopupButton

@@ -165,6 +165,34 @@ internal const val PRIZE_PACK = """
    {"id":"claim","text":"Claim","action":{"type":"deep_link","url":"app://gifts/golden-week"}}]}}]}
 """
 
+/** A delayed campaign with a local-notification fallback: an hour after `add_to_cart`. */
+internal const val CART_NOTIFICATION_PACK = """
+{"format":"1.1","campaigns":[{"id":"cart","trigger":{"event":"add_to_cart"},
+ "delay":{"after":"1h"},"channels":["in_app","local_notification"],
+ "notification":{"title":"Your cart misses you","body":"Come back"},
+ "popup":{"template":"modal","title":"Still thinking?"}}]}
+"""
+
+/** A [NotificationScheduler] as a host writes one, recording each call with its thread. */
+internal class RecordingScheduler(private val failWith: Exception? = null) : NotificationScheduler {
+    private val schedules = LinkedBlockingQueue<Pair<LocalNotification, Thread>>()
+    private val cancels = LinkedBlockingQueue<String>()
+
+    override fun schedule(notification: LocalNotification) {
+        schedules.put(notification to Thread.currentThread())
+        failWith?.let { throw it }
+    }
+
+    override fun cancel(notificationId: String) {
+        cancels.put(notificationId)
+    }
+
+    fun nextSchedule(): Pair<LocalNotification, Thread> =
+        schedules.poll(5, TimeUnit.SECONDS) ?: throw TestFailure("timed out waiting for schedule()")
+
+    fun nextCancel(): String = cancels.poll(5, TimeUnit.SECONDS) ?: throw TestFailure("timed out waiting for cancel()")
+}
+
 /** A trigger with a property condition: `purchase` with `amount > 100`. */
 internal const val BIG_SPENDER_PACK = """
 {"format":"1.1","campaigns":[{"id":"big-spender","trigger":{"event":"purchase",
@@ -1025,6 +1053,49 @@ test("a batch arrives at the configured server, gzipped, as Segment JSON") { dir
         }
     } finally {
         server.stop(0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The local-notification fallback (a Kotlin NotificationScheduler).
+
+test("a pending delay is scheduled as a local notification at background, cancelled when the app returns first") { dir ->
+    Reach(config(dir, recordAppOpen = false)).use { reach ->
+        val scheduler = RecordingScheduler()
+        reach.loadRulePack(CART_NOTIFICATION_PACK)
+        reach.setNotificationScheduler(scheduler)
+        reach.onForeground()
+        val before = System.currentTimeMillis()
+        reach.track("add_to_cart")
+        check(reach.onBackground()) { "onBackground() committed" }
+        val (n, thread) = scheduler.nextSchedule()
+        assertEq("cart", n.campaignId, "campaignId")
+        assertEq("Your cart misses you", n.title, "title")
+        assertEq("Come back", n.body, "body")
+        check(n.fireAtMs >= before + 3_600_000 && n.fireAtMs <= System.currentTimeMillis() + 3_600_000) {
+            "fireAtMs ${n.fireAtMs} is not the delay's due time"
+        }
+        check(thread !== Thread.currentThread()) { "schedule() was called on the caller's thread" }
+        reach.onForeground()
+        assertEq(n.notificationId, scheduler.nextCancel(), "the cancelled notification")
+    }
+}
+
+test("a tapped notification is the campaign's click; a throwing scheduler is only logged") { dir ->
+    val log = LogCollector()
+    Reach(config(dir, recordAppOpen = false), log.sink).use { reach ->
+        val scheduler = RecordingScheduler(failWith = IllegalStateException("notifications are off"))
+        val seen = log.expect("notifications are off")
+        reach.loadRulePack(CART_NOTIFICATION_PACK)
+        reach.setNotificationScheduler(scheduler)
+        reach.onForeground()
+        reach.track("add_to_cart")
+        check(reach.onBackground()) { "onBackground() committed" }
+        val (n, _) = scheduler.nextSchedule()
+        seen.awaitOrFail("the scheduler's exception in the log")
+        reach.notificationTapped(n.notificationId)
+        val e = reach.explainUntil("cart", "the click") { ex -> ex.reasons.any { it.contains("tapped: a click") } }
+        assertEq(1u, e.impressions, "impressions")
     }
 }
 

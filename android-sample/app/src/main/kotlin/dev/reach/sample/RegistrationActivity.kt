@@ -34,13 +34,23 @@ class RegistrationActivity : Activity() {
         renderer = PopupRenderer(this)
         setContentView(content())
         // A recreated Activity (rotation) must not count the same deep link twice.
-        if (savedInstanceState == null) openDeepLink(intent)
+        if (savedInstanceState == null) {
+            openDeepLink(intent)
+            reportNotificationTap(intent)
+        }
     }
 
     override fun onNewIntent(intent: Intent) {
         super.onNewIntent(intent)
         setIntent(intent)
         openDeepLink(intent)
+        reportNotificationTap(intent)
+    }
+
+    /** Opened from one of Reach's local notifications: the campaign's click. */
+    private fun reportNotificationTap(intent: Intent?) {
+        val id = intent?.getStringExtra(LocalNotifications.EXTRA_ID) ?: return
+        Reach.notificationTapped(id)
     }
 
     override fun onResume() {
@@ -107,7 +117,7 @@ class RegistrationActivity : Activity() {
      */
     private fun openDeepLink(intent: Intent?) {
         val uri = intent?.data ?: return
-        if (intent.action != Intent.ACTION_VIEW || uri.scheme != "reachsample" || uri.host != "gift") return
+        if (intent.action != Intent.ACTION_VIEW || uri.scheme != SampleApplication.DEEP_LINK_SCHEME || uri.host != "gift") return
         status.setText(R.string.gift_opened)
         Reach.track("gift_opened", mapOf("source" to "deep_link"))
     }

@@ -6,6 +6,7 @@ import dev.reach.DiscardDecision
 import dev.reach.LaterDecision
 import dev.reach.Popup
 import dev.reach.PresenterDecision
+import dev.reach.Reach
 import dev.reach.ShowNowDecision
 import dev.reach.android.ReachAndroid
 
@@ -30,10 +31,15 @@ class SampleApplication : Application() {
             consent = Consent.GRANTED,
             serverUrl = SERVER_URL,
             writeKey = WRITE_KEY,
+            // The scheme of the manifest's deep-link filter: a pack's popup may link only to it
+            // or to https.
+            appUrlSchemes = listOf(DEEP_LINK_SCHEME),
             // Debug builds throw on bad input, so a mistake shows at once; release builds log it.
             strict = BuildConfig.DEBUG,
             presenter = ::offer,
         )
+        // Campaigns with a local_notification channel reach a person who left the app.
+        Reach.setNotificationScheduler(LocalNotifications(this))
     }
 
     /** Reach's offer, on the main thread: draw it on the screen in front, if there is one. */
@@ -50,6 +56,9 @@ class SampleApplication : Application() {
 
         /** What the top README's `reach serve` command accepts (`--write-key wk-demo`). */
         const val WRITE_KEY = "wk-demo"
+
+        /** The sample's own links (`reachsample://gift`), as in AndroidManifest.xml. */
+        const val DEEP_LINK_SCHEME = "reachsample"
 
         /** Long enough for the next Activity to resume, short enough to feel immediate. */
         const val BETWEEN_SCREENS_RETRY_MS: ULong = 1_000uL

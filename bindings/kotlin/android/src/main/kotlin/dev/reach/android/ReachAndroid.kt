@@ -48,6 +48,8 @@ object ReachAndroid {
      *
      * @param consent consent at the first launch; afterwards the stored choice wins.
      * @param serverUrl the Reach server; `null` keeps Reach off the network (no upload worker).
+     * @param appUrlSchemes the schemes of the app's own deep links (`myapp`, as in the manifest's
+     *   intent filters): given, a popup's links must be `https:` or one of these.
      * @param bundledPackAsset the asset holding the first-run rule pack; `null` for none.
      * @param strict throw on bad input instead of logging it: for debug builds.
      * @param logSink where Reach's log lines go; Logcat by default.
@@ -61,6 +63,7 @@ object ReachAndroid {
         serverUrl: String? = null,
         writeKey: String = "",
         packPublicKeys: List<String> = emptyList(),
+        appUrlSchemes: List<String> = emptyList(),
         bundledPackAsset: String? = BundledRulePack.DEFAULT_ASSET,
         strict: Boolean = false,
         logSink: ((LogLevel, String) -> Unit)? = LogcatLogSink(),
@@ -78,6 +81,7 @@ object ReachAndroid {
                 serverUrl = serverUrl,
                 writeKey = writeKey,
                 packPublicKeys = packPublicKeys,
+                appUrlSchemes = appUrlSchemes,
             ),
         )
         // Before setup, so that a popup triggered by a call buffered before setup finds it.
@@ -102,8 +106,9 @@ object ReachAndroid {
     fun dataDirectory(context: Context): File = File(context.noBackupFilesDir, DATA_DIRECTORY_NAME)
 
     /**
-     * The app and device as every event's context carries them. Taken at setup: a locale or time
-     * zone changed while the app runs applies from the next launch.
+     * The app and device as every event's context carries them. Taken at setup: a locale changed
+     * while the app runs applies from the next launch; the time zone is read again at each
+     * `Reach.onForeground` (the wrapper does it), so travel shows from the next foreground.
      */
     fun appInfo(context: Context): AppInfo {
         @Suppress("DEPRECATION") // The flags overload is API 33+; this one works on every level.

@@ -1,0 +1,13 @@
+// Stand-in for AndroidX (the versions in bindings/kotlin/android/build.gradle.kts), only so that
+// scripts/check-android-layer.sh can type-check the Reach calls of bindings/kotlin/android and
+// android-sample without the SDK. Each signature is the documented one (package, class, method,
+// parameter types, and the androidx.annotation nullability, which Kotlin reads as from the real
+// artifact); bodies throw.
+package androidx.core.view;
+
+import android.view.View;
+import androidx.annotation.NonNull;
+
+public interface OnApplyWindowInsetsListener {
+    @NonNull WindowInsetsCompat onApplyWindowInsets(@NonNull View v, @NonNull WindowInsetsCompat insets);
+}

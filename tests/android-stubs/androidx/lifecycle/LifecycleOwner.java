@@ -1,0 +1,13 @@
+// Stand-in for AndroidX (the versions in bindings/kotlin/android/build.gradle.kts), only so that
+// scripts/check-android-layer.sh can type-check the Reach calls of bindings/kotlin/android and
+// android-sample without the SDK. Each signature is the documented one (package, class, method,
+// parameter types, and the androidx.annotation nullability, which Kotlin reads as from the real
+// artifact); bodies throw.
+// (Kotlin upstream since lifecycle 2.6: `val lifecycle: Lifecycle`, the getter below.)
+package androidx.lifecycle;
+
+import androidx.annotation.NonNull;
+
+public interface LifecycleOwner {
+    @NonNull Lifecycle getLifecycle();
+}
