@@ -113,6 +113,11 @@ pub struct Config {
     /// a download shows the device (its address, the time) to the image
     /// host, so it waits for consent like an upload (docs/architecture.md).
     pub images_without_consent: bool,
+    /// Derive anonymous ids from this seed and the clock instead of the OS's
+    /// randomness, so a simulator or test on virtual time meets the same
+    /// people (and A/B buckets) on every run. `None` (the default) in apps:
+    /// two devices with one seed and one clock would be one person.
+    pub id_seed: Option<u64>,
 }
 
 /// Segment's mobile libraries flush at 20 events: a few screens of use, so
@@ -210,6 +215,7 @@ impl Config {
             server: None,
             app_url_schemes: Vec::new(),
             images_without_consent: false,
+            id_seed: None,
         }
     }
 }

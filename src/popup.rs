@@ -256,6 +256,41 @@ pub enum OfferState {
     },
 }
 
+/// Where an offer stands, in words (for `explain()`).
+impl std::fmt::Display for OfferState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let at = crate::value::format_timestamp_ms;
+        match self {
+            OfferState::Claiming { since_ms } => {
+                write!(f, "waiting for the prize claim since {}", at(*since_ms))
+            }
+            OfferState::Offered { at_ms } => {
+                write!(f, "offered to the app at {}, no answer yet", at(*at_ms))
+            }
+            OfferState::Showing { since_ms } => write!(
+                f,
+                "the app is showing it since {}, its shown report has not come",
+                at(*since_ms)
+            ),
+            OfferState::Shown { at_ms } => {
+                write!(f, "shown at {}, not yet clicked or dismissed", at(*at_ms))
+            }
+            OfferState::Deferred {
+                offered_ms,
+                until_ms,
+            } => match until_ms {
+                Some(u) => write!(
+                    f,
+                    "offered at {}, the app asked to wait until {}",
+                    at(*offered_ms),
+                    at(*u)
+                ),
+                None => write!(f, "offered at {}, the app said later", at(*offered_ms)),
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InFlight {
     pub offer_id: String,
@@ -422,6 +457,22 @@ impl Drop for PresenterThread {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_offer_state_reads_in_words() {
+        let text = OfferState::Deferred {
+            offered_ms: 0,
+            until_ms: Some(60_000),
+        }
+        .to_string();
+        assert_eq!(
+            text,
+            "offered at 1970-01-01T00:00:00.000Z, the app asked to wait until 1970-01-01T00:01:00.000Z"
+        );
+        let text = OfferState::Claiming { since_ms: 0 }.to_string();
+        assert!(text.starts_with("waiting for the prize claim"), "{text}");
+        assert!(!text.contains('{'), "{text}");
+    }
 
     fn deferred(until_ms: Option<i64>) -> InFlight {
         InFlight {

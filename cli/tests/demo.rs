@@ -38,8 +38,8 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
         "the app process is killed",
         // The reminder is offered after the reopen, 35 minutes after the cart.
         "day 3, 09:35  popup:",
-        "upload: no connection, 2 events wait on the phone",
-        "upload: the server acknowledged 2 events, 0 wait on the phone",
+        "upload: no connection, 1 event waits on the phone",
+        "upload: the server acknowledged 1 event, 0 wait on the phone",
         "  events per name: add_to_cart 1, app_open 4, login 3,",
         "  cart-reminder: 1 shown, 0 clicked, 1 dismissed, 0 conversions",
         "  login-streak: 1 shown, 1 clicked, 0 dismissed, 0 conversions",

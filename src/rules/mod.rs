@@ -110,6 +110,13 @@ pub use timing::{
 };
 pub use version::{Version, VersionRange};
 
+/// Whether the bundled tz database knows this IANA zone name (tools check a
+/// zone before handing it to `Tracker::set_timezone`, which keeps the old
+/// zone and logs on an unknown one).
+pub fn is_known_timezone(name: &str) -> bool {
+    jiff::tz::TimeZone::get(name).is_ok()
+}
+
 /// This SDK's version, against which campaigns' `min_sdk` is compared.
 pub fn sdk_version() -> &'static Version {
     static SDK_VERSION: LazyLock<Version> = LazyLock::new(|| {

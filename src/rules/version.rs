@@ -183,6 +183,29 @@ pub struct Bound {
     pub inclusive: bool,
 }
 
+/// `>= 5.2.0 and < 6.0.0`, `= 5.2.0`, `any version`: for `explain()` and
+/// the CLI, which people read.
+impl fmt::Display for VersionRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (&self.lower, &self.upper) {
+            (None, None) => f.write_str("any version"),
+            (Some(l), Some(u)) if l.inclusive && u.inclusive && l.version == u.version => {
+                write!(f, "= {}", l.version)
+            }
+            (lower, upper) => {
+                let lower = lower
+                    .as_ref()
+                    .map(|b| format!("{} {}", if b.inclusive { ">=" } else { ">" }, b.version));
+                let upper = upper
+                    .as_ref()
+                    .map(|b| format!("{} {}", if b.inclusive { "<=" } else { "<" }, b.version));
+                let parts: Vec<String> = lower.into_iter().chain(upper).collect();
+                f.write_str(&parts.join(" and "))
+            }
+        }
+    }
+}
+
 impl VersionRange {
     pub fn contains(&self, version: &Version) -> bool {
         let above_lower = self
@@ -261,6 +284,15 @@ mod tests {
 
     fn range(json: serde_json::Value) -> Result<VersionRange, String> {
         VersionRange::read(Node::root(&Document::from(json))).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_range_reads_as_people_write_it() {
+        let shown = |j| range(j).unwrap().to_string();
+        assert_eq!(shown(json!({"gte": "5.2.0"})), ">= 5.2.0");
+        assert_eq!(shown(json!({"gt": "5.2.0", "lte": "6.0.0"})), "> 5.2.0 and <= 6.0.0");
+        assert_eq!(shown(json!({"lt": "6.0.0-rc.1"})), "< 6.0.0-rc.1");
+        assert_eq!(shown(json!({"eq": "5.2.0"})), "= 5.2.0");
     }
 
     #[test]

@@ -317,7 +317,12 @@ impl Worker {
             .engine
             .assign(idx, &unit, now)
             .unwrap_or_else(|| (DEFAULT_VARIANT.to_owned(), false));
-        let offer_id = uuid::Uuid::new_v4().hyphenated().to_string();
+        let exposures = self.engine.history(&campaign.id).map_or(0, |h| h.total);
+        let offer_id = super::ids::new(
+            self.config.id_seed,
+            now,
+            &format!("offer {} {exposures} {unit}", campaign.id),
+        );
         // Checked before the control arm too: a person whose treatment
         // could not be shown is not counted as control either, so both
         // arms hold the same people.
@@ -383,7 +388,7 @@ impl Worker {
                 );
                 return;
             }
-            let key = uuid::Uuid::new_v4().hyphenated().to_string();
+            let key = super::ids::new(self.config.id_seed, now, &format!("claim {}", f.offer_id));
             f.claim = Some(ClaimTicket {
                 key: key.clone(),
                 claim_id: None,

@@ -90,7 +90,7 @@ impl Worker {
             ));
         }
         if let Some(f) = self.in_flight.as_ref().filter(|f| f.campaign_id == id) {
-            reasons.push(format!("popup {} is in flight: {:?}", f.offer_id, f.state));
+            reasons.push(format!("popup {} is in flight: {}", f.offer_id, f.state));
         }
         let history = self.engine.history(id);
         let impressions = history.map_or(0, |h| h.total);
@@ -215,7 +215,7 @@ impl Worker {
         if let Some(range) = &a.app_version {
             if !d.app_version.as_ref().is_some_and(|v| range.contains(v)) {
                 out.push(format!(
-                    "app version must be in {range:?}, the app is {}",
+                    "app version must be {range}, the app is {}",
                     d.app_version
                         .as_ref()
                         .map_or_else(|| "unreadable".to_owned(), |v| v.to_string())
@@ -225,8 +225,9 @@ impl Worker {
         let tags = crate::engine::tags_of(&self.user_properties);
         if !a.tags.matches(&tags) {
             out.push(format!(
-                "tags (any {:?}, all {:?}, none {:?}) do not match the person's {:?}",
-                a.tags.any, a.tags.all, a.tags.none, tags
+                "tags ({}) do not match the person's ({})",
+                describe_set_test(&a.tags.any, &a.tags.all, &a.tags.none),
+                list(tags.iter())
             ));
         }
         if let Some(test) = &a.segments {
@@ -235,8 +236,9 @@ impl Worker {
                     "segments are not yet known for this person (the server has not answered for them yet): a segments test fails until it does".into(),
                 ),
                 Some(s) if !test.matches(s) => out.push(format!(
-                    "segments (any {:?}, all {:?}, none {:?}) do not match the person's {:?}",
-                    test.any, test.all, test.none, s
+                    "segments ({}) do not match the person's ({})",
+                    describe_set_test(&test.any, &test.all, &test.none),
+                    list(s.iter())
                 )),
                 Some(_) => {}
             }
@@ -312,7 +314,34 @@ fn show(v: &Value) -> String {
         Value::Float(f) => f.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Timestamp(ms) => format_timestamp_ms(*ms),
-        Value::StringList(l) => format!("{l:?}"),
+        Value::StringList(l) => format!(
+            "[{}]",
+            l.iter()
+                .map(|s| serde_json::Value::from(s.as_str()).to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Value::Unsupported(s) => s.clone(),
     }
+}
+
+/// `a, b` or `none`.
+fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// `any of a, b; all of c; none of d`, leaving out the empty parts.
+fn describe_set_test(any: &[String], all: &[String], none: &[String]) -> String {
+    let mut parts = Vec::new();
+    for (what, names) in [("any of", any), ("all of", all), ("none of", none)] {
+        if !names.is_empty() {
+            parts.push(format!("{what} {}", list(names.iter())));
+        }
+    }
+    parts.join("; ")
 }

@@ -34,6 +34,7 @@ use crate::value::{self, Properties};
 
 mod campaigns;
 mod explain;
+mod ids;
 mod images;
 mod network;
 mod notifications;
@@ -156,10 +157,6 @@ struct Worker {
     _lock: Option<DirectoryLock>,
 }
 
-fn new_anonymous_id() -> String {
-    uuid::Uuid::new_v4().hyphenated().to_string()
-}
-
 fn context_json(config: &Config) -> String {
     let app = &config.app;
     serde_json::json!({
@@ -234,7 +231,7 @@ impl Worker {
         let identity = meta(META_IDENTITY)
             .and_then(|j| serde_json::from_str::<Identity>(&j).ok())
             .unwrap_or_else(|| Identity {
-                anonymous_id: new_anonymous_id(),
+                anonymous_id: ids::new(config.id_seed, now, ""),
                 user_id: None,
             });
         let consent = meta(META_CONSENT)
@@ -547,7 +544,7 @@ impl Worker {
         let r = self.store.clear_engine_state();
         self.log_store_error("clear the previous person's campaign state", r);
         self.identity = Identity {
-            anonymous_id: new_anonymous_id(),
+            anonymous_id: ids::new(self.config.id_seed, ts, &self.identity.anonymous_id),
             user_id: None,
         };
         self.user_properties.clear();

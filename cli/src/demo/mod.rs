@@ -63,6 +63,8 @@ fn tell(dir: &Path) -> Result<u8, String> {
         trace: trace_path,
         timezone: "Asia/Shanghai".into(),
         start_ms: simulate::DEFAULT_START_MS,
+        app_version: simulate::DEFAULT_APP_VERSION.into(),
+        seed: simulate::DEFAULT_SEED,
         server: Some(LifeServer {
             base_url: server.base_url(),
             write_key: WRITE_KEY.into(),

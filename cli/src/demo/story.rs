@@ -142,16 +142,30 @@ impl Narrator {
             "network offline" | "network online" => {
                 out.push(format!("    the phone is {}", &what["network ".len()..]))
             }
-            "upload" => out.push(match r["result"].as_str() {
-                Some("all sent") => format!(
-                    "    upload: the server acknowledged {} events, {} wait on the phone",
-                    r["acknowledged"], r["waiting"]
-                ),
-                _ => format!(
-                    "    upload: no connection, {} events wait on the phone",
-                    r["waiting"]
-                ),
-            }),
+            "upload" => {
+                let n = |k: &str| r[k].as_u64().unwrap_or(0);
+                let events = |n: u64| {
+                    if n == 1 {
+                        "1 event".to_string()
+                    } else {
+                        format!("{n} events")
+                    }
+                };
+                let waits = |n: u64| if n == 1 { "waits" } else { "wait" };
+                let (acked, waiting) = (n("acknowledged"), n("waiting"));
+                out.push(match r["result"].as_str() {
+                    Some("all sent") => format!(
+                        "    upload: the server acknowledged {}, {waiting} {} on the phone",
+                        events(acked),
+                        waits(waiting)
+                    ),
+                    _ => format!(
+                        "    upload: no connection, {} {} on the phone",
+                        events(waiting),
+                        waits(waiting)
+                    ),
+                })
+            }
             "explain" if s("campaign") == EXPLAINED => {
                 let reasons: Vec<String> = r["reasons"]
                     .as_array()

@@ -12,6 +12,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use reach::claim::{ClaimAnswer, ClaimClient, ClaimRequest};
 use reach::popup::{Answer, OfferContent, Presenter};
 use reach::store::database_path;
 use reach::{Clock, Config, Consent, ManualClock, Tracker, Value};
@@ -30,6 +31,9 @@ pub struct Plan {
     pub timezone: String,
     pub start_ms: i64,
     pub trace_start_ms: i64,
+    pub app_version: String,
+    /// Seeds the anonymous ids (`Config::id_seed`).
+    pub seed: u64,
     /// The pack to load first (only in the first life: later lives restore it).
     pub load_first: Option<String>,
     /// The pack active at the end, whose campaigns `explain()` covers.
@@ -56,11 +60,67 @@ impl Presenter for ScriptedPresenter {
     }
 }
 
+/// The prize server, as the trace scripts it: answers `granted` until a
+/// `claim` step says otherwise, and tells the life of every claim and
+/// release it sees.
+struct ScriptedClaims {
+    answer: Mutex<String>,
+    granted: std::sync::atomic::AtomicU64,
+    seen: Mutex<Sender<Json>>,
+}
+
+impl ScriptedClaims {
+    fn tell(&self, record: Json) {
+        if let Ok(sender) = self.seen.lock() {
+            let _ = sender.send(record);
+        }
+    }
+}
+
+impl ClaimClient for ScriptedClaims {
+    fn claim(&self, request: &ClaimRequest) -> ClaimAnswer {
+        let answer = self
+            .answer
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_else(|_| "granted".into());
+        self.tell(
+            json!({"what": "prize claim", "campaign": request.campaign_id, "answer": answer}),
+        );
+        match answer.as_str() {
+            "exhausted" => ClaimAnswer::Exhausted,
+            "unavailable" => {
+                ClaimAnswer::Unavailable("the trace says the prize server does not answer".into())
+            }
+            _ => {
+                let n = self.granted.fetch_add(1, Ordering::SeqCst) + 1;
+                ClaimAnswer::Granted {
+                    claim_id: format!("sim-claim-{n}"),
+                }
+            }
+        }
+    }
+
+    fn release(&self, campaign_id: &str, _idempotency_key: &str) -> Result<(), String> {
+        self.tell(json!({"what": "prize released", "campaign": campaign_id}));
+        Ok(())
+    }
+}
+
+/// A durable delay as stored: (campaign, due, expires).
+type StoredDelay = (String, i64, i64);
+
 struct Life {
     tracker: Tracker,
     clock: Arc<ManualClock>,
     presenter: Arc<ScriptedPresenter>,
     offers: Receiver<OfferContent>,
+    claims: Arc<ScriptedClaims>,
+    claim_records: Receiver<Json>,
+    /// The device's zone now (a `timezone` step moves it).
+    zone: String,
+    /// The durable delays stored at the last settle.
+    delays: Vec<StoredDelay>,
     offered_count: u64,
     last_offer: Option<OfferContent>,
     last_seq: i64,
@@ -89,7 +149,8 @@ pub fn run(plan: Plan) -> Result<(), String> {
     });
     let clock = Arc::new(ManualClock::new(plan.start_ms));
     let mut config = Config::new(&plan.data_dir);
-    config.app.app_version = "1.0.0".into();
+    config.app.app_version = plan.app_version.clone();
+    config.id_seed = Some(plan.seed);
     config.app.platform = "android".into();
     config.app.locale = "en".into();
     config.app.timezone = plan.timezone.clone();
@@ -101,12 +162,25 @@ pub fn run(plan: Plan) -> Result<(), String> {
     tracker
         .set_presenter(Some(presenter.clone() as Arc<dyn Presenter>))
         .map_err(|e| e.to_string())?;
+    let (seen, claim_records) = mpsc::channel();
+    let claims = Arc::new(ScriptedClaims {
+        answer: Mutex::new("granted".into()),
+        granted: Default::default(),
+        seen: Mutex::new(seen),
+    });
+    tracker
+        .set_claim_client(Some(claims.clone() as Arc<dyn ClaimClient>))
+        .map_err(|e| e.to_string())?;
     let db = database_path(std::path::Path::new(&plan.data_dir));
     let mut life = Life {
         tracker,
         clock,
         presenter,
         offers,
+        claims,
+        claim_records,
+        zone: plan.timezone.clone(),
+        delays: Vec::new(),
         offered_count: 0,
         last_offer: None,
         last_seq: 0,
@@ -120,6 +194,12 @@ pub fn run(plan: Plan) -> Result<(), String> {
     };
     life.pack_synced = life.tracker.diagnostics().pack_revision.is_some();
     life.last_seq = life.stored_after(0).0;
+    // Delays an earlier life stored: they survived the kill or the update.
+    life.delays = life.stored_delays();
+    for (campaign, due, expires) in life.delays.clone() {
+        let record = life.delay_record("delay kept", &campaign, due, expires);
+        life.emit(0, record);
+    }
     if let Some(pack) = &plan.load_first {
         life.load_pack(0, pack)?;
     }
@@ -151,7 +231,9 @@ pub fn run(plan: Plan) -> Result<(), String> {
 
 impl Life {
     fn emit(&mut self, line: usize, mut record: Json) {
-        record["at_ms"] = json!(self.clock.now_ms() - self.trace_start_ms);
+        let now = self.clock.now_ms();
+        record["at_ms"] = json!(now - self.trace_start_ms);
+        record["local"] = json!(local_time(now, self.trace_start_ms, &self.zone));
         record["line"] = json!(line);
         let _ = writeln!(self.out, "{record}");
     }
@@ -188,6 +270,13 @@ impl Life {
                 Ok(())
             }
             StepKind::Network(online) => {
+                if !online {
+                    // Online until now: let the SDK send what it holds, so
+                    // what waits afterwards is what was recorded offline
+                    // (and not whether a background upload won the race).
+                    self.settle(line)?;
+                    self.tracker.upload_now(WORKER_WAIT);
+                }
                 self.offline.store(!online, Ordering::SeqCst);
                 let what = if *online {
                     "network online"
@@ -199,10 +288,41 @@ impl Life {
             }
             StepKind::Upload => return self.upload(line),
             StepKind::Background => {
-                t.on_background();
+                // Read what is stored first: going to the background uploads
+                // (and so deletes) the stored events.
+                self.settle(line)?;
+                self.tracker.on_background();
                 Ok(())
             }
             StepKind::Kill => Ok(()),
+            StepKind::AppVersion(v) => {
+                self.emit(line, json!({"what": "app updated", "version": v}));
+                Ok(())
+            }
+            StepKind::Timezone(zone) => {
+                let sent = t.set_timezone(zone.clone());
+                self.zone = zone.clone();
+                self.emit(line, json!({"what": "timezone", "timezone": zone}));
+                sent
+            }
+            StepKind::Explain(id) => {
+                self.settle(line)?;
+                let e = self
+                    .tracker
+                    .explain(id)
+                    .map_err(|e| format!("line {line}: {e}"))?;
+                self.emit(
+                    line,
+                    json!({"what": "explain", "campaign": id, "outcome": e.outcome, "reasons": e.reasons}),
+                );
+                return Ok(());
+            }
+            StepKind::Claim(answer) => {
+                if let Ok(mut slot) = self.claims.answer.lock() {
+                    *slot = answer.clone();
+                }
+                Ok(())
+            }
             StepKind::Advance(ms) | StepKind::ClockJump(ms) => {
                 // The worker reads the clock at the flush in `settle`: a
                 // delay that is due by then is offered (in the foreground).
@@ -295,9 +415,40 @@ impl Life {
         // the offer timers at the clock's time; a bare flush may not, and the
         // worker's own timer would then race this read.
         let _ = self.tracker.explain("");
-        if !self.tracker.flush() {
+        if !self.tracker.flush_within(WORKER_WAIT) {
             return Err(format!("line {line}: the worker did not finish in time"));
         }
+        // A prize claim runs on the SDK's claims thread: wait for its answer
+        // to reach the worker before looking for the offer it may lead to.
+        let deadline = std::time::Instant::now() + WORKER_WAIT;
+        loop {
+            let d = self.tracker.diagnostics();
+            if d.claims_answered >= d.claims_requested {
+                break;
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("line {line}: the prize claim was never answered"));
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        self.tracker.flush_within(WORKER_WAIT);
+        // Claims before the offer they lead to; releases after it (a
+        // discarded offer may be released before this settle looks).
+        let mut releases = Vec::new();
+        // The SDK releases the key of a claim that got no answer (the server
+        // may have granted it); wait for those releases, they come.
+        let mut owed = 0;
+        while let Ok(record) = self.claim_records.try_recv() {
+            if record["what"] == "prize released" {
+                releases.push(record);
+            } else {
+                if record["answer"] == "unavailable" {
+                    owed += 1;
+                }
+                self.emit(line, record);
+            }
+        }
+        self.report_delays(line);
         let offered = self.tracker.diagnostics().popups_offered;
         if offered > self.offered_count {
             self.offered_count = offered;
@@ -311,9 +462,16 @@ impl Life {
                     return Err(format!("line {line}: the answer never reached the worker"));
                 }
                 std::thread::sleep(Duration::from_millis(1));
-                self.tracker.flush();
+                self.tracker.flush_within(WORKER_WAIT);
             }
-            self.tracker.flush();
+            self.tracker.flush_within(WORKER_WAIT);
+            let answer = self
+                .presenter
+                .answer
+                .lock()
+                .map(|a| *a)
+                .unwrap_or(Answer::ShowNow);
+            let discarded = matches!(answer, Answer::Discard);
             self.offered.insert(offer.campaign_id.clone());
             self.emit(
                 line,
@@ -326,10 +484,31 @@ impl Life {
                     "body": offer.body,
                     "buttons": offer.buttons.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
                     "button_texts": offer.buttons.iter().map(|b| b.text.clone()).collect::<Vec<_>>(),
+                    "answer": match answer {
+                        Answer::ShowNow => "show",
+                        Answer::Later { .. } => "later",
+                        Answer::Discard => "discard",
+                    },
                 }),
             );
+            let claimed = self.claims_granted_for(&offer.campaign_id);
             self.last_offer = Some(offer);
+            if discarded && claimed {
+                // The SDK gives the prize back on its claims thread.
+                owed += 1;
+            }
         }
+        while releases.len() < owed {
+            match self.claim_records.recv_timeout(WORKER_WAIT) {
+                Ok(record) if record["what"] == "prize released" => releases.push(record),
+                Ok(record) => self.emit(line, record),
+                Err(_) => return Err(format!("line {line}: the prize was never released")),
+            }
+        }
+        for record in releases {
+            self.emit(line, record);
+        }
+
         let (last, reserved) = self.stored_after(self.last_seq);
         self.last_seq = last;
         for (name, properties) in reserved {
@@ -339,9 +518,88 @@ impl Life {
                     record[key] = v.clone();
                 }
             }
+            // A conversion carries its goal event's properties (the amount).
+            if name == "reach.conversion" {
+                if let Json::Object(all) = &properties {
+                    let rest: Map<String, Json> = all
+                        .iter()
+                        .filter(|(k, _)| {
+                            !["campaign_id", "variant", "goal_event", "offer_id"]
+                                .contains(&k.as_str())
+                        })
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect();
+                    if !rest.is_empty() {
+                        record["properties"] = Json::Object(rest);
+                    }
+                }
+            }
             self.emit(line, record);
         }
         Ok(())
+    }
+
+    /// Whether the campaign's last claim was granted (it holds a prize).
+    fn claims_granted_for(&self, _campaign: &str) -> bool {
+        self.claims
+            .answer
+            .lock()
+            .is_ok_and(|a| a.as_str() == "granted")
+            && self.claims.granted.load(Ordering::SeqCst) > 0
+    }
+
+    /// Reports how the durable delays changed since the last settle: new
+    /// ones scheduled; gone ones due (offered), expired or cancelled.
+    fn report_delays(&mut self, line: usize) {
+        let now = self.clock.now_ms();
+        let current = self.stored_delays();
+        for (campaign, due, expires) in &current {
+            if !self
+                .delays
+                .iter()
+                .any(|(c, d, _)| c == campaign && d == due)
+            {
+                let record = self.delay_record("delay scheduled", campaign, *due, *expires);
+                self.emit(line, record);
+            }
+        }
+        for (campaign, due, expires) in std::mem::take(&mut self.delays) {
+            if current.iter().any(|(c, d, _)| *c == campaign && *d == due) {
+                continue;
+            }
+            let what = if now >= expires {
+                "delay expired"
+            } else if now >= due {
+                "delay due"
+            } else {
+                "delay cancelled"
+            };
+            self.emit(line, json!({"what": what, "campaign": campaign}));
+        }
+        self.delays = current;
+    }
+
+    fn delay_record(&self, what: &str, campaign: &str, due_ms: i64, expires_ms: i64) -> Json {
+        let local = |ms| local_time(ms, self.trace_start_ms, &self.zone);
+        json!({"what": what, "campaign": campaign,
+            "due_ms": due_ms - self.trace_start_ms, "expires_ms": expires_ms - self.trace_start_ms,
+            "due_local": local(due_ms), "expires_local": local(expires_ms)})
+    }
+
+    /// The durable delays on disk, read as `stored_after` reads events.
+    fn stored_delays(&self) -> Vec<StoredDelay> {
+        let read = || -> rusqlite::Result<Vec<StoredDelay>> {
+            let conn = rusqlite::Connection::open_with_flags(
+                &self.db,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )?;
+            let mut stmt = conn.prepare(
+                "SELECT campaign_id, due_ms, expires_ms FROM pending_delays ORDER BY due_ms, campaign_id",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            rows.collect()
+        };
+        read().unwrap_or_default()
     }
 
     /// The last stored seq, and the reserved (`reach.*`) events stored after
@@ -376,6 +634,24 @@ impl Life {
         };
         read().unwrap_or((seq, Vec::new()))
     }
+}
+
+/// `d1 07:59:00`: the scenarios' way to write a moment (docs/operators.md):
+/// the device's local time, on day N of the trace counted in local
+/// calendar days from its first.
+pub fn local_time(now_ms: i64, start_ms: i64, zone: &str) -> String {
+    let at = |ms: i64| {
+        let zone = jiff::tz::TimeZone::get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        jiff::Timestamp::from_millisecond(ms)
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+            .to_zoned_datetime(zone)
+    };
+    let (now, start) = (at(now_ms), at(start_ms));
+    let day = start
+        .date()
+        .until(now.date())
+        .map_or(0, |span| i64::from(span.get_days()));
+    format!("d{day} {}", now.time().strftime("%H:%M:%S"))
 }
 
 fn file_name(path: &str) -> String {

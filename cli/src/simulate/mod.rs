@@ -37,7 +37,19 @@ pub struct SimulateArgs {
     /// The virtual start, in milliseconds since 1970 (default 2026-03-02 09:00 Asia/Shanghai).
     #[arg(long, default_value_t = DEFAULT_START_MS)]
     start_ms: i64,
+    /// The app's version at the start (an `app_version` step updates it).
+    #[arg(long, default_value = DEFAULT_APP_VERSION)]
+    app_version: String,
+    /// Seeds the device's anonymous ids (A/B and holdout buckets follow
+    /// them): the same seed, the same people, the same output.
+    #[arg(long, default_value_t = DEFAULT_SEED)]
+    seed: u64,
 }
+
+/// The simulated app's version unless `--app-version` says otherwise.
+pub const DEFAULT_APP_VERSION: &str = "1.0.0";
+/// The anonymous ids' seed unless `--seed` says otherwise.
+pub const DEFAULT_SEED: u64 = 1;
 
 pub fn run(args: &SimulateArgs) -> Result<u8, String> {
     let text = match std::fs::read_to_string(&args.trace) {
@@ -55,6 +67,20 @@ pub fn run(args: &SimulateArgs) -> Result<u8, String> {
             return Ok(EXIT_FAILED);
         }
     };
+    if !reach::rules::is_known_timezone(&args.timezone) {
+        eprintln!(
+            "reach: --timezone {}: not an IANA time zone like Asia/Shanghai",
+            args.timezone
+        );
+        return Ok(EXIT_USAGE);
+    }
+    if reach::rules::Version::parse(&args.app_version).is_err() {
+        eprintln!(
+            "reach: --app-version {}: not a version like 5.2.0",
+            args.app_version
+        );
+        return Ok(EXIT_USAGE);
+    }
     let pack_text = crate::validate::read_pack(&args.pack)?;
     if let Err(e) = reach::rules::RulePack::parse(&pack_text) {
         for error in e.errors() {
@@ -71,6 +97,8 @@ pub fn run(args: &SimulateArgs) -> Result<u8, String> {
         trace: args.trace.clone(),
         timezone: args.timezone.clone(),
         start_ms: args.start_ms,
+        app_version: args.app_version.clone(),
+        seed: args.seed,
         server: None,
     };
     let mut out = std::io::stdout();
@@ -98,6 +126,10 @@ pub struct Lives {
     pub trace: PathBuf,
     pub timezone: String,
     pub start_ms: i64,
+    /// The app's version in the first life.
+    pub app_version: String,
+    /// Seeds the anonymous ids (`Config::id_seed`).
+    pub seed: u64,
     pub server: Option<network::LifeServer>,
 }
 
@@ -109,11 +141,18 @@ pub fn run_lives(
     dir: &Path,
     sink: &mut dyn FnMut(&Json) -> Result<(), String>,
 ) -> Result<u8, String> {
-    let mut lives: Vec<Vec<trace::Step>> = vec![Vec::new()];
+    // A life ends at a kill (abort) or an app update (closed, reopened at
+    // the new version).
+    let mut lives: Vec<(String, Vec<trace::Step>)> = vec![(args.app_version.clone(), Vec::new())];
     for s in steps {
-        lives.last_mut().expect("one life").push(s.clone());
-        if matches!(s.kind, trace::StepKind::Kill) {
-            lives.push(Vec::new());
+        lives.last_mut().expect("one life").1.push(s.clone());
+        match &s.kind {
+            trace::StepKind::Kill => {
+                let version = lives.last().expect("one life").0.clone();
+                lives.push((version, Vec::new()));
+            }
+            trace::StepKind::AppVersion(v) => lives.push((v.clone(), Vec::new())),
+            _ => {}
         }
     }
     let final_pack = steps
@@ -128,15 +167,20 @@ pub fn run_lives(
     let mut now = args.start_ms;
     let mut offered: Vec<String> = Vec::new();
     let count = lives.len();
-    for (i, life_steps) in lives.into_iter().enumerate() {
-        let ends_in_kill = i + 1 < count;
+    for (i, (app_version, life_steps)) in lives.into_iter().enumerate() {
+        let last = i + 1 == count;
+        let ends_in_kill = life_steps
+            .last()
+            .is_some_and(|s| matches!(s.kind, trace::StepKind::Kill));
         let plan = json!({
             "data_dir": dir.display().to_string(),
             "timezone": args.timezone,
             "start_ms": now,
             "trace_start_ms": args.start_ms,
             "load_first": if i == 0 && args.load_pack_first { Some(args.pack.display().to_string()) } else { None },
-            "final_pack": if ends_in_kill { None } else { Some(final_pack.clone()) },
+            "final_pack": if last { Some(final_pack.clone()) } else { None },
+            "app_version": app_version,
+            "seed": args.seed,
             "steps": life_steps.iter().map(|s| s.line).collect::<Vec<_>>(),
             "ends_in_kill": ends_in_kill,
             "offered_before": offered,
@@ -191,32 +235,34 @@ pub fn run_lives(
 
 /// A record as a line a person reads: virtual time, trace line, what happened.
 fn describe(r: &Json) -> String {
-    let at = r["at_ms"].as_i64().unwrap_or(0);
-    let (d, rest) = (at.div_euclid(86_400_000), at.rem_euclid(86_400_000) / 1000);
-    let when = format!(
-        "day {d} +{:02}:{:02}:{:02}",
-        rest / 3600,
-        rest / 60 % 60,
-        rest % 60
+    let when = r["local"].as_str().map_or_else(
+        || clock_text(r["at_ms"].as_i64().unwrap_or(0)),
+        String::from,
     );
     let s = |k: &str| r[k].as_str().unwrap_or("").to_string();
     let line = r["line"].as_u64().unwrap_or(0);
     let what = match r["what"].as_str().unwrap_or("") {
-        "popup offered" => format!(
-            "popup offered: {} (variant {}, {}) \"{}\" [{}]",
-            s("campaign"),
-            s("variant"),
-            s("template"),
-            s("title"),
-            r["buttons"]
-                .as_array()
-                .map(|b| b
-                    .iter()
-                    .filter_map(Json::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "))
-                .unwrap_or_default()
-        ),
+        "popup offered" => {
+            format!(
+                "popup offered: {} (variant {}, {}) \"{}\" [{}]",
+                s("campaign"),
+                s("variant"),
+                s("template"),
+                s("title"),
+                r["buttons"]
+                    .as_array()
+                    .map(|b| b
+                        .iter()
+                        .filter_map(Json::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", "))
+                    .unwrap_or_default()
+            ) + match r["answer"].as_str() {
+                Some("later") => "; the host answers later",
+                Some("discard") => "; the host answers discard",
+                _ => "",
+            }
+        }
         "explain" => {
             let reasons = r["reasons"]
                 .as_array()
@@ -231,11 +277,39 @@ fn describe(r: &Json) -> String {
         }
         "pack loaded" => format!("pack loaded: {}", s("pack")),
         "killed" => "the app is killed (no close)".to_string(),
+        "app updated" => format!(
+            "the app is updated to {} (closed and reopened)",
+            s("version")
+        ),
+        "timezone" => format!("the device moves to {}", s("timezone")),
+        "prize claim" => format!("prize claim for {}: {}", s("campaign"), s("answer")),
+        "prize released" => format!("prize released for {}", s("campaign")),
+        "delay scheduled" | "delay due" | "delay expired" | "delay cancelled" | "delay kept" => {
+            let due = r["due_local"].as_str().map(|d| format!(", due {d}"));
+            let expires = r["expires_local"]
+                .as_str()
+                .map(|d| format!(", expires {d}"));
+            format!(
+                "{} for {}{}{}",
+                r["what"].as_str().unwrap_or(""),
+                s("campaign"),
+                due.unwrap_or_default(),
+                expires.unwrap_or_default()
+            )
+        }
         other => {
             let mut parts = vec![other.to_string()];
             for k in ["campaign_id", "variant", "button_id", "goal_event"] {
                 if let Some(v) = r[k].as_str() {
                     parts.push(format!("{k}={v}"));
+                }
+            }
+            if let Some(props) = r["properties"].as_object() {
+                for (k, v) in props {
+                    match v.as_str() {
+                        Some(text) => parts.push(format!("{k}={text}")),
+                        None => parts.push(format!("{k}={v}")),
+                    }
                 }
             }
             parts.join(" ")
@@ -246,6 +320,20 @@ fn describe(r: &Json) -> String {
     } else {
         format!("{when}  line {line}: {what}")
     }
+}
+
+/// Time since the trace started: `day 1 +02:30:00`.
+fn clock_text(at_ms: i64) -> String {
+    let (d, rest) = (
+        at_ms.div_euclid(86_400_000),
+        at_ms.rem_euclid(86_400_000) / 1000,
+    );
+    format!(
+        "day {d} +{:02}:{:02}:{:02}",
+        rest / 3600,
+        rest / 60 % 60,
+        rest % 60
+    )
 }
 
 /// The child side: reads the plan from stdin and runs one life.
@@ -272,6 +360,8 @@ pub fn run_life() -> Result<u8, String> {
         timezone: string("timezone").unwrap_or_default(),
         start_ms: plan["start_ms"].as_i64().unwrap_or(0),
         trace_start_ms: plan["trace_start_ms"].as_i64().unwrap_or(0),
+        app_version: string("app_version").unwrap_or_else(|| DEFAULT_APP_VERSION.into()),
+        seed: plan["seed"].as_u64().unwrap_or(DEFAULT_SEED),
         load_first: string("load_first"),
         final_pack: string("final_pack"),
         steps,

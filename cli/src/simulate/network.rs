@@ -50,8 +50,9 @@ impl LifeServer {
 
 /// Above any trace's event count: no upload starts because events piled up.
 const NEVER_BY_COUNT: u64 = 1_000_000;
-/// Above any run's wall-clock length: no upload starts on the timer.
-const NEVER_BY_TIME: Duration = Duration::from_secs(24 * 3_600);
+/// Above any trace's virtual length (the SDK's interval runs on the trace's
+/// clock, and traces advance by days): no upload starts on the timer.
+const NEVER_BY_TIME: Duration = Duration::from_secs(10 * 365 * 24 * 3_600);
 
 /// The SDK's transport, or "no connection" while `offline` is set.
 struct SwitchedTransport {

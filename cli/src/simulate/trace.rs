@@ -10,7 +10,13 @@
 //! `{"clock_jump": "-2h"}`, `{"load_pack": "other.json"}` (relative to the
 //! trace), and the host's answers to the last popup offered: `{"shown": true}`,
 //! `{"clicked": "BUTTON"}`, `{"dismissed": true}`; `{"next_answer": "show" |
-//! "later" | "discard"}` sets how the host answers the offers that follow.
+//! "later" | "discard"}` sets how the host answers the offers that follow;
+//! `{"claim": "granted" | "exhausted" | "unavailable"}` sets how the prize
+//! server answers the claims that follow (granted until a trace says
+//! otherwise). `{"timezone": "Europe/Berlin"}` moves the device to another
+//! zone; `{"explain": "CAMPAIGN"}` prints `explain()` for a campaign at
+//! that moment; `{"app_version": "5.2.0"}` updates the app: it is closed and
+//! reopened at that version on the same data directory.
 //! With a server (the demo), `{"network": "offline" | "online"}` switches the
 //! phone's network and `{"upload": true}` asks the SDK to upload now.
 
@@ -49,6 +55,12 @@ pub enum StepKind {
     Clicked(String),
     Dismissed,
     NextAnswer(String),
+    /// How the prize server answers the claims that follow.
+    Claim(String),
+    Timezone(String),
+    Explain(String),
+    /// The app is updated to this version (closed, reopened).
+    AppVersion(String),
     /// The phone's network: `true` online.
     Network(bool),
     Upload,
@@ -150,6 +162,30 @@ fn parse_step(text: &str, base: &Path) -> Result<StepKind, String> {
                 return Err(format!("answer \"{a}\" is not show, later or discard"));
             }
             StepKind::NextAnswer(a)
+        }
+        "claim" => {
+            let c = string("granted, exhausted or unavailable")?;
+            if !["granted", "exhausted", "unavailable"].contains(&c.as_str()) {
+                return Err(format!(
+                    "claim \"{c}\" is not granted, exhausted or unavailable"
+                ));
+            }
+            StepKind::Claim(c)
+        }
+        "timezone" => {
+            let zone = string("an IANA time zone like \"Europe/Berlin\"")?;
+            if !reach::rules::is_known_timezone(&zone) {
+                return Err(format!("\"{zone}\" is not an IANA time zone"));
+            }
+            StepKind::Timezone(zone)
+        }
+        "explain" => StepKind::Explain(string("a campaign id")?),
+        "app_version" => {
+            let v = string("a version like \"5.2.0\"")?;
+            if reach::rules::Version::parse(&v).is_err() {
+                return Err(format!("\"{v}\" is not a version like 5.2.0"));
+            }
+            StepKind::AppVersion(v)
         }
         "network" => match string("offline or online")?.as_str() {
             "offline" => StepKind::Network(false),
