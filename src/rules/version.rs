@@ -290,7 +290,10 @@ mod tests {
     fn a_range_reads_as_people_write_it() {
         let shown = |j| range(j).unwrap().to_string();
         assert_eq!(shown(json!({"gte": "5.2.0"})), ">= 5.2.0");
-        assert_eq!(shown(json!({"gt": "5.2.0", "lte": "6.0.0"})), "> 5.2.0 and <= 6.0.0");
+        assert_eq!(
+            shown(json!({"gt": "5.2.0", "lte": "6.0.0"})),
+            "> 5.2.0 and <= 6.0.0"
+        );
         assert_eq!(shown(json!({"lt": "6.0.0-rc.1"})), "< 6.0.0-rc.1");
         assert_eq!(shown(json!({"eq": "5.2.0"})), "= 5.2.0");
     }
