@@ -18,6 +18,7 @@ mod claims;
 pub mod cli;
 mod error;
 mod keys;
+pub mod lift;
 mod packs;
 mod routes;
 mod segments;
