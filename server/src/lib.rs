@@ -12,6 +12,7 @@
 //! println!("uploading to {}/v1/batch", server.base_url());
 //! ```
 
+mod arms;
 mod batch;
 mod body;
 mod claims;
@@ -38,7 +39,7 @@ pub use keys::{
     decode_seed, keygen, public_key, read_key_file, sign, write_key_pair, PUBLIC_KEY_FILE,
     SECRET_KEY_FILE,
 };
-pub use stats::{CampaignStats, Stats};
+pub use stats::{ArmStats, CampaignStats, GlobalHoldout, Stats, VariantStats};
 pub use store::Database;
 
 /// `POST /v1/batch` without a socket, for the fuzz targets (`fuzz/`): the write-key check, then the body as

@@ -1,16 +1,21 @@
 //! `GET /v1/stats`: read-only counts over what the server has stored, for tests, demos and a curious operator.
 //!
 //! Everything is computed from the tables at request time (no second set of counters to drift from the rows).
+//! Each campaign's arms (per variant: assigned, exposed, converted persons and revenue) and its measured effect
+//! come from `arms.rs` and `lift.rs`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::arms;
 use crate::error::ServerError;
+use crate::lift::{Arm, Effect};
 use crate::store::Storage;
 
 /// Reach's own campaign events and the `by_campaign` field each one counts in.
-const CAMPAIGN_EVENTS: [(&str, &str); 5] = [
+const CAMPAIGN_EVENTS: [(&str, &str); 6] = [
+    ("reach.popup.offered", "offered"),
     ("reach.popup.shown", "shown"),
     ("reach.popup.clicked", "clicked"),
     ("reach.popup.dismissed", "dismissed"),
@@ -19,7 +24,7 @@ const CAMPAIGN_EVENTS: [(&str, &str); 5] = [
 ];
 
 /// The body of `GET /v1/stats`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Stats {
     /// Events in accepted batches, duplicates included.
     pub events_received: u64,
@@ -36,16 +41,80 @@ pub struct Stats {
     pub by_event: BTreeMap<String, u64>,
     /// Stored campaign events per `properties.campaign_id`.
     pub by_campaign: BTreeMap<String, CampaignStats>,
+    /// Treated persons against the global holdout across campaigns; `None` when no `global_holdout` event is
+    /// stored.
+    #[serde(default)]
+    pub global_holdout: Option<GlobalHoldout>,
 }
 
-/// One campaign's line in `by_campaign`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// One campaign's line in `by_campaign`: events counted by name, then persons per variant and the effect.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CampaignStats {
     pub shown: u64,
     pub clicked: u64,
     pub dismissed: u64,
     pub control: u64,
     pub conversions: u64,
+    /// `reach.popup.offered` events.
+    #[serde(default)]
+    pub offered: u64,
+    /// Persons per `properties.variant`.
+    #[serde(default)]
+    pub variants: BTreeMap<String, VariantStats>,
+    /// Treatment variants pooled against the campaign's control variants pooled (`global_holdout` excluded);
+    /// `None` when either side has no person.
+    #[serde(default)]
+    pub effect: Option<Effect>,
+    /// Treatment variants pooled against the campaign's `global_holdout` arm; `None` when either is empty.
+    #[serde(default)]
+    pub effect_vs_global_holdout: Option<Effect>,
+}
+
+/// One variant of a campaign: its arm in persons.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VariantStats {
+    /// Named by `reach.popup.control` events (or `global_holdout`): nobody is shown anything.
+    pub control: bool,
+    #[serde(flatten)]
+    pub arm: ArmStats,
+}
+
+/// An arm's persons and revenue.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ArmStats {
+    pub assigned: u64,
+    pub exposed: u64,
+    pub converted: u64,
+    /// `converted / assigned`; `None` when nobody is assigned.
+    pub conversion_rate: Option<f64>,
+    /// Sum of the conversions' numeric `properties.value`.
+    pub revenue: f64,
+    /// `revenue / assigned`; `None` when nobody is assigned.
+    pub revenue_per_person: Option<f64>,
+}
+
+impl From<Arm> for ArmStats {
+    fn from(a: Arm) -> ArmStats {
+        ArmStats {
+            assigned: a.assigned,
+            exposed: a.exposed,
+            converted: a.converted,
+            conversion_rate: a.conversion_rate(),
+            revenue: a.value_sum,
+            revenue_per_person: a.value_per_person(),
+        }
+    }
+}
+
+/// The top-level `global_holdout`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GlobalHoldout {
+    /// Persons assigned to a treatment arm of any campaign and never held out.
+    pub treated: ArmStats,
+    /// Persons with a `global_holdout` event.
+    pub held_out: ArmStats,
+    /// Treated against held out; `None` when either is empty.
+    pub effect: Option<Effect>,
 }
 
 impl CampaignStats {
@@ -56,12 +125,14 @@ impl CampaignStats {
             "dismissed" => Some(&mut self.dismissed),
             "control" => Some(&mut self.control),
             "conversions" => Some(&mut self.conversions),
+            "offered" => Some(&mut self.offered),
             _ => None,
         }
     }
 }
 
-/// Reads the current stats in one read transaction, so the numbers agree with each other.
+/// Reads the current stats: the counters in one read transaction, so they agree with each other, then the
+/// campaign events for the arms in a second one (events stored in between are in the arms only).
 pub fn compute(store: &dyn Storage) -> Result<Stats, ServerError> {
     let names = CAMPAIGN_EVENTS.map(|(event, _)| event);
     let counts = store.counts(&names)?;
@@ -85,6 +156,28 @@ pub fn compute(store: &dyn Storage) -> Result<Stats, ServerError> {
             *slot = n;
         }
     }
+    let arms = arms::compute(&store.campaign_events(&arms::EVENTS)?);
+    for (campaign, a) in arms.campaigns {
+        let line = stats.by_campaign.entry(campaign).or_default();
+        line.variants = a
+            .variants
+            .into_iter()
+            .map(|(name, v)| {
+                let stats = VariantStats {
+                    control: v.control,
+                    arm: v.arm.into(),
+                };
+                (name, stats)
+            })
+            .collect();
+        line.effect = a.effect;
+        line.effect_vs_global_holdout = a.effect_vs_global_holdout;
+    }
+    stats.global_holdout = arms.global_holdout.map(|g| GlobalHoldout {
+        treated: g.treated.into(),
+        held_out: g.held_out.into(),
+        effect: g.effect,
+    });
     Ok(stats)
 }
 

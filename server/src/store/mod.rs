@@ -82,6 +82,17 @@ pub struct Counts {
     pub by_campaign: Vec<(String, String, u64)>,
 }
 
+/// One stored `track` event of the names `Storage::campaign_events` asked for, with the columns the arms need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignEvent {
+    /// `event`.
+    pub name: String,
+    /// `properties.campaign_id` as stored (a number as its decimal text), the key `by_campaign` uses too.
+    pub campaign_id: String,
+    /// The event's JSON text, as first received.
+    pub body: String,
+}
+
 /// Whom server-computed segments belong to. The device asks by its user id once `identify()` named the person,
 /// by its anonymous id before; the two are different persons even when their text is equal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +129,11 @@ pub trait Storage: Send + Sync {
 
     /// The numbers behind `/v1/stats`; `by_campaign` counts only the event names in `campaign_events`.
     fn counts(&self, campaign_events: &[&str]) -> Result<Counts, ServerError>;
+
+    /// Every stored `track` event named in `names` that has a `campaign_id`, in `messageId` order (each
+    /// `messageId` once: duplicates are never stored), read in one transaction. `/v1/stats` groups them into
+    /// a campaign's arms (`arms.rs`); the store only selects rows.
+    fn campaign_events(&self, names: &[&str]) -> Result<Vec<CampaignEvent>, ServerError>;
 
     /// How many times `message_id` arrived in accepted batches (0 if never).
     fn receipts(&self, message_id: &str) -> Result<u64, ServerError>;

@@ -17,8 +17,8 @@ use std::time::Duration;
 use postgres::{Client, Config, NoTls};
 
 use super::{
-    distinct_by_id, now_ms, tally, to_count, ClaimAttempt, ClaimOutcome, Counts, Event, Outcome,
-    PersonKind, Storage,
+    distinct_by_id, now_ms, tally, to_count, CampaignEvent, ClaimAttempt, ClaimOutcome, Counts,
+    Event, Outcome, PersonKind, Storage,
 };
 use crate::error::ServerError;
 
@@ -412,6 +412,24 @@ impl Storage for PostgresStore {
         }
         tx.commit()?;
         Ok(counts)
+    }
+
+    fn campaign_events(&self, names: &[&str]) -> Result<Vec<CampaignEvent>, ServerError> {
+        let mut client = self.client()?;
+        let rows = client.query(
+            "SELECT name, campaign_id, body FROM events
+             WHERE type = 'track' AND campaign_id IS NOT NULL AND name = ANY($1)
+             ORDER BY message_id",
+            &[&names],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| CampaignEvent {
+                name: r.get(0),
+                campaign_id: r.get(1),
+                body: r.get(2),
+            })
+            .collect())
     }
 
     fn receipts(&self, message_id: &str) -> Result<u64, ServerError> {

@@ -12,8 +12,8 @@ use std::time::Duration;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use super::{
-    distinct_by_id, now_ms, tally, to_count, ClaimAttempt, ClaimOutcome, Counts, Event, Outcome,
-    PersonKind, Storage,
+    distinct_by_id, now_ms, tally, to_count, CampaignEvent, ClaimAttempt, ClaimOutcome, Counts,
+    Event, Outcome, PersonKind, Storage,
 };
 use crate::error::ServerError;
 /// The file inside the data directory.
@@ -269,6 +269,27 @@ impl Storage for SqliteStore {
             counts.by_campaign.push((campaign, name, to_count(n)));
         }
         Ok(counts)
+    }
+
+    fn campaign_events(&self, names: &[&str]) -> Result<Vec<CampaignEvent>, ServerError> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let wanted = vec!["?"; names.len()].join(", ");
+        let mut select = tx.prepare(&format!(
+            "SELECT name, campaign_id, body FROM events
+             WHERE type = 'track' AND campaign_id IS NOT NULL AND name IN ({wanted})
+             ORDER BY message_id"
+        ))?;
+        let rows = select
+            .query_map(rusqlite::params_from_iter(names), |r| {
+                Ok(CampaignEvent {
+                    name: r.get(0)?,
+                    campaign_id: r.get(1)?,
+                    body: r.get(2)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
     }
 
     fn receipts(&self, message_id: &str) -> Result<u64, ServerError> {
