@@ -361,7 +361,10 @@ mod tests {
         assert_eq!(Some(effect), lift::effect(&treatment, &control));
         close(effect.absolute_lift.value, 12.0 / 40.0 - 6.0 / 40.0);
         close(effect.compliance, 0.75);
-        close(effect.value_lift_per_person.value, 225.0 / 40.0 - 30.0 / 40.0);
+        close(
+            effect.value_lift_per_person.value,
+            225.0 / 40.0 - 30.0 / 40.0,
+        );
         assert!(effect.absolute_lift.ci95_low.is_some(), "40 per arm");
         assert_eq!(spring.effect_vs_global_holdout, None);
         assert_eq!(arms.global_holdout, None);
@@ -374,7 +377,13 @@ mod tests {
         // conversion (3). Autumn's treatment "B": t0 (again), u0 (converts 7), and h3, who is held out and so
         // not treated.
         for i in 0..40 {
-            e.add(CONTROL, "spring", GLOBAL_HOLDOUT, &format!("h{i}"), Value::Null);
+            e.add(
+                CONTROL,
+                "spring",
+                GLOBAL_HOLDOUT,
+                &format!("h{i}"),
+                Value::Null,
+            );
         }
         e.add(CONVERSION, "autumn", GLOBAL_HOLDOUT, "h0", json!(8));
         e.add(CONVERSION, "autumn", GLOBAL_HOLDOUT, "h1", json!(2));
@@ -388,11 +397,18 @@ mod tests {
         let holdout = spring.variants[GLOBAL_HOLDOUT];
         assert!(holdout.control);
         assert_eq!(
-            (holdout.arm.assigned, holdout.arm.converted, holdout.arm.value_sum),
+            (
+                holdout.arm.assigned,
+                holdout.arm.converted,
+                holdout.arm.value_sum
+            ),
             (40, 1, 3.0)
         );
         // The campaign's own effect ignores the holdout; the other effect uses it.
-        assert_eq!(spring.effect, compute(&scenario().0).campaigns["spring"].effect);
+        assert_eq!(
+            spring.effect,
+            compute(&scenario().0).campaigns["spring"].effect
+        );
         assert_eq!(
             spring.effect_vs_global_holdout,
             lift::effect(&spring.variants["A"].arm, &holdout.arm)
