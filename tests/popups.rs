@@ -160,7 +160,14 @@ fn a_dismiss_button_counts_as_a_dismiss_not_a_click() {
         .map(|e| e.name)
         .filter(|n| n.starts_with("reach."))
         .collect();
-    assert_eq!(names, ["reach.popup.shown", "reach.popup.dismissed"]);
+    assert_eq!(
+        names,
+        [
+            "reach.popup.offered",
+            "reach.popup.shown",
+            "reach.popup.dismissed"
+        ]
+    );
     expect(
         &phone.event(day(0, "10:05"), "register", &[]),
         Some("lottery"),

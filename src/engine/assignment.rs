@@ -18,6 +18,69 @@
 
 use sha2::{Digest, Sha256};
 
+use super::TriggerEngine;
+use crate::rules::{GlobalHoldout, GLOBAL_HOLDOUT_VARIANT};
+
+impl TriggerEngine {
+    /// The person's arm in the campaign (assigned now at first exposure,
+    /// from `unit_id`), and whether it is a control arm. `None` for a
+    /// campaign without variants when the pack holds nobody out.
+    ///
+    /// A pack's global holdout comes first: a person in it is in the
+    /// control arm [`GLOBAL_HOLDOUT_VARIANT`] of every campaign they have
+    /// not been exposed to yet. An arm once given is kept while it exists
+    /// (a holdout added later moves no one already exposed to a campaign).
+    pub fn assign(&mut self, idx: usize, unit_id: &str, now_ms: i64) -> Option<(String, bool)> {
+        let pack = self.pack.clone();
+        let c = pack.campaign(idx);
+        let stored = self.assignments.get(&c.id);
+        if let Some(a) = stored {
+            if a.variant == GLOBAL_HOLDOUT_VARIANT && pack.holdout.is_some() {
+                return Some((a.variant.clone(), true));
+            }
+            let arm = c
+                .variants
+                .as_ref()
+                .and_then(|v| v.arms.iter().find(|arm| arm.id == a.variant));
+            if let Some(arm) = arm {
+                return Some((arm.id.clone(), arm.control));
+            }
+        }
+        // First exposure, or the stored arm left the pack: the same unit
+        // decides again.
+        let unit = stored.map_or_else(|| unit_id.to_owned(), |a| a.unit_id.clone());
+        let (variant, control) = if pack.holdout.as_ref().is_some_and(|h| held_out(h, &unit)) {
+            (GLOBAL_HOLDOUT_VARIANT.to_owned(), true)
+        } else {
+            let v = c.variants.as_ref()?;
+            let weights: Vec<u32> = v.arms.iter().map(|a| a.weight).collect();
+            let arm = &v.arms[choose(&weights, hash_point(&v.salt, &c.id, &unit))];
+            (arm.id.clone(), arm.control)
+        };
+        self.assignments.insert(
+            c.id.clone(),
+            Assignment {
+                variant: variant.clone(),
+                unit_id: unit,
+                assigned_ms: now_ms,
+            },
+        );
+        self.dirty_assignments.insert(c.id.clone());
+        Some((variant, control))
+    }
+}
+
+/// Whether the unit is in the pack's global holdout: the same hash as a
+/// campaign's split, with the holdout's salt in both places a campaign
+/// puts its salt and id, so it is independent of every campaign's arms.
+pub fn held_out(holdout: &GlobalHoldout, unit_id: &str) -> bool {
+    let share = holdout.basis_points.min(10_000);
+    choose(
+        &[share, 10_000 - share],
+        hash_point(&holdout.salt, GLOBAL_HOLDOUT_VARIANT, unit_id),
+    ) == 0
+}
+
 /// The 64-bit point of a unit in a campaign's split.
 pub fn hash_point(salt: &str, campaign_id: &str, unit_id: &str) -> u64 {
     let mut h = Sha256::new();
@@ -76,6 +139,30 @@ mod tests {
         assert_eq!(hash_point("s", "c", "u"), hash_point("s", "c", "u"));
         assert_ne!(hash_point("ab", "c", "u"), hash_point("a", "bc", "u"));
         assert_eq!(hash_point("vip-upsell", "vip-upsell", "user-1"), PINNED);
+    }
+
+    #[test]
+    fn the_global_holdout_holds_its_share_stably() {
+        let h = GlobalHoldout {
+            salt: "global_holdout".into(),
+            basis_points: 1_000,
+        };
+        let held = (0..20_000)
+            .filter(|i| held_out(&h, &format!("user-{i}")))
+            .count();
+        // 10 % of 20,000 is 2,000; a fair hash stays within 3 sigma (~127).
+        assert!((1_870..=2_130).contains(&held), "{held} held out");
+        assert_eq!(held_out(&h, "user-7"), held_out(&h, "user-7"));
+        let other = GlobalHoldout {
+            salt: "another".into(),
+            ..h.clone()
+        };
+        let both = (0..20_000)
+            .map(|i| format!("user-{i}"))
+            .filter(|u| held_out(&h, u) && held_out(&other, u))
+            .count();
+        // Independent salts: about 1 % in both (200).
+        assert!((120..=280).contains(&both), "{both} in both");
     }
 
     #[test]

@@ -27,6 +27,32 @@ impl TriggerEngine {
         let h = self.histories.entry(campaign_id.to_owned()).or_default();
         h.prune(at_ms);
         h.record_impression(at_ms);
+        match h.exposure.as_mut() {
+            // The window this offer opened when it was made stays open
+            // from then, and a conversion already made in it stays made.
+            Some(e) if e.offer_id == offer_id => {}
+            _ => {
+                h.exposure = Some(Exposure {
+                    at_ms,
+                    variant: variant.to_owned(),
+                    offer_id: offer_id.to_owned(),
+                    converted: false,
+                })
+            }
+        }
+        self.dirty_histories.insert(campaign_id.to_owned());
+        self.global.prune(at_ms);
+        self.global.record_impression(at_ms, session_id);
+        self.global_dirty = true;
+    }
+
+    /// A treated person reached the exposure point: the offer is made
+    /// (the host may still not show it). It opens the goal's attribution
+    /// window as a control exposure does, so both arms count conversions
+    /// from the same point (intention to treat); caps count only what is
+    /// shown.
+    pub fn record_offer(&mut self, campaign_id: &str, at_ms: i64, variant: &str, offer_id: &str) {
+        let h = self.histories.entry(campaign_id.to_owned()).or_default();
         h.exposure = Some(Exposure {
             at_ms,
             variant: variant.to_owned(),
@@ -34,9 +60,6 @@ impl TriggerEngine {
             converted: false,
         });
         self.dirty_histories.insert(campaign_id.to_owned());
-        self.global.prune(at_ms);
-        self.global.record_impression(at_ms, session_id);
-        self.global_dirty = true;
     }
 
     pub fn record_dismiss(&mut self, campaign_id: &str, at_ms: i64) {

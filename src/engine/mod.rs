@@ -646,39 +646,6 @@ impl TriggerEngine {
         self.sequences.get(campaign_id)
     }
 
-    /// The person's arm in the campaign (assigned now at first exposure,
-    /// from `unit_id`), and whether it is a control arm. `None` for a
-    /// campaign without variants.
-    pub fn assign(&mut self, idx: usize, unit_id: &str, now_ms: i64) -> Option<(String, bool)> {
-        let pack = self.pack.clone();
-        let c = pack.campaign(idx);
-        let v = c.variants.as_ref()?;
-        if let Some(a) = self.assignments.get(&c.id) {
-            if let Some(arm) = v.arms.iter().find(|arm| arm.id == a.variant) {
-                return Some((arm.id.clone(), arm.control));
-            }
-        }
-        // First exposure, or the stored arm left the pack: the same unit
-        // decides again.
-        let unit = self
-            .assignments
-            .get(&c.id)
-            .map_or_else(|| unit_id.to_owned(), |a| a.unit_id.clone());
-        let weights: Vec<u32> = v.arms.iter().map(|a| a.weight).collect();
-        let arm =
-            &v.arms[assignment::choose(&weights, assignment::hash_point(&v.salt, &c.id, &unit))];
-        self.assignments.insert(
-            c.id.clone(),
-            Assignment {
-                variant: arm.id.clone(),
-                unit_id: unit,
-                assigned_ms: now_ms,
-            },
-        );
-        self.dirty_assignments.insert(c.id.clone());
-        Some((arm.id.clone(), arm.control))
-    }
-
     pub fn assignment(&self, campaign_id: &str) -> Option<&Assignment> {
         self.assignments.get(campaign_id)
     }

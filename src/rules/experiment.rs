@@ -36,6 +36,51 @@ pub const MIN_GOAL_WINDOW: Duration = Duration::from_secs(1);
 /// campaign; a conversion months after a popup is mostly coincidence.
 pub const MAX_GOAL_WINDOW: Duration = Duration::from_days(90);
 
+/// The variant a person in the pack's global holdout has in every campaign:
+/// a control arm no campaign may name itself.
+pub const GLOBAL_HOLDOUT_VARIANT: &str = "global_holdout";
+
+/// The global holdout's salt when the pack gives none. Persons keep their
+/// place across packs as long as the salt stays.
+pub const DEFAULT_GLOBAL_HOLDOUT_SALT: &str = "global_holdout";
+
+/// Largest share held out of every campaign. A holdout measures the
+/// campaigns' overall lift from a minority; holding out more than half
+/// would be turning the campaigns off.
+pub const MAX_GLOBAL_HOLDOUT_PERCENT: f64 = 50.0;
+
+/// A pack's global holdout: a stable share of persons held out of every
+/// campaign (each exposure recorded as control), so the lift of all
+/// campaigns together can be measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GlobalHoldout {
+    pub salt: String,
+    /// The share held out, in basis points (10,000 = 100 %).
+    pub basis_points: u32,
+}
+
+impl GlobalHoldout {
+    /// `{"percent": 5, "salt": "holdout-2026"}`.
+    pub(crate) fn read(node: Node) -> Result<GlobalHoldout, FieldError> {
+        let object = node.object(&["percent", "salt"])?;
+        let percent_node = object.required("percent")?;
+        let basis_points = percent_node
+            .as_f64()
+            .filter(|p| *p > 0.0 && *p <= MAX_GLOBAL_HOLDOUT_PERCENT)
+            .map(|p| (p * 100.0).round() as u32)
+            .filter(|bp| *bp >= 1)
+            .ok_or_else(|| {
+                percent_node.error(format!(
+                    "expected a percentage above 0 and at most {MAX_GLOBAL_HOLDOUT_PERCENT} (0.01 steps)"
+                ))
+            })?;
+        let salt = object
+            .optional("salt", |n| n.short_str(MAX_SALT_CHARS).map(str::to_owned))?
+            .unwrap_or_else(|| DEFAULT_GLOBAL_HOLDOUT_SALT.to_owned());
+        Ok(GlobalHoldout { salt, basis_points })
+    }
+}
+
 /// A campaign's arms.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Variants {
@@ -97,7 +142,13 @@ impl Variants {
 
 fn read_variant(node: Node, popups: PopupContext) -> Result<Variant, FieldError> {
     let object = node.object(&["id", "weight", "control", "popup"])?;
-    let id = read_id(&object.required("id")?)?.to_owned();
+    let id_node = object.required("id")?;
+    let id = read_id(&id_node)?.to_owned();
+    if id == GLOBAL_HOLDOUT_VARIANT {
+        return Err(id_node.error(format!(
+            "\"{GLOBAL_HOLDOUT_VARIANT}\" is the pack's global holdout; name the variant otherwise"
+        )));
+    }
     let weight_node = object.required("weight")?;
     let weight = weight_node
         .integer()
@@ -128,6 +179,10 @@ pub struct Goal {
     pub filter: Option<Predicate>,
     /// The attribution window after an impression or a control exposure.
     pub within_ms: i64,
+    /// The goal event's property that carries the conversion's value
+    /// (revenue: `"amount"`); a numeric value of it goes into
+    /// `reach.conversion` as `value`, which the server's stats sum.
+    pub value: Option<String>,
 }
 
 impl Goal {
@@ -139,7 +194,7 @@ impl Goal {
 
     /// `{"event": "purchase", "where": [...], "within": "24h"}`.
     pub(crate) fn read(node: Node) -> Result<Goal, FieldError> {
-        let object = node.object(&["event", "where", "within"])?;
+        let object = node.object(&["event", "where", "within", "value"])?;
         let event = read_name(&object.required("event")?)?.to_owned();
         let filter = read_filter(&object)?;
         let within = Duration::read_within(
@@ -148,10 +203,12 @@ impl Goal {
             MAX_GOAL_WINDOW,
             "an attribution window",
         )?;
+        let value = object.optional("value", |n| read_name(&n).map(str::to_owned))?;
         Ok(Goal {
             event,
             filter,
             within_ms: within.as_millis(),
+            value,
         })
     }
 }
@@ -294,5 +351,56 @@ mod tests {
             goal(json!({"event": "purchase", "within": "100d"})).unwrap_err(),
             "goal.within: an attribution window must be between 1s and 90d, found 100d"
         );
+        assert_eq!(g.value, None);
+        let g = goal(json!({"event": "purchase", "within": "1h", "value": "amount"})).unwrap();
+        assert_eq!(g.value.as_deref(), Some("amount"));
+        assert_eq!(
+            goal(json!({"event": "purchase", "within": "1h", "value": ""})).unwrap_err(),
+            "goal.value: must not be empty"
+        );
+    }
+
+    fn global(h: serde_json::Value) -> Result<GlobalHoldout, String> {
+        let doc = Document::from(json!({ "holdout": h }));
+        let root = Node::root(&doc);
+        let object = root.map().unwrap();
+        GlobalHoldout::read(object.required("holdout").unwrap()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_global_holdout_is_a_share_up_to_half_with_a_default_salt() {
+        assert_eq!(
+            global(json!({"percent": 5})).unwrap(),
+            GlobalHoldout {
+                salt: DEFAULT_GLOBAL_HOLDOUT_SALT.into(),
+                basis_points: 500
+            }
+        );
+        assert_eq!(
+            global(json!({"percent": 0.25, "salt": "h-2026"})).unwrap(),
+            GlobalHoldout {
+                salt: "h-2026".into(),
+                basis_points: 25
+            }
+        );
+        for bad in [json!(0), json!(50.5), json!("5"), json!(0.001)] {
+            assert_eq!(
+                global(json!({ "percent": bad })).unwrap_err(),
+                "holdout.percent: expected a percentage above 0 and at most 50 (0.01 steps)"
+            );
+        }
+        assert_eq!(
+            global(json!({"percent": 5, "share": 1}))
+                .unwrap_err()
+                .split(':')
+                .next(),
+            Some("holdout")
+        );
+        assert!(variants(
+            json!([{"id": "global_holdout", "weight": 1}, {"id": "b", "weight": 1}]),
+            None
+        )
+        .unwrap_err()
+        .starts_with("variants[0].id: \"global_holdout\" is the pack's global holdout"));
     }
 }

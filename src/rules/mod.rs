@@ -85,7 +85,10 @@ pub use campaign::{
 pub use condition::{Condition, MAX_CONDITIONS_PER_LIST, MAX_CONDITION_DEPTH};
 pub use duration::{Duration, MAX_DURATION};
 pub use error::{FieldError, PackError, MAX_REPORTED_ERRORS};
-pub use experiment::{MAX_ARMS, MAX_GOAL_WINDOW, MAX_WEIGHT, MIN_ARMS, MIN_GOAL_WINDOW};
+pub use experiment::{
+    GlobalHoldout, GLOBAL_HOLDOUT_VARIANT, MAX_ARMS, MAX_GLOBAL_HOLDOUT_PERCENT, MAX_GOAL_WINDOW,
+    MAX_WEIGHT, MIN_ARMS, MIN_GOAL_WINDOW,
+};
 pub use format::{FormatVersion, FORMAT_MAJOR, FORMAT_MINOR};
 pub use frequency::{Frequency, Period, PeriodCap, Reeligibility};
 pub use index::TriggerIndex;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use super::behaviour::Measure;
 use super::campaign::{read_campaign, Campaign, CampaignEntry, InactiveCampaign};
 use super::error::{FieldError, PackError};
+use super::experiment::GlobalHoldout;
 use super::format::FormatVersion;
 use super::index::TriggerIndex;
 use super::json::Document;
@@ -43,6 +44,8 @@ pub struct RulePack {
     /// The locale whose texts a device falls back to.
     pub default_locale: Option<Locale>,
     pub limits: GlobalLimits,
+    /// Persons held out of every campaign (format 1.x, `holdout`).
+    pub holdout: Option<GlobalHoldout>,
     campaigns: Vec<Campaign>,
     needs_newer_sdk: Vec<InactiveCampaign>,
     /// Indexes of `campaigns`, sorted by id.
@@ -123,6 +126,7 @@ impl RulePack {
             version: None,
             default_locale: None,
             limits: GlobalLimits::default(),
+            holdout: None,
             campaigns: Vec::new(),
             needs_newer_sdk: Vec::new(),
             by_id: Vec::new(),
@@ -196,12 +200,13 @@ impl RulePack {
     }
 }
 
-const PACK_KEYS: [&str; 6] = [
+const PACK_KEYS: [&str; 7] = [
     "format",
     "revision",
     "version",
     "default_locale",
     "limits",
+    "holdout",
     "campaigns",
 ];
 
@@ -233,6 +238,7 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
     );
     let limits =
         keep(&mut errors, object.optional("limits", GlobalLimits::read)).unwrap_or_default();
+    let holdout = keep(&mut errors, object.optional("holdout", GlobalHoldout::read));
     let popups = PopupContext {
         default_locale: default_locale.as_ref(),
         app_url_schemes: acceptance.app_url_schemes,
@@ -259,6 +265,7 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
         version,
         default_locale,
         limits,
+        holdout,
         campaigns,
         needs_newer_sdk,
         by_id,

@@ -44,6 +44,28 @@ const DELAY_RECHECK_MS: i64 = 60_000;
 /// Keys of `reach.conversion` that a goal event's properties cannot shadow.
 const CONVERSION_KEYS: [&str; 4] = ["campaign_id", "variant", "offer_id", "goal_event"];
 
+/// The numeric value of the campaign goal's `value` property among the goal
+/// event's properties; none when the goal names none or the event's value is
+/// missing or not a number (a text "12.50" is not revenue Reach can sum).
+fn conversion_value(
+    pack: &crate::rules::RulePack,
+    campaign_id: &str,
+    props: &[(String, Value)],
+) -> Option<Value> {
+    let name = pack
+        .campaign_by_id(campaign_id)?
+        .goal
+        .as_ref()?
+        .value
+        .as_ref()?;
+    props
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+        .filter(|v| matches!(v, Value::Int(_) | Value::Float(_)))
+        .cloned()
+}
+
 impl Worker {
     /// Restores the active pack, counters, histories and the offer in flight.
     pub(super) fn load_campaign_state(&mut self) {
@@ -283,6 +305,12 @@ impl Worker {
                     .filter(|(k, _)| !CONVERSION_KEYS.contains(&k.as_str()))
                     .cloned(),
             );
+            if let Some(v) = conversion_value(&self.engine.pack().clone(), &c.campaign_id, props) {
+                // The goal's value property, under Reach's own key (it wins
+                // over a goal event's own `value`).
+                out.retain(|(k, _)| k != "value");
+                out.push(("value".to_owned(), v));
+            }
             self.shared.logger.log(
                 Level::Info,
                 &format!(
@@ -370,6 +398,17 @@ impl Worker {
             self.engine.annotate(&campaign.id, note);
             return;
         }
+        // The treated arm's exposure point, where a control person's
+        // `reach.popup.control` is: the offer is made (the host may still
+        // not show it), and the goal's window opens.
+        self.engine
+            .record_offer(&campaign.id, now, &variant, &offer_id);
+        let props = vec![
+            ("campaign_id".to_owned(), Value::String(campaign.id.clone())),
+            ("variant".to_owned(), Value::String(variant.clone())),
+            ("offer_id".to_owned(), Value::String(offer_id.clone())),
+        ];
+        self.record(EventKind::Track, "reach.popup.offered", props, now);
         let mut f = InFlight {
             offer_id,
             campaign_id: campaign.id.clone(),

@@ -808,7 +808,7 @@ def test_a_python_presenter_receives_the_registration_popup(open_reach, data_dir
     r.popup_shown(popup.offer_id)
     r.popup_clicked(popup.offer_id, "draw")
     d = flushed(r)
-    assert d.stored == 3  # register, reach.popup.shown, reach.popup.clicked
+    assert d.stored == 4  # register, reach.popup.offered, reach.popup.shown, reach.popup.clicked
     assert d.popups_offered == 1
 
     # max_total 1: the second registration is stored but offers nothing.
@@ -821,12 +821,13 @@ def test_a_python_presenter_receives_the_registration_popup(open_reach, data_dir
 
     events = db_events(data_dir)
     assert [e["name"] for e in events] == [
-        "register", "reach.popup.shown", "reach.popup.clicked", "register",
+        "register", "reach.popup.offered", "reach.popup.shown", "reach.popup.clicked", "register",
     ]
     assert {e["kind"] for e in events} == {KIND_TRACK}
     ids = {"campaign_id": "new-user-lottery", "variant": popup.variant, "offer_id": popup.offer_id}
     assert events[1]["props"] == ids
-    assert events[2]["props"] == {**ids, "button_id": "draw"}
+    assert events[2]["props"] == ids
+    assert events[3]["props"] == {**ids, "button_id": "draw"}
 
 
 def test_a_dismiss_button_click_is_a_dismiss_and_max_total_counts_impressions(open_reach, data_dir):
@@ -853,8 +854,8 @@ def test_a_dismiss_button_click_is_a_dismiss_and_max_total_counts_impressions(op
 
     events = db_events(data_dir)
     assert [e["name"] for e in events] == [
-        "register", "reach.popup.shown", "reach.popup.dismissed",
-        "register", "reach.popup.shown", "reach.popup.dismissed",
+        "register", "reach.popup.offered", "reach.popup.shown", "reach.popup.dismissed",
+        "register", "reach.popup.offered", "reach.popup.shown", "reach.popup.dismissed",
         "register",
     ]
     assert events[2]["props"]["button_id"] == "later"
@@ -907,7 +908,8 @@ def test_a_discard_answer_counts_nothing(open_reach, data_dir):
     wait_for(lambda: any(f"discarded popup {first.offer_id}" in m for m in sink.messages()),
              "the discard to reach the worker")
     d = flushed(r)
-    assert (d.stored, d.popups_offered) == (1, 1)  # only the register: no reach.popup.* event
+    # The register and the offer point (reach.popup.offered); nothing shown, clicked or dismissed.
+    assert (d.stored, d.popups_offered) == (2, 1)
 
     # Nothing was counted (max_total counts impressions only): offered again, with a new id.
     r.track("register", {})
@@ -933,10 +935,11 @@ def test_a_later_answer_offers_the_same_popup_again(open_reach, data_dir):
     r.popup_shown(again.offer_id)
     r.popup_dismissed(again.offer_id)
     d = flushed(r)
-    assert (d.stored, d.popups_offered) == (3, 2)
+    assert (d.stored, d.popups_offered) == (4, 2)
     r.close()
+    # Offered once (the exposure point), presented twice.
     assert [e["name"] for e in db_events(data_dir)] == [
-        "register", "reach.popup.shown", "reach.popup.dismissed",
+        "register", "reach.popup.offered", "reach.popup.shown", "reach.popup.dismissed",
     ]
 
 
