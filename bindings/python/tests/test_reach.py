@@ -814,7 +814,7 @@ def test_a_python_presenter_receives_the_registration_popup(open_reach, data_dir
     # max_total 1: the second registration is stored but offers nothing.
     r.track("register", {"method": PV.STRING_VALUE("sms")})
     d = flushed(r)
-    assert (d.stored, d.popups_offered) == (4, 1)
+    assert (d.stored, d.popups_offered) == (5, 1)
     assert presenter.poll(0.2) is None
     assert presenter.calls == 1
     r.close()
@@ -848,7 +848,7 @@ def test_a_dismiss_button_click_is_a_dismiss_and_max_total_counts_impressions(op
     # Two impressions: max_total 2 is reached.
     r.track("register", {})
     d = flushed(r)
-    assert (d.stored, d.popups_offered) == (7, 2)
+    assert (d.stored, d.popups_offered) == (9, 2)
     assert presenter.poll(0.2) is None
     r.close()
 
@@ -858,8 +858,8 @@ def test_a_dismiss_button_click_is_a_dismiss_and_max_total_counts_impressions(op
         "register", "reach.popup.offered", "reach.popup.shown", "reach.popup.dismissed",
         "register",
     ]
-    assert events[2]["props"]["button_id"] == "later"
-    assert "button_id" not in events[5]["props"]
+    assert events[3]["props"]["button_id"] == "later"
+    assert "button_id" not in events[7]["props"]
     assert [e["props"]["offer_id"] for e in events if e["name"] in POPUP_EVENTS] == [
         first.offer_id, first.offer_id, second.offer_id, second.offer_id,
     ]
@@ -917,9 +917,11 @@ def test_a_discard_answer_counts_nothing(open_reach, data_dir):
     assert second.offer_id != first.offer_id
     assert second.campaign_id == "new-user-lottery"
     d = flushed(r)
-    assert (d.stored, d.popups_offered) == (2, 2)
+    assert (d.stored, d.popups_offered) == (4, 2)
     r.close()
-    assert [e["name"] for e in db_events(data_dir)] == ["register", "register"]
+    assert [e["name"] for e in db_events(data_dir)] == [
+        "register", "reach.popup.offered", "register", "reach.popup.offered",
+    ]
 
 
 def test_a_later_answer_offers_the_same_popup_again(open_reach, data_dir):
@@ -1030,7 +1032,7 @@ def test_a_presenter_that_raises_is_a_discard(open_reach, data_dir):
     r.set_popup_presenter(presenter)
     r.track("register", {})
     assert presenter.next("the popup after the failure")[0].campaign_id == "new-user-lottery"
-    assert flushed(r).stored == 2
+    assert flushed(r).stored == 4  # two registers, each with its offer point
 
 
 def test_without_a_presenter_nothing_is_offered(open_reach, data_dir):
@@ -1124,10 +1126,12 @@ def test_a_python_claim_client_grants_one_prize_then_the_next_person_finds_it_ex
     assert presenter.calls == 1
     assert releases == []
     d = flushed(r)
-    assert (d.stored, d.popups_offered) == (4, 1)
+    assert (d.stored, d.popups_offered) == (6, 1)
     r.close()
+    # The second person reached the exposure point too (offered), then the stock said no.
     assert [ev["name"] for ev in db_events(data_dir)] == [
-        "purchase", "reach.popup.shown", "reach.popup.clicked", "purchase",
+        "purchase", "reach.popup.offered", "reach.popup.shown", "reach.popup.clicked",
+        "purchase", "reach.popup.offered",
     ]
 
 
@@ -1183,7 +1187,7 @@ def test_a_claim_client_that_raises_is_unavailable_and_offline_skip_shows_nothin
     # Without a client the offline policy applies too.
     r.set_claim_client(None)
     r.track("purchase", {})
-    assert flushed(r).stored == 2
+    assert flushed(r).stored == 4  # two purchases, each with its offer point
     assert presenter.poll(0.2) is None
 
 

@@ -62,7 +62,7 @@ final class ClaimTests: XCTestCase {
         try checkEqual(presenter.popups.count, 1, "offers the presenter received")
         try checkEqual(client.releases.count, 0, "releases (nothing was discarded)")
         // purchase, reach.popup.shown, reach.popup.clicked, purchase
-        try checkEqual(try settled(reach).stored, 4, "stored")
+        try checkEqual(try settled(reach).stored, 6, "stored: each exposure point also records reach.popup.offered")
         reach.close()
     }
 
@@ -111,7 +111,7 @@ final class ClaimTests: XCTestCase {
         // Without a client the offline policy applies.
         try reach.setClaimClient(nil)
         try reach.track("purchase")
-        try checkEqual(try settled(reach).stored, 2, "stored")
+        try checkEqual(try settled(reach).stored, 4, "stored: each exposure point also records reach.popup.offered")
         try check(!presenter.waitFor(1, timeout: 0.3), "no popup without a claim client")
         reach.close()
     }

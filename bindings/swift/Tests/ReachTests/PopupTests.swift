@@ -34,13 +34,13 @@ final class PopupTests: XCTestCase {
         try reach.popupClicked(popup.offerId, button: "draw")
         var d = try settled(reach)
         // register, reach.popup.shown, reach.popup.clicked
-        try checkEqual(d.stored, 3, "stored: the event, shown and clicked")
+        try checkEqual(d.stored, 4, "stored: the event, offered, shown and clicked")
 
         // max_total 1: registering again offers nothing.
         try reach.track("register", ["method": "sms"])
         d = try settled(reach)
         try checkEqual(d.popupsOffered, 1, "popupsOffered after a second register")
-        try checkEqual(d.stored, 4, "the second register is stored")
+        try checkEqual(d.stored, 5, "the second register is stored")
         try check(!presenter.waitFor(2, timeout: 0.3), "no second popup")
         try check(reach.close(), "close")
 
@@ -128,7 +128,7 @@ final class PopupTests: XCTestCase {
         try checkEqual(popups[1].offerId, popups[0].offerId, "the deferred offer keeps its id")
         try reach.popupShown(popups[1].offerId)
         try reach.popupClicked(popups[1].offerId, button: "later")  // a dismiss button
-        try checkEqual(try settled(reach).stored, 3, "register, shown, dismissed")
+        try checkEqual(try settled(reach).stored, 4, "register, offered, shown, dismissed")
         reach.close()
 
         // Later with a delay: offered again once it is due (in the foreground).
@@ -146,7 +146,7 @@ final class PopupTests: XCTestCase {
         try checkEqual(popups[1].offerId, popups[0].offerId, "the deferred offer keeps its id")
         try delayed.popupDismissed(popups[1].offerId)
         let d = try settled(delayed)
-        try checkEqual(d.stored, 3, "register, shown (counted with the dismiss), dismissed")
+        try checkEqual(d.stored, 4, "register, offered, shown (counted with the dismiss), dismissed")
         delayed.close()
     }
 
@@ -219,9 +219,9 @@ final class PopupTests: XCTestCase {
         try checkEqual(popup.buttons.first?.action, .trackEvent(event: "ping_ok"), "track_event action")
         try checkEqual(
             popup.payload, ["color": .stringValue(value: "red"), "size": .intValue(value: 2)], "payload")
-        // ping, ping, reach.popup.shown, reach.popup.clicked, ping_ok (the button's event)
+        // ping, ping, reach.popup.offered, reach.popup.shown, reach.popup.clicked, ping_ok (the button's event)
         try check(
-            waitUntil { reach.flush() && reach.diagnostics().stored == 5 },
+            waitUntil { reach.flush() && reach.diagnostics().stored == 6 },
             "shown, clicked and the button's event are recorded: stored \(reach.diagnostics().stored)")
 
         // Removed: nothing more is offered.

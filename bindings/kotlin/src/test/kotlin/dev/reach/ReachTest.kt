@@ -651,12 +651,12 @@ test("a Kotlin PopupPresenter receives the registration popup; shown and clicked
 
         reach.popupShown(popup.offerId)
         reach.popupClicked(popup.offerId, "draw")
-        // register, reach.popup.shown, reach.popup.clicked
-        assertEq(3L, reach.storedAfterFlush(), "stored after the click")
+        // register, reach.popup.offered, reach.popup.shown, reach.popup.clicked
+        assertEq(4L, reach.storedAfterFlush(), "stored after the click")
         assertEq(1uL, reach.diagnostics().popupsOffered, "popupsOffered")
 
         reach.track("register", mapOf("method" to "sms"))
-        assertEq(4L, reach.storedAfterFlush(), "stored after the second register")
+        assertEq(5L, reach.storedAfterFlush(), "stored after the second register")
         assertEq(1uL, reach.diagnostics().popupsOffered, "popupsOffered after the second register (max_total 1)")
         assertEq(null, presenter.poll(200), "a second popup")
         assertEq(1, presenter.offered, "offers the presenter received")
@@ -679,10 +679,10 @@ test("a dismiss-action button counts as a dismiss; popupDismissed ends a popup t
         check(second.offerId != first.offerId) { "a new offer has a new id" }
         reach.popupDismissed(second.offerId)
         // 2 register, 2 shown (the second one implied by the dismiss), 2 dismissed
-        assertEq(6L, reach.storedAfterFlush(), "stored")
+        assertEq(8L, reach.storedAfterFlush(), "stored") // each offer also records reach.popup.offered
         assertEq(2uL, reach.diagnostics().popupsOffered, "popupsOffered")
         reach.track("register")
-        assertEq(7L, reach.storedAfterFlush(), "stored after the third register")
+        assertEq(9L, reach.storedAfterFlush(), "stored after the third register")
         assertEq(null, presenter.poll(200), "a third popup (max_total 2)")
     }
 }
@@ -746,7 +746,7 @@ test("Later and Discard answers do not crash: Later offers the same popup again,
         reach.popupShown(fourth.offerId)
         reach.popupDismissed(fourth.offerId)
         // 2 register, shown, dismissed: the deferred and discarded offers recorded nothing.
-        assertEq(4L, reach.storedAfterFlush(), "stored")
+        assertEq(6L, reach.storedAfterFlush(), "stored") // each offer also records reach.popup.offered
         assertEq(4uL, reach.diagnostics().popupsOffered, "popupsOffered")
     }
 }
@@ -766,7 +766,7 @@ test("a presenter that throws is a discard: logged, and Reach carries on") { dir
         reach.setPopupPresenter(presenter)
         reach.track("register")
         assertEq("new-user-lottery", presenter.next("the popup after the failure").first.campaignId, "campaign")
-        assertEq(2L, reach.storedAfterFlush(), "stored")
+        assertEq(4L, reach.storedAfterFlush(), "stored") // each offer also records reach.popup.offered
     }
 }
 
@@ -861,7 +861,7 @@ test("a Kotlin ClaimClient grants the first prize: shown once; the next person f
         assertEq(2, client.claimCount.get(), "claims")
         assertEq(null, client.pollRelease(100), "a release (nothing was discarded)")
         // purchase, reach.popup.shown, reach.popup.clicked, purchase
-        assertEq(4L, reach.storedAfterFlush(), "stored")
+        assertEq(6L, reach.storedAfterFlush(), "stored") // each exposure point records reach.popup.offered
     }
 }
 
@@ -920,7 +920,7 @@ test("a ClaimClient that throws is 'unavailable': offline skip shows nothing; ex
         // Removing the client: the campaign follows its offline policy.
         reach.setClaimClient(null)
         reach.track("purchase")
-        assertEq(2L, reach.storedAfterFlush(), "stored")
+        assertEq(4L, reach.storedAfterFlush(), "stored") // each exposure point records reach.popup.offered
         assertEq(null, presenter.poll(200), "a popup without a claim client")
     }
 }
