@@ -31,6 +31,7 @@ use crate::rules::RulePack;
 use crate::session::Session;
 use crate::store::{self, EventRow, QueueStats, StorageKind, Store};
 use crate::value::{self, Properties};
+use person::{Identity, META_CONSENT, META_IDENTITY, META_USER_PROPERTIES};
 
 mod campaigns;
 mod explain;
@@ -40,6 +41,7 @@ mod network;
 mod notifications;
 mod offer;
 mod packs;
+mod person;
 mod segments;
 mod timeline;
 
@@ -83,12 +85,6 @@ pub struct Shared {
 }
 
 #[derive(serde::Serialize, serde::Deserialize)]
-struct Identity {
-    anonymous_id: String,
-    user_id: Option<String>,
-}
-
-#[derive(serde::Serialize, serde::Deserialize)]
 struct SessionRecord {
     id: String,
     started_ms: i64,
@@ -96,10 +92,7 @@ struct SessionRecord {
     background_since_ms: Option<i64>,
 }
 
-const META_IDENTITY: &str = "identity";
 const META_SESSION: &str = "session";
-const META_CONSENT: &str = "consent";
-const META_USER_PROPERTIES: &str = "user_properties";
 
 struct Worker {
     store: Store,
@@ -524,68 +517,6 @@ impl Worker {
         }
     }
 
-    fn identify(&mut self, user_id: String, ts: i64) {
-        if let Some(current) = &self.identity.user_id {
-            if *current != user_id {
-                // A different person on this device: they get a fresh history.
-                self.reset(ts);
-            }
-        }
-        self.identity.user_id = Some(user_id);
-        self.persist_identity();
-        self.follow_person_for_segments();
-        self.record(EventKind::Identify, "identify", Vec::new(), ts);
-    }
-
-    fn reset(&mut self, ts: i64) {
-        // A new person: fresh counters and caps.
-        self.engine.clear_person();
-        self.stored_explanations.clear();
-        let r = self.store.clear_engine_state();
-        self.log_store_error("clear the previous person's campaign state", r);
-        self.identity = Identity {
-            anonymous_id: ids::new(self.config.id_seed, ts, &self.identity.anonymous_id),
-            user_id: None,
-        };
-        self.user_properties.clear();
-        self.persist_identity();
-        self.persist_user_properties();
-        self.follow_person_for_segments();
-        self.start_session(ts);
-    }
-
-    fn set_consent(&mut self, consent: Consent) {
-        self.consent = consent;
-        self.shared
-            .consent
-            .store(consent_to_u8(consent), Ordering::Relaxed);
-        if consent == Consent::Denied {
-            if let Err(e) = self.store.delete_all_events() {
-                self.shared.logger.log(
-                    Level::Error,
-                    &format!("could not delete events after consent was denied: {e}"),
-                );
-            }
-            self.stats.count = 0;
-            self.stats.bytes = 0;
-            self.scrub_after_commit = true;
-        }
-        self.persist_consent();
-    }
-
-    fn delete_local_data(&mut self, ts: i64) {
-        if let Err(e) = self.store.delete_all() {
-            self.shared
-                .logger
-                .log(Level::Error, &format!("could not delete local data: {e}"));
-        }
-        self.stats.count = 0;
-        self.stats.bytes = 0;
-        self.scrub_after_commit = true;
-        self.reset(ts);
-        self.persist_consent();
-    }
-
     fn foreground(&mut self, ts: i64) {
         let timeout = self.config.session_timeout.as_millis() as i64;
         if !self.session.continues_at_foreground(ts, timeout) {
@@ -606,37 +537,6 @@ impl Worker {
         self.session = Session::start(ts);
         self.resolve_session_row();
         self.meta_dirty = true;
-    }
-
-    fn persist_identity(&mut self) {
-        if let Ok(json) = serde_json::to_string(&self.identity) {
-            self.log_store_error(
-                "save the user's identity",
-                self.store.meta_set(META_IDENTITY, &json),
-            );
-        }
-        match self.store.identity_id(
-            &self.identity.anonymous_id,
-            self.identity.user_id.as_deref(),
-        ) {
-            Ok(row) => self.identity_row = row,
-            Err(e) => self.log_store_error("save the user's identity", Err(e)),
-        }
-    }
-
-    fn persist_consent(&mut self) {
-        let r = self.store.meta_set(META_CONSENT, self.consent.as_str());
-        self.log_store_error("save consent", r);
-    }
-
-    fn persist_user_properties(&mut self) {
-        let r = if self.user_properties.is_empty() {
-            self.store.meta_delete(META_USER_PROPERTIES)
-        } else {
-            let json = value::properties_to_tagged_json(&self.user_properties);
-            self.store.meta_set(META_USER_PROPERTIES, &json)
-        };
-        self.log_store_error("save user properties", r);
     }
 
     fn resolve_session_row(&mut self) {
