@@ -45,15 +45,6 @@ fn s(v: &str) -> Value {
 }
 
 /// Stored events named `name`, as JSON properties.
-fn stored_named(phone: &Phone, name: &str) -> Vec<serde_json::Value> {
-    phone
-        .stored()
-        .iter()
-        .filter(|e| e.name == name)
-        .map(json)
-        .collect()
-}
-
 /// Waits (bounded, real time) until `cond` holds.
 #[track_caller]
 fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
@@ -375,7 +366,7 @@ fn a_variants_own_popup_is_presented_and_the_variant_is_reported() {
     assert_eq!(p.title.as_deref(), Some("Go VIP"));
     assert_eq!(p.variant, "short-copy");
     phone.show_and_dismiss(&p);
-    let shown = stored_named(&phone, "reach.popup.shown");
+    let shown = phone.stored_named("reach.popup.shown");
     assert_eq!(shown.len(), 1);
     assert_eq!(shown[0]["variant"], "short-copy");
     assert_eq!(shown[0]["campaign_id"], "vip");
@@ -402,7 +393,7 @@ fn a_control_exposure_blocks_lower_priority_campaigns_for_that_event() {
     ]));
     let mut phone = Phone::with_pack(SH, &pack, t0);
     expect(&phone.event(t0, "view_item", &[]), None);
-    let control = stored_named(&phone, "reach.popup.control");
+    let control = phone.stored_named("reach.popup.control");
     assert_eq!(control.len(), 1);
     assert_eq!(control[0]["campaign_id"], "holdout");
     let why = phone.explain("low");
@@ -694,9 +685,9 @@ fn a_goal_with_a_condition_converts_only_when_it_holds() {
     phone.show_and_dismiss(&p);
     phone.event(t0 + MIN, "purchase", &[("amount", Value::Int(50))]);
     phone.event(t0 + 2 * MIN, "purchase", &[("amount", s("150"))]);
-    assert!(stored_named(&phone, "reach.conversion").is_empty());
+    assert!(phone.stored_named("reach.conversion").is_empty());
     phone.event(t0 + 3 * MIN, "purchase", &[("amount", Value::Int(150))]);
-    let c = stored_named(&phone, "reach.conversion");
+    let c = phone.stored_named("reach.conversion");
     assert_eq!(c.len(), 1);
     assert_eq!(c[0]["amount"], 150);
     assert_eq!(c[0]["offer_id"], p.offer_id.as_str());
@@ -714,11 +705,11 @@ fn a_new_impression_reopens_the_window_after_a_conversion() {
     phone.show_and_dismiss(&first);
     phone.event(t0 + MIN, "purchase", &[]);
     phone.event(t0 + 2 * MIN, "purchase", &[]);
-    assert_eq!(stored_named(&phone, "reach.conversion").len(), 1);
+    assert_eq!(phone.stored_named("reach.conversion").len(), 1);
     let second = phone.event(t0 + 3 * MIN, "view_item", &[]).unwrap();
     phone.show_and_dismiss(&second);
     phone.event(t0 + 4 * MIN, "purchase", &[]);
-    let c = stored_named(&phone, "reach.conversion");
+    let c = phone.stored_named("reach.conversion");
     assert_eq!(c.len(), 2);
     assert_eq!(c[0]["offer_id"], first.offer_id.as_str());
     assert_eq!(c[1]["offer_id"], second.offer_id.as_str());
@@ -779,7 +770,7 @@ fn a_campaign_already_in_the_previous_pack_is_not_replayed_to() {
     next["revision"] = json!("2");
     phone.tracker().load_rule_pack(&next.to_string()).unwrap();
     expect(&phone.next_offer(), None);
-    assert_eq!(stored_named(&phone, "reach.popup.shown").len(), 1);
+    assert_eq!(phone.stored_named("reach.popup.shown").len(), 1);
 }
 
 // ---------------------------------------------------------------------------

@@ -17,15 +17,6 @@ const SH: &str = "Asia/Shanghai";
 const MIN: i64 = 60_000;
 
 /// Stored events named `name`, as JSON properties.
-fn stored_named(phone: &Phone, name: &str) -> Vec<serde_json::Value> {
-    phone
-        .stored()
-        .iter()
-        .filter(|e| e.name == name)
-        .map(json)
-        .collect()
-}
-
 /// Two campaigns with a purchase goal worth `amount`; `holdout` at pack level (or none).
 fn shop(holdout: serde_json::Value) -> String {
     let campaign = |id: &str, on: &str| {
@@ -72,7 +63,7 @@ fn a_goal_value_goes_into_the_conversion_as_value_when_it_is_a_number() {
             ("value", Value::String("not Reach's".into())),
         ],
     );
-    let c = stored_named(&phone, "reach.conversion");
+    let c = phone.stored_named("reach.conversion");
     assert_eq!(c.len(), 1);
     assert_eq!(
         (c[0]["value"].clone(), c[0]["amount"].clone()),
@@ -89,7 +80,7 @@ fn a_goal_value_goes_into_the_conversion_as_value_when_it_is_a_number() {
         "purchase",
         &[("amount", Value::String("12.50".into()))],
     );
-    let c = stored_named(&phone, "reach.conversion");
+    let c = phone.stored_named("reach.conversion");
     assert_eq!(c.len(), 2);
     assert_eq!(c[1]["campaign_id"], "welcome");
     assert!(c[1].get("value").is_none(), "{}", c[1]);
@@ -103,14 +94,14 @@ fn the_offer_point_is_recorded_and_opens_the_window_even_when_the_host_discards(
     let p = phone
         .event(t0, "view_item", &[])
         .expect("handed to the presenter");
-    assert!(stored_named(&phone, "reach.popup.shown").is_empty());
-    let offered = stored_named(&phone, "reach.popup.offered");
+    assert!(phone.stored_named("reach.popup.shown").is_empty());
+    let offered = phone.stored_named("reach.popup.offered");
     assert_eq!(offered.len(), 1);
     assert_eq!(offered[0]["campaign_id"], "coupon");
     assert_eq!(offered[0]["offer_id"], p.offer_id.as_str());
     // Intention to treat: the discarded offer's person converts in its window.
     phone.event(t0 + MIN, "purchase", &[("amount", Value::Int(30))]);
-    let c = stored_named(&phone, "reach.conversion");
+    let c = phone.stored_named("reach.conversion");
     assert_eq!(c.len(), 1);
     assert_eq!(c[0]["offer_id"], p.offer_id.as_str());
     assert_eq!(c[0]["value"], 30);
@@ -123,12 +114,12 @@ fn a_conversion_between_offer_and_impression_is_not_counted_twice() {
     phone.set_answer(Answer::Later { delay_ms: None });
     assert!(phone.event(t0, "view_item", &[]).is_some());
     phone.event(t0 + MIN, "purchase", &[("amount", Value::Int(5))]);
-    assert_eq!(stored_named(&phone, "reach.conversion").len(), 1);
+    assert_eq!(phone.stored_named("reach.conversion").len(), 1);
     phone.set_answer(Answer::ShowNow);
     let p = phone.foreground(t0 + 2 * MIN).expect("offered again");
     phone.show_and_dismiss(&p);
     phone.event(t0 + 3 * MIN, "purchase", &[("amount", Value::Int(5))]);
-    assert_eq!(stored_named(&phone, "reach.conversion").len(), 1);
+    assert_eq!(phone.stored_named("reach.conversion").len(), 1);
 }
 
 #[test]
@@ -139,7 +130,7 @@ fn a_person_in_the_global_holdout_is_control_in_every_campaign_and_stays_there()
     phone.identify(&user(true));
     expect(&phone.event(t0, "view_item", &[]), None);
     expect(&phone.event(t0 + MIN, "register", &[]), None);
-    let control = stored_named(&phone, "reach.popup.control");
+    let control = phone.stored_named("reach.popup.control");
     let arms: Vec<_> = control
         .iter()
         .map(|c| {
@@ -158,7 +149,7 @@ fn a_person_in_the_global_holdout_is_control_in_every_campaign_and_stays_there()
         Some("global_holdout")
     );
     phone.event(t0 + 2 * MIN, "purchase", &[("amount", Value::Int(40))]);
-    let c = stored_named(&phone, "reach.conversion");
+    let c = phone.stored_named("reach.conversion");
     assert_eq!(c.len(), 2, "both campaigns' windows are open: {c:?}");
     assert!(c
         .iter()
@@ -167,7 +158,7 @@ fn a_person_in_the_global_holdout_is_control_in_every_campaign_and_stays_there()
     // Kept across a restart.
     phone.restart(None);
     expect(&phone.event(t0 + 2 * 60 * MIN, "view_item", &[]), None);
-    assert_eq!(stored_named(&phone, "reach.popup.control").len(), 3);
+    assert_eq!(phone.stored_named("reach.popup.control").len(), 3);
 }
 
 #[test]

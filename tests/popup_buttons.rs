@@ -32,15 +32,6 @@ fn buttons(title: &str, prefix: &str) -> serde_json::Value {
     })
 }
 
-fn named(phone: &Phone, name: &str) -> Vec<serde_json::Value> {
-    phone
-        .stored()
-        .iter()
-        .filter(|e| e.name == name)
-        .map(json)
-        .collect()
-}
-
 /// Variant "b" (weight 1 of 1) has its own buttons; the main popup others.
 fn ab_pack() -> String {
     pack_of(json!([{
@@ -62,10 +53,10 @@ fn a_variants_dismiss_button_is_a_dismiss_not_a_click() {
     assert_eq!((p.variant.as_str(), p.title.as_deref()), ("b", Some("B")));
     phone.shown(&p);
     phone.click(&p, "b-close");
-    let dismissed = named(&phone, "reach.popup.dismissed");
+    let dismissed = phone.stored_named("reach.popup.dismissed");
     assert_eq!(dismissed.len(), 1, "{dismissed:?}");
     assert_eq!(dismissed[0]["button_id"], "b-close");
-    assert!(named(&phone, "reach.popup.clicked").is_empty());
+    assert!(phone.stored_named("reach.popup.clicked").is_empty());
     // A dismiss does not end the campaign the way a click does
     // (`after_click: never` by default): it may be offered again.
     let again = phone.event(t0 + MIN, "view_item", &[]);
@@ -79,14 +70,14 @@ fn a_variants_track_event_button_records_its_event() {
     let p = phone.event(t0, "view_item", &[]).expect("an offer");
     phone.shown(&p);
     phone.click(&p, "b-go");
-    let clicked = named(&phone, "reach.popup.clicked");
+    let clicked = phone.stored_named("reach.popup.clicked");
     assert_eq!(clicked.len(), 1);
     assert_eq!(clicked[0]["button_id"], "b-go");
     assert_eq!(clicked[0]["variant"], "b");
-    let tapped = named(&phone, "b_tapped");
+    let tapped = phone.stored_named("b_tapped");
     assert_eq!(tapped.len(), 1, "the variant's track_event action");
     assert_eq!(tapped[0]["from"], "b");
-    assert!(named(&phone, "a_tapped").is_empty());
+    assert!(phone.stored_named("a_tapped").is_empty());
 }
 
 #[test]
@@ -108,16 +99,16 @@ fn the_sold_out_popups_buttons_are_the_ones_that_count() {
     assert_eq!(p.title.as_deref(), Some("All gifts are gone"));
     phone.shown(&p);
     phone.click(&p, "sold-close");
-    assert_eq!(named(&phone, "reach.popup.dismissed").len(), 1);
-    assert!(named(&phone, "reach.popup.clicked").is_empty());
+    assert_eq!(phone.stored_named("reach.popup.dismissed").len(), 1);
+    assert!(phone.stored_named("reach.popup.clicked").is_empty());
 
     let p = phone
         .event(t0 + MIN, "purchase", &[])
         .expect("sold out again");
     phone.shown(&p);
     phone.click(&p, "sold-go");
-    assert_eq!(named(&phone, "reach.popup.clicked").len(), 1);
-    assert_eq!(named(&phone, "sold_tapped").len(), 1);
+    assert_eq!(phone.stored_named("reach.popup.clicked").len(), 1);
+    assert_eq!(phone.stored_named("sold_tapped").len(), 1);
 }
 
 #[test]

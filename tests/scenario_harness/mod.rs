@@ -261,6 +261,15 @@ impl Phone {
         let store = Store::open_reader(&database_path(&self.dir)).unwrap();
         store.read_events(0, 1_000_000).unwrap()
     }
+
+    /// The properties of every stored event with this name, oldest first.
+    pub fn stored_named(&self, name: &str) -> Vec<serde_json::Value> {
+        self.stored()
+            .iter()
+            .filter(|e| e.name == name)
+            .map(json)
+            .collect()
+    }
 }
 
 pub fn json(e: &StoredEvent) -> serde_json::Value {
