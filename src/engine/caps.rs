@@ -67,6 +67,18 @@ pub struct Exposure {
     pub converted: bool,
 }
 
+impl Exposure {
+    /// An exposure at `at_ms` whose goal window has not converted yet.
+    pub fn new(at_ms: i64, variant: &str, offer_id: &str) -> Exposure {
+        Exposure {
+            at_ms,
+            variant: variant.to_owned(),
+            offer_id: offer_id.to_owned(),
+            converted: false,
+        }
+    }
+}
+
 impl CampaignHistory {
     pub fn record_impression(&mut self, at_ms: i64) {
         self.impressions.push(at_ms);

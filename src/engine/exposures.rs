@@ -31,14 +31,7 @@ impl TriggerEngine {
             // The window this offer opened when it was made stays open
             // from then, and a conversion already made in it stays made.
             Some(e) if e.offer_id == offer_id => {}
-            _ => {
-                h.exposure = Some(Exposure {
-                    at_ms,
-                    variant: variant.to_owned(),
-                    offer_id: offer_id.to_owned(),
-                    converted: false,
-                })
-            }
+            _ => h.exposure = Some(Exposure::new(at_ms, variant, offer_id)),
         }
         self.dirty_histories.insert(campaign_id.to_owned());
         self.global.prune(at_ms);
@@ -53,12 +46,7 @@ impl TriggerEngine {
     /// shown.
     pub fn record_offer(&mut self, campaign_id: &str, at_ms: i64, variant: &str, offer_id: &str) {
         let h = self.histories.entry(campaign_id.to_owned()).or_default();
-        h.exposure = Some(Exposure {
-            at_ms,
-            variant: variant.to_owned(),
-            offer_id: offer_id.to_owned(),
-            converted: false,
-        });
+        h.exposure = Some(Exposure::new(at_ms, variant, offer_id));
         self.dirty_histories.insert(campaign_id.to_owned());
     }
 
