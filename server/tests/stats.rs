@@ -58,6 +58,19 @@ fn ev(id: &str, name: &str, variant: &str, person: &str, value: Value) -> Value 
     ev_in("spring", id, name, variant, person, value)
 }
 
+/// Control-arm exposures of campaign "spring"'s variant "ctl" for persons c{i}, message ids k{i}.
+fn controls(persons: std::ops::Range<u32>) -> impl Iterator<Item = Value> {
+    persons.map(|i| {
+        ev(
+            &format!("k{i}"),
+            "reach.popup.control",
+            "ctl",
+            &format!("c{i}"),
+            Value::Null,
+        )
+    })
+}
+
 fn ev_in(campaign: &str, id: &str, name: &str, variant: &str, person: &str, value: Value) -> Value {
     let mut e = json!({"type": "track", "event": name, "messageId": id, "timestamp": "2026-11-24T05:10:44.123Z",
         "properties": {"campaign_id": campaign, "variant": variant, "offer_id": "o", "value": value}});
@@ -186,16 +199,7 @@ fn stats_give_each_variants_persons_the_effect_and_the_global_holdout_on_every_s
         // A small control arm (5 persons, 1 converts): an effect, but no interval below MIN_PERSONS_PER_ARM.
         post(
             addr,
-            (0..5)
-                .map(|i| {
-                    ev(
-                        &format!("k{i}"),
-                        "reach.popup.control",
-                        "ctl",
-                        &format!("c{i}"),
-                        Value::Null,
-                    )
-                })
+            controls(0..5)
                 .chain([ev("kv0", "reach.conversion", "ctl", "c0", json!(5))])
                 .collect(),
         );
@@ -210,17 +214,7 @@ fn stats_give_each_variants_persons_the_effect_and_the_global_holdout_on_every_s
         // The control arm grows to 40: c5..c38 reach the exposure point, c1..c4 and c39 (with no control event:
         // converting makes them assigned) convert for 5 each. The whole treatment batch is resent: nothing counts
         // twice.
-        let mut more: Vec<Value> = (5..39)
-            .map(|i| {
-                ev(
-                    &format!("k{i}"),
-                    "reach.popup.control",
-                    "ctl",
-                    &format!("c{i}"),
-                    Value::Null,
-                )
-            })
-            .collect();
+        let mut more: Vec<Value> = controls(5..39).collect();
         more.extend([1, 2, 3, 4, 39].map(|i| {
             ev(
                 &format!("kv{i}"),
