@@ -77,6 +77,7 @@ fn person(props: &reach::value::Properties) -> Person<'_> {
         identified: false,
         session_id: "s",
         segments: None,
+        test: false,
     }
 }
 

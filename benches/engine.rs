@@ -96,6 +96,7 @@ fn engine(pack_json: &str, now: i64) -> TriggerEngine {
         identified: false,
         session_id: "s",
         segments: None,
+        test: false,
     };
     e.on_event(
         "login",
@@ -134,6 +135,7 @@ fn time_events(e: &mut TriggerEngine, name: &str, now: i64, n: usize) -> (u64, u
         identified: false,
         session_id: "s",
         segments: None,
+        test: false,
     };
     let p = common::engine_props();
     let mut ns = Vec::with_capacity(n);

@@ -74,6 +74,7 @@ fn main() {
         identified: false,
         session_id: "s",
         segments: None,
+        test: false,
     };
     // The peers' history: each evt_i once a day for the last 30 days.
     for day in (0..30).rev() {

@@ -113,6 +113,12 @@ pub enum Command {
         notification_id: String,
         timestamp_ms: i64,
     },
+    /// Offer this campaign's popup now, as a test (`Tracker::preview`).
+    Preview {
+        campaign_id: String,
+        variant: Option<String>,
+        timestamp_ms: i64,
+    },
 }
 
 impl Command {
@@ -127,7 +133,8 @@ impl Command {
             | Command::Foreground { timestamp_ms }
             | Command::Background { timestamp_ms }
             | Command::PopupReport { timestamp_ms, .. }
-            | Command::NotificationTapped { timestamp_ms, .. } => Some(*timestamp_ms),
+            | Command::NotificationTapped { timestamp_ms, .. }
+            | Command::Preview { timestamp_ms, .. } => Some(*timestamp_ms),
             _ => None,
         }
     }

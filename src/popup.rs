@@ -65,6 +65,9 @@ pub struct OfferContent {
     pub image_path: Option<String>,
     pub buttons: Vec<ButtonContent>,
     pub payload: Vec<(String, Value)>,
+    /// A test person's offer or a preview (set by the worker): a host may
+    /// mark it as such on screen.
+    pub test: bool,
 }
 
 impl OfferContent {
@@ -116,6 +119,7 @@ impl OfferContent {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
+            test: false,
         })
     }
 }
@@ -307,6 +311,12 @@ pub struct InFlight {
     /// taken when the campaign was exposed.
     #[serde(default)]
     pub text_values: Vec<(String, String)>,
+    /// A test person's offer, or a preview: its events carry `"test": true`.
+    #[serde(default)]
+    pub test: bool,
+    /// Made by `preview()`: shown whatever the caps, counted in none.
+    #[serde(default)]
+    pub preview: bool,
 }
 
 /// A claim made for an offer: its idempotency key (stored before the call,
@@ -486,6 +496,8 @@ mod tests {
             claim: None,
             sold_out: false,
             text_values: Vec::new(),
+            test: false,
+            preview: false,
         }
     }
 

@@ -696,6 +696,23 @@ impl Tracker {
         })
     }
 
+    /// Offers the campaign's popup now through the presenter, as a test: for
+    /// a QA screen in a debug build. It is offered whether or not the
+    /// campaign has started, is paused or is capped; `variant` picks a
+    /// variant's popup (none: the campaign's own). Its events carry
+    /// `"test": true` and `"preview": true`, it claims no prize and counts in
+    /// no cap or goal. Returns at once; `explain(campaign_id)` and the log say
+    /// why a preview could not be offered (not in the pack, another popup in
+    /// flight, no presenter, a missing text value or image).
+    pub fn preview(&self, campaign_id: String, variant: Option<String>) -> Result<(), Error> {
+        let timestamp_ms = self.clock.now_ms();
+        self.send(Command::Preview {
+            campaign_id,
+            variant,
+            timestamp_ms,
+        })
+    }
+
     /// Why the campaign did or did not fire for its last matching event.
     /// Waits for the worker (what was tracked before is taken into account)
     /// at most the flush timeout; `Error::Closed` after `close()`, and a

@@ -30,12 +30,20 @@ impl TriggerEngine {
     /// control arm [`GLOBAL_HOLDOUT_VARIANT`] of every campaign they have
     /// not been exposed to yet. An arm once given is kept while it exists
     /// (a holdout added later moves no one already exposed to a campaign).
-    pub fn assign(&mut self, idx: usize, unit_id: &str, now_ms: i64) -> Option<(String, bool)> {
+    pub fn assign(
+        &mut self,
+        idx: usize,
+        unit_id: &str,
+        now_ms: i64,
+        test_person: bool,
+    ) -> Option<(String, bool)> {
         let pack = self.pack.clone();
         let c = pack.campaign(idx);
+        // A test person is never held out: they are there to see campaigns.
+        let holdout = pack.holdout.as_ref().filter(|_| !test_person);
         let stored = self.assignments.get(&c.id);
         if let Some(a) = stored {
-            if a.variant == GLOBAL_HOLDOUT_VARIANT && pack.holdout.is_some() {
+            if a.variant == GLOBAL_HOLDOUT_VARIANT && holdout.is_some() {
                 return Some((a.variant.clone(), true));
             }
             let arm = c
@@ -49,7 +57,7 @@ impl TriggerEngine {
         // First exposure, or the stored arm left the pack: the same unit
         // decides again.
         let unit = stored.map_or_else(|| unit_id.to_owned(), |a| a.unit_id.clone());
-        let (variant, control) = if pack.holdout.as_ref().is_some_and(|h| held_out(h, &unit)) {
+        let (variant, control) = if holdout.is_some_and(|h| held_out(h, &unit)) {
             (GLOBAL_HOLDOUT_VARIANT.to_owned(), true)
         } else {
             let v = c.variants.as_ref()?;

@@ -65,16 +65,24 @@ pub struct Exposure {
     pub offer_id: String,
     /// The window's first goal event was attributed: later ones are not.
     pub converted: bool,
+    /// A test person's exposure: its conversion carries the test flag too.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub test: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 impl Exposure {
     /// An exposure at `at_ms` whose goal window has not converted yet.
-    pub fn new(at_ms: i64, variant: &str, offer_id: &str) -> Exposure {
+    pub fn new(at_ms: i64, variant: &str, offer_id: &str, test: bool) -> Exposure {
         Exposure {
             at_ms,
             variant: variant.to_owned(),
             offer_id: offer_id.to_owned(),
             converted: false,
+            test,
         }
     }
 }

@@ -31,7 +31,11 @@ impl TriggerEngine {
             )
         });
         let cal = Calendar::at(now_ms, &self.device.zone);
-        let global = caps::global_allows(&pack.limits, &self.global, person.session_id, &cal);
+        let global = if person.test {
+            Ok(())
+        } else {
+            caps::global_allows(&pack.limits, &self.global, person.session_id, &cal)
+        };
         for p in due {
             if now_ms > p.expires_ms {
                 self.delays.remove(&p.campaign_id);
@@ -47,10 +51,10 @@ impl TriggerEngine {
                 continue;
             };
             let c = pack.campaign(idx);
-            let verdict = if !c.enabled {
+            let verdict = if !c.enabled && !person.test {
                 Err(Skip::NotInPack)
             } else {
-                self.when_due(c, &cal)
+                self.when_due(c, &cal, person.test)
                     .and(global.clone().map_err(Skip::Cap))
             };
             match verdict {
@@ -71,12 +75,17 @@ impl TriggerEngine {
 
     /// What is checked again when a delayed popup comes due: the schedule and
     /// the caps (the audience and behaviour held at the trigger).
-    fn when_due(&self, c: &Campaign, cal: &Calendar) -> Result<(), Skip> {
+    /// For a test person the caps do not hold.
+    fn when_due(&self, c: &Campaign, cal: &Calendar, test_person: bool) -> Result<(), Skip> {
         if c.schedule.has_ended(cal.now_ms) {
             return Err(Skip::Ended);
         }
-        if !c.schedule.is_open(cal.now_ms, &cal.local) {
+        let started = c.schedule.start_ms.is_none_or(|s| cal.now_ms >= s) || test_person;
+        if !started || !c.schedule.in_local_hours(&cal.local) {
             return Err(Skip::OutsideLocalHours);
+        }
+        if test_person {
+            return Ok(());
         }
         let history = self.histories.get(&c.id).unwrap_or(&caps::NO_HISTORY);
         caps::campaign_allows(&c.frequency, history, cal).map_err(Skip::Cap)

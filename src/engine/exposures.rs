@@ -16,6 +16,7 @@ impl TriggerEngine {
     /// The host reported the popup shown (or the offer timed out, which
     /// counts as shown): caps count it.
     /// A control exposure counts the same: caps, and the attribution window.
+    /// `test`: a test person's, whose conversion is flagged as a test too.
     pub fn record_impression(
         &mut self,
         campaign_id: &str,
@@ -23,6 +24,7 @@ impl TriggerEngine {
         session_id: &str,
         variant: &str,
         offer_id: &str,
+        test: bool,
     ) {
         let h = self.histories.entry(campaign_id.to_owned()).or_default();
         h.prune(at_ms);
@@ -31,7 +33,7 @@ impl TriggerEngine {
             // The window this offer opened when it was made stays open
             // from then, and a conversion already made in it stays made.
             Some(e) if e.offer_id == offer_id => {}
-            _ => h.exposure = Some(Exposure::new(at_ms, variant, offer_id)),
+            _ => h.exposure = Some(Exposure::new(at_ms, variant, offer_id, test)),
         }
         self.dirty_histories.insert(campaign_id.to_owned());
         self.global.prune(at_ms);
@@ -44,9 +46,16 @@ impl TriggerEngine {
     /// window as a control exposure does, so both arms count conversions
     /// from the same point (intention to treat); caps count only what is
     /// shown.
-    pub fn record_offer(&mut self, campaign_id: &str, at_ms: i64, variant: &str, offer_id: &str) {
+    pub fn record_offer(
+        &mut self,
+        campaign_id: &str,
+        at_ms: i64,
+        variant: &str,
+        offer_id: &str,
+        test: bool,
+    ) {
         let h = self.histories.entry(campaign_id.to_owned()).or_default();
-        h.exposure = Some(Exposure::new(at_ms, variant, offer_id));
+        h.exposure = Some(Exposure::new(at_ms, variant, offer_id, test));
         self.dirty_histories.insert(campaign_id.to_owned());
     }
 

@@ -95,6 +95,9 @@ pub struct Person<'a> {
     /// The server's segments for this person; `None` until the server has
     /// answered for them (then `segments` audience tests fail).
     pub segments: Option<&'a std::collections::BTreeSet<String>>,
+    /// One of the pack's `test_persons`: paused and not yet started
+    /// campaigns are eligible, caps and global limits do not hold.
+    pub test: bool,
 }
 
 /// Why a triggered campaign was not offered.
@@ -209,6 +212,8 @@ pub struct Conversion {
     /// The impression's offer (or control exposure) it is attributed to.
     pub offer_id: String,
     pub exposure_ms: i64,
+    /// Attributed to a test person's exposure.
+    pub test: bool,
 }
 
 /// An event as a campaign saw it, kept for `explain()`.
@@ -391,7 +396,7 @@ impl TriggerEngine {
     ) -> Decision {
         self.behaviours.record(e.name, e.props, e.ts_ms);
         let mut decision = Decision::default();
-        self.cancel_delays(e.name, e.props, &mut decision);
+        self.cancel_delays(e.name, e.props, person.test, &mut decision);
         self.attribute(e.name, e.props, e.ts_ms, &mut decision);
         self.decide(&e, now_ms, person, offer_in_flight, None, &mut decision);
         decision
@@ -425,9 +430,20 @@ impl TriggerEngine {
         decision
     }
 
-    fn cancel_delays(&mut self, name: &str, props: &[(String, Value)], d: &mut Decision) {
+    fn cancel_delays(
+        &mut self,
+        name: &str,
+        props: &[(String, Value)],
+        test_person: bool,
+        d: &mut Decision,
+    ) {
         let pack = &self.pack;
-        for &idx in pack.cancelled_by(name) {
+        let cancellers = if test_person {
+            pack.cancelled_by_for_test_person(name)
+        } else {
+            pack.cancelled_by(name)
+        };
+        for &idx in cancellers {
             let c = pack.campaign(idx);
             if self.delays.get(&c.id).is_none() {
                 continue;
@@ -470,6 +486,7 @@ impl TriggerEngine {
                 variant: e.variant.clone(),
                 offer_id: e.offer_id.clone(),
                 exposure_ms: e.at_ms,
+                test: e.test,
             });
             self.dirty_histories.insert(c.id.clone());
         }
@@ -486,13 +503,21 @@ impl TriggerEngine {
     ) {
         let (name, props, ts_ms) = (e.name, e.props, e.ts_ms);
         let pack = self.pack.clone();
-        let candidates = pack.candidates(name);
+        let candidates = if person.test {
+            pack.candidates_for_test_person(name)
+        } else {
+            pack.candidates(name)
+        };
         if candidates.is_empty() {
             return;
         }
         decision.skipped.reserve(candidates.len());
         let cal = Calendar::at(now_ms, &self.device.zone);
-        let global = caps::global_allows(&pack.limits, &self.global, person.session_id, &cal);
+        let global = if person.test {
+            Ok(())
+        } else {
+            caps::global_allows(&pack.limits, &self.global, person.session_id, &cal)
+        };
         let tags = tags_of(person.user_properties);
         let seen = e.seen.cloned().unwrap_or_else(|| {
             Arc::new(SeenEvent {
@@ -674,13 +699,14 @@ impl TriggerEngine {
         if !c.trigger.matches(props) {
             return Err(Skip::PropertyFilter);
         }
-        if c.schedule.start_ms.is_some_and(|s| now_ms < s) {
+        // A test person previews a campaign before it starts.
+        if c.schedule.start_ms.is_some_and(|s| now_ms < s) && !person.test {
             return Err(Skip::NotStarted);
         }
         if c.schedule.has_ended(now_ms) {
             return Err(Skip::Ended);
         }
-        if !c.schedule.is_open(now_ms, local) {
+        if !c.schedule.in_local_hours(local) {
             return Err(Skip::OutsideLocalHours);
         }
         if self.device.platform.is_none() && !c.audience.platforms.is_empty() {
@@ -721,6 +747,9 @@ impl TriggerEngine {
             if history.prizes >= inv.per_user {
                 return Err(Skip::PrizeLimit { max: inv.per_user });
             }
+        }
+        if person.test {
+            return Ok(());
         }
         caps::campaign_allows(&c.frequency, history, cal).map_err(Skip::Cap)
     }

@@ -251,6 +251,15 @@ impl Reach {
         Ok(self.tracker.notification_tapped(notification_id)?)
     }
 
+    /// Offers the campaign's popup now, as a test, whatever its schedule and
+    /// caps (a debug build's QA screen); `variant` picks a variant's popup.
+    /// Returns at once: `explain(campaign_id)` says why a preview could not
+    /// be offered.
+    #[uniffi::method(default(variant = None))]
+    pub fn preview(&self, campaign_id: String, variant: Option<String>) -> Result<(), ReachError> {
+        Ok(self.tracker.preview(campaign_id, variant)?)
+    }
+
     pub fn explain(&self, campaign_id: String) -> Result<CampaignExplanation, ReachError> {
         Ok(self.tracker.explain(&campaign_id)?.into())
     }

@@ -52,6 +52,9 @@ pub struct Popup {
     pub image_path: Option<String>,
     pub buttons: Vec<PopupButton>,
     pub payload: std::collections::HashMap<String, PropertyValue>,
+    /// A preview or a test person's popup: a debug build may badge it.
+    #[uniffi(default = false)]
+    pub test: bool,
 }
 
 /// The host's answer to an offer.
@@ -125,6 +128,7 @@ impl From<&OfferContent> for Popup {
                 .iter()
                 .map(|(k, v)| (k.clone(), property(v)))
                 .collect(),
+            test: c.test,
         }
     }
 }

@@ -17,7 +17,8 @@ pub const FORMAT_MAJOR: u32 = 1;
 
 /// The newest minor format version this SDK knows. 1.1 added delays,
 /// sequence triggers, variants, goals, prize inventory and replay; 1.2 added
-/// the audience's server-computed `segments`.
+/// the audience's server-computed `segments`, the global `holdout`, goal
+/// `value`s and `test_persons`.
 pub const FORMAT_MINOR: u32 = 2;
 
 /// A pack's `format`.

@@ -68,6 +68,7 @@ mod popup;
 mod predicate;
 mod reader;
 mod schedule;
+mod test_persons;
 pub mod text_template;
 mod timing;
 mod version;
@@ -107,6 +108,7 @@ pub use predicate::{
 };
 pub use reader::{is_descriptive_key, DESCRIPTIVE_KEYS, DESCRIPTIVE_PREFIX};
 pub use schedule::Schedule;
+pub use test_persons::{TestPersons, MAX_TEST_PERSONS, MAX_TEST_PERSON_ID_CHARS};
 pub use timing::{
     DEFAULT_EXPIRE_AFTER, DEFAULT_REPLAY, MAX_CANCEL_ON, MAX_DELAY, MAX_REPLAY, MAX_SEQUENCE_STEPS,
     MAX_STEP_WITHIN, MIN_DELAY, MIN_EXPIRE_AFTER, MIN_SEQUENCE_STEPS, MIN_STEP_WITHIN,

@@ -15,6 +15,7 @@ use super::limits::GlobalLimits;
 use super::locale::Locale;
 use super::popup::PopupContext;
 use super::reader::{Node, Object};
+use super::test_persons::TestPersons;
 use super::version::Version;
 
 /// Largest pack accepted, in bytes of JSON. A 1,000-campaign pack that uses
@@ -46,6 +47,9 @@ pub struct RulePack {
     pub limits: GlobalLimits,
     /// Persons held out of every campaign (format 1.x, `holdout`).
     pub holdout: Option<GlobalHoldout>,
+    /// The QA team's persons, who may preview campaigns (format 1.2,
+    /// `test_persons`; see `test_persons.rs`).
+    pub test_persons: TestPersons,
     campaigns: Vec<Campaign>,
     needs_newer_sdk: Vec<InactiveCampaign>,
     /// Indexes of `campaigns`, sorted by id.
@@ -127,6 +131,7 @@ impl RulePack {
             default_locale: None,
             limits: GlobalLimits::default(),
             holdout: None,
+            test_persons: TestPersons::default(),
             campaigns: Vec::new(),
             needs_newer_sdk: Vec::new(),
             by_id: Vec::new(),
@@ -176,6 +181,16 @@ impl RulePack {
         self.index.cancelled_by(event)
     }
 
+    /// [`RulePack::candidates`] for a test person: paused campaigns too.
+    pub fn candidates_for_test_person(&self, event: &str) -> &[usize] {
+        self.index.candidates_for_test_person(event)
+    }
+
+    /// [`RulePack::cancelled_by`] for a test person: paused campaigns too.
+    pub fn cancelled_by_for_test_person(&self, event: &str) -> &[usize] {
+        self.index.cancelled_by_for_test_person(event)
+    }
+
     /// Indexes of the campaigns, enabled or not, whose goal event is `event`
     /// (a conversion for a popup already shown counts even if the campaign
     /// was disabled since); empty, at the cost of one hash lookup, when none.
@@ -200,13 +215,14 @@ impl RulePack {
     }
 }
 
-const PACK_KEYS: [&str; 7] = [
+const PACK_KEYS: [&str; 8] = [
     "format",
     "revision",
     "version",
     "default_locale",
     "limits",
     "holdout",
+    "test_persons",
     "campaigns",
 ];
 
@@ -239,6 +255,11 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
     let limits =
         keep(&mut errors, object.optional("limits", GlobalLimits::read)).unwrap_or_default();
     let holdout = keep(&mut errors, object.optional("holdout", GlobalHoldout::read));
+    let test_persons = keep(
+        &mut errors,
+        object.optional("test_persons", TestPersons::read),
+    )
+    .unwrap_or_default();
     let popups = PopupContext {
         default_locale: default_locale.as_ref(),
         app_url_schemes: acceptance.app_url_schemes,
@@ -258,7 +279,7 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
     }
     let mut by_id: Vec<usize> = (0..campaigns.len()).collect();
     by_id.sort_unstable_by(|&a, &b| campaigns[a].id.cmp(&campaigns[b].id));
-    let index = TriggerIndex::build(&campaigns);
+    let index = TriggerIndex::build(&campaigns, !test_persons.is_empty());
     Ok(RulePack {
         format,
         revision,
@@ -266,6 +287,7 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
         default_locale,
         limits,
         holdout,
+        test_persons,
         campaigns,
         needs_newer_sdk,
         by_id,

@@ -40,9 +40,14 @@ impl Schedule {
     pub fn is_open(&self, now_ms: i64, local: &LocalTime) -> bool {
         self.start_ms.is_none_or(|s| now_ms >= s)
             && self.end_ms.is_none_or(|e| now_ms < e)
-            && self
-                .local_weekdays
-                .is_none_or(|d| d.contains(local.weekday))
+            && self.in_local_hours(local)
+    }
+
+    /// Whether the local weekday and time are in the campaign's local days
+    /// and hours, whatever its start and end.
+    pub fn in_local_hours(&self, local: &LocalTime) -> bool {
+        self.local_weekdays
+            .is_none_or(|d| d.contains(local.weekday))
             && (self.local_hours.is_empty()
                 || self
                     .local_hours

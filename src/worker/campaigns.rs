@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use super::offer::mark_test;
 use super::Worker;
 use crate::claim::{ClaimAnswer, ClaimRequest};
 use crate::engine::caps::{CampaignHistory, GlobalHistory};
@@ -180,6 +181,7 @@ impl Worker {
                 identified: self.identity.user_id.is_some(),
                 session_id: &self.session.id,
                 segments: self.segments.known(),
+                test: self.is_test_person(),
             };
             let busy = self.in_flight.is_some();
             let decision = self.engine.replay_event(&e, now, &person, busy, &only);
@@ -230,6 +232,7 @@ impl Worker {
             identified: self.identity.user_id.is_some(),
             session_id: &self.session.id,
             segments: self.segments.known(),
+            test: self.is_test_person(),
         };
         let busy = self.in_flight.is_some();
         let decision = self.engine.on_seen_event(&seen, now, &person, busy);
@@ -297,6 +300,7 @@ impl Worker {
                 ("offer_id".to_owned(), Value::String(c.offer_id.clone())),
                 ("goal_event".to_owned(), Value::String(name.to_owned())),
             ];
+            mark_test(&mut out, c.test);
             // The goal event's own properties, except where they would
             // shadow Reach's keys.
             out.extend(
@@ -336,6 +340,7 @@ impl Worker {
     fn expose(&mut self, idx: usize, now: i64, event: &[(String, Value)]) {
         let pack = self.engine.pack().clone();
         let campaign = pack.campaign(idx);
+        let test = self.is_test_person();
         let unit = self
             .identity
             .user_id
@@ -343,7 +348,7 @@ impl Worker {
             .unwrap_or_else(|| self.identity.anonymous_id.clone());
         let (variant, control) = self
             .engine
-            .assign(idx, &unit, now)
+            .assign(idx, &unit, now, test)
             .unwrap_or_else(|| (DEFAULT_VARIANT.to_owned(), false));
         let exposures = self.engine.history(&campaign.id).map_or(0, |h| h.total);
         let offer_id = super::ids::new(
@@ -373,13 +378,20 @@ impl Worker {
         if control {
             // Exactly where a treated person's impression would be: caps
             // and the attribution window count it, the host sees nothing.
-            self.engine
-                .record_impression(&campaign.id, now, &self.session.id, &variant, &offer_id);
-            let props = vec![
+            self.engine.record_impression(
+                &campaign.id,
+                now,
+                &self.session.id,
+                &variant,
+                &offer_id,
+                test,
+            );
+            let mut props = vec![
                 ("campaign_id".to_owned(), Value::String(campaign.id.clone())),
                 ("variant".to_owned(), Value::String(variant.clone())),
                 ("offer_id".to_owned(), Value::String(offer_id)),
             ];
+            mark_test(&mut props, test);
             self.record(EventKind::Track, "reach.popup.control", props, now);
             let note = format!(
                 "variant {variant} is a control group: nothing shown, control exposure recorded"
@@ -402,12 +414,13 @@ impl Worker {
         // `reach.popup.control` is: the offer is made (the host may still
         // not show it), and the goal's window opens.
         self.engine
-            .record_offer(&campaign.id, now, &variant, &offer_id);
-        let props = vec![
+            .record_offer(&campaign.id, now, &variant, &offer_id, test);
+        let mut props = vec![
             ("campaign_id".to_owned(), Value::String(campaign.id.clone())),
             ("variant".to_owned(), Value::String(variant.clone())),
             ("offer_id".to_owned(), Value::String(offer_id.clone())),
         ];
+        mark_test(&mut props, test);
         self.record(EventKind::Track, "reach.popup.offered", props, now);
         let mut f = InFlight {
             offer_id,
@@ -417,6 +430,8 @@ impl Worker {
             claim: None,
             sold_out: false,
             text_values,
+            test,
+            preview: false,
         };
         if campaign.inventory.is_some() {
             if self.claims.is_none() {
@@ -470,6 +485,7 @@ impl Worker {
                 identified: self.identity.user_id.is_some(),
                 session_id: &self.session.id,
                 segments: self.segments.known(),
+                test: self.is_test_person(),
             };
             let due = self.engine.take_due_delay(now, &person, can_offer);
             for p in &due.expired {

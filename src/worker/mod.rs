@@ -42,6 +42,7 @@ mod notifications;
 mod offer;
 mod packs;
 mod person;
+mod preview;
 mod segments;
 mod timeline;
 
@@ -461,6 +462,11 @@ impl Worker {
                 notification_id,
                 timestamp_ms,
             } => self.notification_tapped(&notification_id, timestamp_ms),
+            Command::Preview {
+                campaign_id,
+                variant,
+                timestamp_ms,
+            } => self.preview(&campaign_id, variant.as_deref(), timestamp_ms),
         }
         None
     }

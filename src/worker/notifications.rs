@@ -134,7 +134,7 @@ impl Worker {
                 .unwrap_or_else(|| self.identity.anonymous_id.clone());
             let (variant, control) = self
                 .engine
-                .assign(idx, &unit, now)
+                .assign(idx, &unit, now, self.is_test_person())
                 .unwrap_or_else(|| (crate::popup::DEFAULT_VARIANT.to_owned(), false));
             if control {
                 // The control arm sees nothing; its exposure is recorded
@@ -209,6 +209,7 @@ impl Worker {
             &self.session.id,
             &n.variant,
             &n.notification_id,
+            self.is_test_person(),
         );
         self.engine.annotate(
             &n.campaign_id,
@@ -221,7 +222,7 @@ impl Worker {
         self.record(
             EventKind::Track,
             "reach.popup.shown",
-            notification_props(&n),
+            notification_props(&n, self.is_test_person()),
             n.fire_at_ms,
         );
         n.delivered = true;
@@ -263,7 +264,7 @@ impl Worker {
         self.record(
             EventKind::Track,
             "reach.popup.clicked",
-            notification_props(&n),
+            notification_props(&n, self.is_test_person()),
             ts,
         );
         self.notifications.dirty = true;
@@ -336,11 +337,13 @@ impl Worker {
     }
 }
 
-fn notification_props(n: &ScheduledNotification) -> Vec<(String, Value)> {
-    vec![
+fn notification_props(n: &ScheduledNotification, test: bool) -> Vec<(String, Value)> {
+    let mut props = vec![
         ("campaign_id".into(), Value::String(n.campaign_id.clone())),
         ("variant".into(), Value::String(n.variant.clone())),
         ("offer_id".into(), Value::String(n.notification_id.clone())),
         (CHANNEL.0.into(), Value::String(CHANNEL.1.into())),
-    ]
+    ];
+    super::offer::mark_test(&mut props, test);
+    props
 }

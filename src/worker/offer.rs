@@ -130,7 +130,10 @@ impl Worker {
             &f.text_values,
         );
         let mut content = match rendered {
-            Ok(content) => content,
+            Ok(content) => OfferContent {
+                test: f.test,
+                ..content
+            },
             Err(missing) => {
                 // Only the sold-out popup can get here: the offered one was
                 // checked at exposure. Nothing was shown: nothing counts.
@@ -406,7 +409,10 @@ impl Worker {
                 if matches!(action, Some(Action::Dismiss)) {
                     self.dismissed(&f, ts, Some(&button_id));
                 } else {
-                    self.engine.record_click(&f.campaign_id, ts);
+                    // A preview leaves the person's real campaign state alone.
+                    if !f.preview {
+                        self.engine.record_click(&f.campaign_id, ts);
+                    }
                     let mut props = popup_props(&f);
                     props.push(("button_id".into(), Value::String(button_id)));
                     self.record(EventKind::Track, "reach.popup.clicked", props, ts);
@@ -428,7 +434,9 @@ impl Worker {
     }
 
     fn dismissed(&mut self, f: &InFlight, ts: i64, button_id: Option<&str>) {
-        self.engine.record_dismiss(&f.campaign_id, ts);
+        if !f.preview {
+            self.engine.record_dismiss(&f.campaign_id, ts);
+        }
         let mut props = popup_props(f);
         if let Some(b) = button_id {
             props.push(("button_id".into(), Value::String(b.to_owned())));
@@ -439,13 +447,17 @@ impl Worker {
     /// Counts an impression and records `reach.popup.shown`; `assumed` when
     /// no report came and Reach errs on the side of the user.
     fn count_impression(&mut self, f: &InFlight, at: i64, assumed: bool) {
-        self.engine.record_impression(
-            &f.campaign_id,
-            at,
-            &self.session.id,
-            &f.variant,
-            &f.offer_id,
-        );
+        // A preview counts in no cap and opens no goal window.
+        if !f.preview {
+            self.engine.record_impression(
+                &f.campaign_id,
+                at,
+                &self.session.id,
+                &f.variant,
+                &f.offer_id,
+                f.test,
+            );
+        }
         if f.claim.as_ref().is_some_and(|t| t.claim_id.is_some()) {
             self.engine.record_prize(&f.campaign_id);
         }
@@ -548,6 +560,7 @@ impl Worker {
             self.release(&f.offer_id);
             return;
         };
+        content.test = f.test;
         if let Err(why) = self.attach_image(&mut content, popup) {
             self.not_offered(&campaign.id, why);
             self.release_claim(&f);
@@ -601,9 +614,28 @@ impl Worker {
 }
 
 fn popup_props(f: &InFlight) -> Vec<(String, Value)> {
-    vec![
+    let mut props = vec![
         ("campaign_id".into(), Value::String(f.campaign_id.clone())),
         ("variant".into(), Value::String(f.variant.clone())),
         ("offer_id".into(), Value::String(f.offer_id.clone())),
-    ]
+    ];
+    mark_test(&mut props, f.test);
+    if f.preview {
+        props.push((PREVIEW_FLAG.into(), Value::Bool(true)));
+    }
+    props
+}
+
+/// The property that marks a campaign event of a test person or a preview
+/// (`"test": true`): the server's stats leave such events out.
+pub(super) const TEST_FLAG: &str = "test";
+
+/// The property that marks the events of a `preview()` offer.
+pub(super) const PREVIEW_FLAG: &str = "preview";
+
+/// Adds `"test": true` to a campaign event's properties when `test`.
+pub(super) fn mark_test(props: &mut Vec<(String, Value)>, test: bool) {
+    if test {
+        props.push((TEST_FLAG.into(), Value::Bool(true)));
+    }
 }

@@ -24,6 +24,14 @@ pub(super) struct Identity {
 }
 
 impl Worker {
+    /// Whether the current person is one of the active pack's test persons.
+    pub(super) fn is_test_person(&self) -> bool {
+        self.engine.pack().test_persons.contains(
+            self.identity.user_id.as_deref(),
+            &self.identity.anonymous_id,
+        )
+    }
+
     pub(super) fn identify(&mut self, user_id: String, ts: i64) {
         if let Some(current) = &self.identity.user_id {
             if *current != user_id {
