@@ -94,6 +94,8 @@ def test_every_public_method_of_reach_is_called(open_reach, data_dir):
         # A notification id Reach does not know is ignored (logged at DEBUG).
         "notification_tapped": lambda: r.notification_tapped("no-such-notification"),
         "explain": lambda: r.explain("new-user-lottery"),
+        # Offered to the presenter set above, flagged as a test (see the Kotlin suite).
+        "preview": lambda: r.preview("new-user-lottery", None),
         # The wrappers' batch entry point: one queued track, stamped by its caller.
         "apply_calls": lambda: r.apply_calls([
             reach.QueuedCall.TRACK(name="queued_track", properties={}, timestamp_ms=1_700_000_000_000)
@@ -119,7 +121,7 @@ def test_every_public_method_of_reach_is_called(open_reach, data_dir):
     for name in ("track", "screen", "identify", "set_user_properties", "unset_user_properties",
                  "on_foreground", "set_timezone", "set_consent", "set_log_sink", "reset", "delete_local_data",
                  "load_rule_pack", "set_popup_presenter", "set_claim_client", "popup_shown",
-                 "popup_clicked", "popup_dismissed", "apply_calls"):
+                 "popup_clicked", "popup_dismissed", "apply_calls", "preview"):
         assert results[name] is None, name
     assert results["upload_now"].stop == reach.UploadStop.NO_SERVER
     assert results["upload_now"].acknowledged == 0
@@ -1117,7 +1119,7 @@ def test_a_python_claim_client_grants_one_prize_then_the_next_person_finds_it_ex
         lambda e: any("the stock is exhausted: no popup" in x for x in e.reasons),
         "the exhausted answer",
     )
-    assert e.outcome == "offered"  # the engine chose it; the claim said no
+    assert e.outcome == "not offered"  # the engine chose it; the claim said no
     claims, releases = client.snapshot()
     assert len(claims) == 2
     assert claims[1][1] != first_person, "reset() gives a new person id"
@@ -1177,7 +1179,7 @@ def test_a_claim_client_that_raises_is_unavailable_and_offline_skip_shows_nothin
     r.track("purchase", {})
     e = explain_until(r, PRIZE_CAMPAIGN, lambda e: "offline, claim required" in e.text,
                       "the unavailable claim")
-    assert e.outcome == "offered"
+    assert e.outcome == "not offered"  # chosen, then no claim answer (offline policy skip)
     assert len(calls) == 1
     assert presenter.poll(0.2) is None
     assert r.diagnostics().popups_offered == 0

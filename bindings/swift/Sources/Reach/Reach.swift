@@ -359,6 +359,19 @@ public final class Reach: Sendable {
         try direct { try $0.notificationTapped(notificationId: notificationId) }
     }
 
+    /// Offers the campaign `campaignId`'s popup now through the presenter, as a
+    /// test: for a QA screen in a debug build. It is offered whether or not the
+    /// campaign has started, is paused or is capped; `variant` picks a
+    /// variant's popup (`nil`: the campaign's own). Its events carry
+    /// `"test": true` and `"preview": true`, it claims no prize and counts in
+    /// no cap or goal, and the presenter sees `popup.test == true`. Returns at
+    /// once: `explain(_:)` and the log say why a preview could not be offered.
+    ///
+    /// - Throws: only in strict mode (`ReachError.Closed`).
+    public func preview(_ campaignId: String, variant: String? = nil) throws {
+        try direct { try $0.preview(campaignId: campaignId, variant: variant) }
+    }
+
     /// Why the campaign `campaignId` did or did not fire for the last event that
     /// concerned it: the `outcome`, the `reasons` with the values seen (the
     /// failed condition, the cap that held it back, the claim's answer...), the

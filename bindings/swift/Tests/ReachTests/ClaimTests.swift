@@ -57,7 +57,7 @@ final class ClaimTests: XCTestCase {
         let e = try explainUntil(reach, "golden-week-gift", "the exhausted answer") {
             $0.reasons.contains { $0.contains("the stock is exhausted: no popup") }
         }
-        try checkEqual(e.outcome, "offered", "outcome (the engine chose it; the claim said no)")
+        try checkEqual(e.outcome, "not offered", "outcome (the engine chose it; the claim said no)")
         try check(!presenter.waitFor(2, timeout: 0.3), "no popup for the second person")
         try checkEqual(presenter.popups.count, 1, "offers the presenter received")
         try checkEqual(client.releases.count, 0, "releases (nothing was discarded)")

@@ -499,6 +499,17 @@ class Reach private constructor(private val calls: CallQueue) : AutoCloseable {
     fun notificationTapped(notificationId: String): Unit = direct({}) { it.notificationTapped(notificationId) }
 
     /**
+     * Offers the campaign [campaignId]'s popup now through the presenter, as a test: for a QA
+     * screen in a debug build. It is offered whether or not the campaign has started, is paused
+     * or is capped; [variant] picks a variant's popup (`null`: the campaign's own). Its events
+     * carry `"test": true` and `"preview": true`, it claims no prize and counts in no cap or goal,
+     * and the presenter sees `popup.test == true`. Returns at once, any thread: [explain] and
+     * the log say why a preview could not be offered.
+     */
+    fun preview(campaignId: String, variant: String? = null): Unit =
+        direct({}) { it.preview(campaignId, variant) }
+
+    /**
      * Why the campaign [campaignId] did or did not fire for the last event that concerned it
      * (`outcome`, `reasons` with the values seen, `variant`, a pending delay, `impressions`, and
      * all of it as readable `text`). Waits for Reach's worker, at most
@@ -598,6 +609,7 @@ class Reach private constructor(private val calls: CallQueue) : AutoCloseable {
         fun setClaimClient(client: ClaimClient?) = shared.setClaimClient(client)
         fun setNotificationScheduler(scheduler: NotificationScheduler?) = shared.setNotificationScheduler(scheduler)
         fun notificationTapped(notificationId: String) = shared.notificationTapped(notificationId)
+        fun preview(campaignId: String, variant: String? = null) = shared.preview(campaignId, variant)
         fun popupShown(offerId: String) = shared.popupShown(offerId)
         fun popupClicked(offerId: String, buttonId: String) = shared.popupClicked(offerId, buttonId)
         fun popupDismissed(offerId: String) = shared.popupDismissed(offerId)

@@ -855,7 +855,7 @@ test("a Kotlin ClaimClient grants the first prize: shown once; the next person f
         val e = reach.explainUntil("golden-week-gift", "the exhausted answer") { ex ->
             ex.reasons.any { it.contains("the stock is exhausted: no popup") }
         }
-        assertEq("offered", e.outcome, "outcome (the engine chose it; the claim said no)")
+        assertEq("not offered", e.outcome, "outcome (the engine chose it; the claim said no)")
         assertEq(null, presenter.poll(200), "a popup for the second person")
         assertEq(1, presenter.offered, "offers the presenter received")
         assertEq(2, client.claimCount.get(), "claims")
@@ -1106,6 +1106,7 @@ test("a tapped notification is the campaign's click; a throwing scheduler is onl
 fun main(args: Array<String>) {
     defineTests()
     defineQueueTests()
+    definePreviewTests()
     val selected = if (args.isEmpty()) tests else tests.filter { t -> args.any { t.name.contains(it) } }
     var passed = 0
     var failed = 0
