@@ -13,7 +13,9 @@ pub struct Explanation {
     /// The last event that triggered or moved the campaign, if any.
     pub last_event: Option<String>,
     pub last_event_at_ms: Option<i64>,
-    /// `offered`, `scheduled`, `not offered` or `no matching event yet`.
+    /// `offered`, `scheduled`, `not offered` (also when the engine chose it
+    /// and the worker then withheld it: stock exhausted, text or image
+    /// missing, no presenter) or `no matching event yet`.
     pub outcome: String,
     /// Every reason and step, in order: the engine's verdict with its values,
     /// then what happened after it (variant, claim, presenter).

@@ -249,6 +249,10 @@ pub struct LastMatch {
     /// What the worker added after the engine's decision (variant, claim,
     /// presenter answer).
     pub notes: Vec<String>,
+    /// The engine chose it, and then the worker did not offer it (the stock
+    /// was exhausted, a personal-text value or the image was missing, no
+    /// presenter): `explain()` says "not offered", not "offered".
+    pub withheld: bool,
 }
 
 /// What the due-delay check found.
@@ -617,12 +621,14 @@ impl TriggerEngine {
                 }
                 l.outcome = outcome;
                 l.notes.clear();
+                l.withheld = false;
             }
             slot => {
                 *slot = Some(LastMatch {
                     event: seen.clone(),
                     outcome,
                     notes: Vec::new(),
+                    withheld: false,
                 })
             }
         }
@@ -632,6 +638,19 @@ impl TriggerEngine {
     /// explanation.
     /// Without a matching event in this process (a delay restored after a
     /// restart), the note is kept on its own.
+    /// As [`TriggerEngine::annotate`], for a campaign the engine chose and
+    /// the worker then did not offer.
+    pub fn annotate_withheld(&mut self, campaign_id: &str, note: String) {
+        if let Some(Some(l)) = self
+            .pack
+            .index_of(campaign_id)
+            .and_then(|i| self.last.get_mut(i))
+        {
+            l.withheld = true;
+        }
+        self.annotate(campaign_id, note);
+    }
+
     pub fn annotate(&mut self, campaign_id: &str, note: String) {
         if let Some(i) = self.pack.index_of(campaign_id) {
             if let Some(Some(l)) = self.last.get_mut(i) {

@@ -407,7 +407,7 @@ impl Worker {
             self.shared
                 .logger
                 .log(Level::Info, &format!("campaign {} is {note}", campaign.id));
-            self.engine.annotate(&campaign.id, note);
+            self.engine.annotate_withheld(&campaign.id, note);
             return;
         }
         // The treated arm's exposure point, where a control person's

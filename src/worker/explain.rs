@@ -2,7 +2,7 @@
 
 use super::Worker;
 use crate::engine::caps::{self, Calendar, NO_HISTORY};
-use crate::engine::{Outcome, SeenEvent, Skip};
+use crate::engine::{LastMatch, Outcome, SeenEvent, Skip};
 use crate::explain::Explanation;
 use crate::rules::{Campaign, Platform, PropertyLookup, PropertyTest};
 use crate::store::StoredExplanation;
@@ -21,7 +21,7 @@ impl Worker {
             .filter(|_| last.is_none() && campaign.is_some());
         let outcome = match (campaign, last, stored) {
             (None, _, _) => "not in the active pack",
-            (Some(_), Some(l), _) => outcome_name(&l.outcome),
+            (Some(_), Some(l), _) => outcome_name(l),
             (Some(_), None, Some(s)) => s.outcome.as_str(),
             (Some(_), None, None) => "no matching event yet",
         };
@@ -129,7 +129,7 @@ impl Worker {
         let stored = StoredExplanation {
             event: l.event.name.clone(),
             event_ms: l.event.ts_ms,
-            outcome: outcome_name(&l.outcome).to_owned(),
+            outcome: outcome_name(l).to_owned(),
             reasons,
         };
         Some((c.id.clone(), stored))
@@ -291,8 +291,9 @@ impl Worker {
     }
 }
 
-fn outcome_name(o: &Outcome) -> &'static str {
-    match o {
+fn outcome_name(l: &LastMatch) -> &'static str {
+    match &l.outcome {
+        Outcome::Offered if l.withheld => "not offered",
         Outcome::Offered => "offered",
         Outcome::Scheduled { .. } => "scheduled",
         Outcome::Skipped(_) => "not offered",

@@ -232,7 +232,7 @@ impl Worker {
                 self.shared
                     .logger
                     .log(Level::Info, &format!("campaign {id} not shown: {note}"));
-                self.engine.annotate(&id, note);
+                self.engine.annotate_withheld(&id, note);
                 f.claim = None;
                 self.release(&f.offer_id);
                 self.in_flight = None;
@@ -248,7 +248,7 @@ impl Worker {
                         self.shared
                             .logger
                             .log(Level::Info, &format!("campaign {id} not shown: {note}"));
-                        self.engine.annotate(&id, note);
+                        self.engine.annotate_withheld(&id, note);
                         self.in_flight = None;
                         self.in_flight_dirty = true;
                     }
@@ -581,7 +581,7 @@ impl Worker {
         self.shared
             .logger
             .log(Level::Info, &format!("campaign {campaign_id}: {note}"));
-        self.engine.annotate(campaign_id, note);
+        self.engine.annotate_withheld(campaign_id, note);
     }
 
     /// A popup held back (for now) is not offered; says why.
@@ -589,7 +589,7 @@ impl Worker {
         self.shared
             .logger
             .log(Level::Info, &format!("campaign {campaign_id}: {note}"));
-        self.engine.annotate(campaign_id, note);
+        self.engine.annotate_withheld(campaign_id, note);
     }
 
     /// How long the worker may sleep before an offer timer is due.
