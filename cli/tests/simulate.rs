@@ -151,6 +151,7 @@ const SCENARIOS: &[(&str, &str, &[&str])] = &[
         &[],
     ),
     ("11-retry-after-dismiss", "11-retry-after-dismiss", &[]),
+    ("12-qa-preview", "qa-preview", &[]),
 ];
 
 fn run_scenario(golden: &str, pack: &str, args: &[&str]) -> String {

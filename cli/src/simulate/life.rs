@@ -317,6 +317,7 @@ impl Life {
                 );
                 return Ok(());
             }
+            StepKind::Preview { campaign, variant } => t.preview(campaign.clone(), variant.clone()),
             StepKind::Claim(answer) => {
                 if let Ok(mut slot) = self.claims.answer.lock() {
                     *slot = answer.clone();
@@ -484,6 +485,7 @@ impl Life {
                     "body": offer.body,
                     "buttons": offer.buttons.iter().map(|b| b.id.clone()).collect::<Vec<_>>(),
                     "button_texts": offer.buttons.iter().map(|b| b.text.clone()).collect::<Vec<_>>(),
+                    "test": offer.test,
                     "answer": match answer {
                         Answer::ShowNow => "show",
                         Answer::Later { .. } => "later",
@@ -513,7 +515,14 @@ impl Life {
         self.last_seq = last;
         for (name, properties) in reserved {
             let mut record = json!({"what": name});
-            for key in ["campaign_id", "variant", "button_id", "goal_event"] {
+            for key in [
+                "campaign_id",
+                "variant",
+                "button_id",
+                "goal_event",
+                "test",
+                "preview",
+            ] {
                 if let Some(v) = properties.get(key) {
                     record[key] = v.clone();
                 }
@@ -524,8 +533,15 @@ impl Life {
                     let rest: Map<String, Json> = all
                         .iter()
                         .filter(|(k, _)| {
-                            !["campaign_id", "variant", "goal_event", "offer_id"]
-                                .contains(&k.as_str())
+                            ![
+                                "campaign_id",
+                                "variant",
+                                "goal_event",
+                                "offer_id",
+                                "test",
+                                "preview",
+                            ]
+                            .contains(&k.as_str())
                         })
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .collect();

@@ -257,7 +257,11 @@ fn describe(r: &Json) -> String {
                         .collect::<Vec<_>>()
                         .join(", "))
                     .unwrap_or_default()
-            ) + match r["answer"].as_str() {
+            ) + if r["test"] == Json::Bool(true) {
+                " (test)"
+            } else {
+                ""
+            } + match r["answer"].as_str() {
                 Some("later") => "; the host answers later",
                 Some("discard") => "; the host answers discard",
                 _ => "",
@@ -302,6 +306,12 @@ fn describe(r: &Json) -> String {
             for k in ["campaign_id", "variant", "button_id", "goal_event"] {
                 if let Some(v) = r[k].as_str() {
                     parts.push(format!("{k}={v}"));
+                }
+            }
+            // A test person's or a preview's event (`"test": true`).
+            for flag in ["test", "preview"] {
+                if r[flag] == Json::Bool(true) {
+                    parts.push(flag.to_string());
                 }
             }
             if let Some(props) = r["properties"].as_object() {

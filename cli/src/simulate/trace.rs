@@ -17,6 +17,8 @@
 //! zone; `{"explain": "CAMPAIGN"}` prints `explain()` for a campaign at
 //! that moment; `{"app_version": "5.2.0"}` updates the app: it is closed and
 //! reopened at that version on the same data directory.
+//! `{"preview": "CAMPAIGN", "variant": "b"}` is a QA screen's `preview()`
+//! (`variant` optional): the popup is offered now, flagged as a test.
 //! With a server (the demo), `{"network": "offline" | "online"}` switches the
 //! phone's network and `{"upload": true}` asks the SDK to upload now.
 
@@ -64,6 +66,11 @@ pub enum StepKind {
     /// The phone's network: `true` online.
     Network(bool),
     Upload,
+    /// `preview(campaign, variant)`.
+    Preview {
+        campaign: String,
+        variant: Option<String>,
+    },
 }
 
 /// Reads a whole trace; the first problem is returned as "line N: ...".
@@ -87,8 +94,10 @@ fn parse_step(text: &str, base: &Path) -> Result<StepKind, String> {
         return Err("a step is a JSON object like {\"track\": \"login\"}".into());
     };
     // JSON objects are unordered: the step is the one key that is not a
-    // companion (`properties`).
-    let mut names = map.iter().filter(|(k, _)| k.as_str() != "properties");
+    // companion (`properties`, `variant`).
+    let mut names = map
+        .iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "properties" | "variant"));
     let Some((key, arg)) = names.next() else {
         return Err("no step named: write an object like {\"track\": \"login\"}".into());
     };
@@ -97,6 +106,9 @@ fn parse_step(text: &str, base: &Path) -> Result<StepKind, String> {
     }
     if map.contains_key("properties") && !matches!(key.as_str(), "track" | "screen") {
         return Err(format!("\"{key}\" takes no \"properties\""));
+    }
+    if map.contains_key("variant") && key != "preview" {
+        return Err(format!("\"{key}\" takes no \"variant\""));
     }
     let string = |what: &str| {
         arg.as_str()
@@ -193,6 +205,14 @@ fn parse_step(text: &str, base: &Path) -> Result<StepKind, String> {
             other => return Err(format!("network \"{other}\" is not offline or online")),
         },
         "upload" => flag().map(|()| StepKind::Upload)?,
+        "preview" => StepKind::Preview {
+            campaign: string("a campaign id")?,
+            variant: match map.get("variant") {
+                None => None,
+                Some(Json::String(v)) if !v.is_empty() => Some(v.clone()),
+                Some(_) => return Err("\"variant\" must be a variant id".into()),
+            },
+        },
         other => return Err(format!("unknown step \"{other}\"")),
     })
 }
