@@ -86,8 +86,9 @@ step "ReachFFI (generated)" swiftc -parse-as-library -swift-version 5 -emit-modu
 step "Reach module with SystemLog.swift and the BGTaskScheduler glue" \
   swiftc -parse-as-library -swift-version 6 -warnings-as-errors -emit-module -module-name Reach \
   -I "$m" -I ReachCore -emit-module-path "$m/Reach.swiftmodule" Reach/*.swift || exit 1
-step "ios-sample against Reach (Swift 6, complete concurrency checking)" \
-  swiftc -parse-as-library -swift-version 6 -strict-concurrency=complete -warnings-as-errors -typecheck \
+# -D DEBUG: the debug build, a superset of the release one (the QA preview hook).
+step "ios-sample against Reach (Swift 6, complete concurrency checking, debug)" \
+  swiftc -parse-as-library -swift-version 6 -strict-concurrency=complete -warnings-as-errors -typecheck -D DEBUG \
   -module-name ReachSample -I "$m" -I ReachCore sample/*.swift
 exit "$status"
 '

@@ -23,6 +23,15 @@ struct RegistrationView: View {
                     }
                     .disabled(registered)
                 }
+                #if DEBUG
+                Section("QA") {
+                    // Debug builds only: the lottery popup now, whatever its caps; its events
+                    // carry "test": true, so the server's stats leave them out.
+                    Button("Preview the lottery popup") {
+                        try? Reach.shared.preview("new-user-lottery")
+                    }
+                }
+                #endif
                 Section("After registering") {
                     Button("Complete profile") {
                         try? Reach.shared.track("profile_completed", ["fields": 4])  // a banner

@@ -98,6 +98,14 @@ class RegistrationActivity : Activity() {
                 status.setText(R.string.registered)
             }
         })
+        if (BuildConfig.DEBUG) {
+            // The QA screen's hook, debug builds only: the registration popup now, whatever its
+            // caps; its events carry "test": true, so the server's stats leave them out.
+            root.addView(Button(this).apply {
+                setText(R.string.preview_button)
+                setOnClickListener { Reach.preview("registration-gift") }
+            })
+        }
         status = TextView(this).apply { setPadding(0, dp(16), 0, 0) }
         root.addView(status)
         // Pads by the system bars and the display cutout, on top of the layout's own padding.
