@@ -28,7 +28,7 @@ use std::sync::Arc;
 
 use jiff::tz::TimeZone;
 
-use crate::rules::{AudienceContext, Campaign, Locale, Platform, RulePack, Version};
+use crate::rules::{AudienceContext, Locale, Platform, RulePack, Version};
 use crate::value::{Properties, Value};
 use assignment::Assignment;
 use behaviour::Behaviours;
@@ -287,6 +287,8 @@ pub struct TriggerEngine {
     notes: HashMap<String, Vec<String>>,
     /// The highest time seen: device state, kept across `reset()`.
     timeline: timeline::Timeline,
+    /// Reused by every event's decision (`Audiences::verdicts`).
+    audience_verdicts: Vec<Verdict>,
 }
 
 /// Notes kept per campaign without a matching event: enough to tell what
@@ -313,6 +315,7 @@ impl TriggerEngine {
             dirty_last: HashSet::default(),
             notes: HashMap::default(),
             timeline: timeline::Timeline::default(),
+            audience_verdicts: Vec::new(),
         }
     }
 
@@ -522,7 +525,14 @@ impl TriggerEngine {
         } else {
             caps::global_allows(&pack.limits, &self.global, person.session_id, &cal)
         };
-        let tags = tags_of(person.user_properties);
+        let mut audiences = Audiences {
+            tags: tags_of(person.user_properties),
+            verdicts: std::mem::take(&mut self.audience_verdicts),
+        };
+        audiences.verdicts.clear();
+        audiences
+            .verdicts
+            .resize(pack.audience_group_count(), Verdict::Unknown);
         let seen = e.seen.cloned().unwrap_or_else(|| {
             Arc::new(SeenEvent {
                 name: name.to_owned(),
@@ -564,7 +574,10 @@ impl TriggerEngine {
                     .delays
                     .get(&c.id)
                     .map(|p| Skip::DelayPending { due_ms: p.due_ms });
-                match pending.map_or_else(|| self.eligible(c, props, &cal, person, &tags), Err) {
+                match pending.map_or_else(
+                    || self.eligible(idx, props, &cal, person, &mut audiences),
+                    Err,
+                ) {
                     Ok(()) => {
                         let p = PendingDelay {
                             campaign_id: c.id.clone(),
@@ -590,7 +603,7 @@ impl TriggerEngine {
                     Ok(())
                 };
                 match self
-                    .eligible(c, props, &cal, person, &tags)
+                    .eligible(idx, props, &cal, person, &mut audiences)
                     .and(global.clone().map_err(Skip::Cap))
                     .and(busy)
                 {
@@ -606,6 +619,7 @@ impl TriggerEngine {
             }
             self.note_outcome(idx, &seen, outcome);
         }
+        self.audience_verdicts = audiences.verdicts;
     }
 
     fn note_outcome(&mut self, idx: usize, seen: &Arc<SeenEvent>, outcome: Outcome) {
@@ -706,14 +720,18 @@ impl TriggerEngine {
             .collect()
     }
 
+    /// Whether campaign `idx` may be offered now. `audiences` carries the
+    /// person's tags and the verdicts of the audiences judged for this event.
     fn eligible(
         &self,
-        c: &Campaign,
+        idx: usize,
         props: &[(String, Value)],
         cal: &Calendar,
         person: &Person,
-        tags: &std::collections::BTreeSet<String>,
+        audiences: &mut Audiences,
     ) -> Result<(), Skip> {
+        let pack = &self.pack;
+        let c = pack.campaign(idx);
         let (now_ms, local) = (cal.now_ms, &cal.local);
         if !c.trigger.matches(props) {
             return Err(Skip::PropertyFilter);
@@ -731,17 +749,27 @@ impl TriggerEngine {
         if self.device.platform.is_none() && !c.audience.platforms.is_empty() {
             return Err(Skip::Audience);
         }
-        let ctx = AudienceContext {
-            user_properties: person.user_properties,
-            tags,
-            app_version: self.device.app_version.as_ref(),
-            // Only read when the audience names platforms (checked above).
-            platform: self.device.platform.unwrap_or(Platform::Android),
-            locale: &self.device.locale,
-            identified: person.identified,
-            segments: person.segments,
+        let group = pack.audience_group(idx);
+        let in_audience = match audiences.verdicts[group] {
+            Verdict::In => true,
+            Verdict::Out => false,
+            Verdict::Unknown => {
+                let ctx = AudienceContext {
+                    user_properties: person.user_properties,
+                    tags: &audiences.tags,
+                    app_version: self.device.app_version.as_ref(),
+                    // Only read when the audience names platforms (checked above).
+                    platform: self.device.platform.unwrap_or(Platform::Android),
+                    locale: &self.device.locale,
+                    identified: person.identified,
+                    segments: person.segments,
+                };
+                let matched = c.audience.matches(&ctx);
+                audiences.verdicts[group] = if matched { Verdict::In } else { Verdict::Out };
+                matched
+            }
         };
-        if !c.audience.matches(&ctx) {
+        if !in_audience {
             return Err(Skip::Audience);
         }
         if let Some(b) = &c.behaviour {
@@ -814,6 +842,20 @@ fn observed(m: &crate::rules::Measure, o: crate::rules::Observation) -> String {
         Observation::Days(Some(d)) => format!("it last happened {d} day(s) ago"),
         Observation::Elapsed(None) | Observation::Days(None) => "it never happened".to_owned(),
     }
+}
+
+/// The person's tags and, per audience group of the pack, whether this
+/// event's person is in it (judged at most once per event).
+struct Audiences {
+    tags: std::collections::BTreeSet<String>,
+    verdicts: Vec<Verdict>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Unknown,
+    In,
+    Out,
 }
 
 /// Tags are the user property `tags`, a list of strings.

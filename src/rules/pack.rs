@@ -55,6 +55,12 @@ pub struct RulePack {
     /// Indexes of `campaigns`, sorted by id.
     by_id: Vec<usize>,
     index: TriggerIndex,
+    /// Per campaign, its audience's group: campaigns with equal audiences
+    /// share one, so an event judges each distinct audience once, however
+    /// many campaigns use it (packs target a few segments with many
+    /// campaigns).
+    audience_groups: Vec<u32>,
+    audience_group_count: usize,
 }
 
 /// What a device accepts beyond the format itself.
@@ -136,6 +142,8 @@ impl RulePack {
             needs_newer_sdk: Vec::new(),
             by_id: Vec::new(),
             index: TriggerIndex::default(),
+            audience_groups: Vec::new(),
+            audience_group_count: 0,
         }
     }
 
@@ -147,6 +155,17 @@ impl RulePack {
     /// The campaign at an index from [`RulePack::candidates`].
     pub fn campaign(&self, index: usize) -> &Campaign {
         &self.campaigns[index]
+    }
+
+    /// The audience group of campaign `index`: campaigns in one group have
+    /// equal audiences, so one verdict per event serves them all.
+    pub fn audience_group(&self, index: usize) -> usize {
+        self.audience_groups[index] as usize
+    }
+
+    /// How many distinct audiences the campaigns have.
+    pub fn audience_group_count(&self) -> usize {
+        self.audience_group_count
     }
 
     pub fn campaign_by_id(&self, id: &str) -> Option<&Campaign> {
@@ -280,6 +299,7 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
     let mut by_id: Vec<usize> = (0..campaigns.len()).collect();
     by_id.sort_unstable_by(|&a, &b| campaigns[a].id.cmp(&campaigns[b].id));
     let index = TriggerIndex::build(&campaigns, !test_persons.is_empty());
+    let (audience_groups, audience_group_count) = audience_groups(&campaigns);
     Ok(RulePack {
         format,
         revision,
@@ -292,7 +312,24 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
         needs_newer_sdk,
         by_id,
         index,
+        audience_groups,
+        audience_group_count,
     })
+}
+
+/// Groups campaigns by equal audience (see `RulePack::audience_group`). The
+/// key is the audience's `Debug` text: `Audience` holds floats, so it has no
+/// `Hash`, and its `Debug` form shows every field.
+fn audience_groups(campaigns: &[Campaign]) -> (Vec<u32>, usize) {
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let groups = campaigns
+        .iter()
+        .map(|c| {
+            let next = seen.len() as u32;
+            *seen.entry(format!("{:?}", c.audience)).or_insert(next)
+        })
+        .collect();
+    (groups, seen.len())
 }
 
 /// The value of an optional field, or `None` after noting its error.
@@ -370,6 +407,29 @@ mod tests {
 
     fn pack(campaigns: Vec<serde_json::Value>) -> String {
         json!({"format": "1.2", "campaigns": campaigns}).to_string()
+    }
+
+    #[test]
+    fn campaigns_with_equal_audiences_share_an_audience_group() {
+        let with_audience = |id: &str, region: &str| {
+            let mut c = campaign(id, "open", 0);
+            c["audience"] = json!({"user_properties": [
+                {"prop": "region", "op": "in", "value": [region]}]});
+            c
+        };
+        let p = RulePack::parse(&pack(vec![
+            with_audience("a", "shanghai"),
+            with_audience("b", "berlin"),
+            with_audience("c", "shanghai"),
+            campaign("d", "open", 0),
+        ]))
+        .unwrap();
+        let group = |id: &str| p.audience_group(p.index_of(id).unwrap());
+        assert_eq!(group("a"), group("c"));
+        assert_ne!(group("a"), group("b"));
+        assert_ne!(group("a"), group("d"));
+        assert_eq!(p.audience_group_count(), 3);
+        assert_eq!(RulePack::empty().audience_group_count(), 0);
     }
 
     fn refusal(json: &str) -> String {
