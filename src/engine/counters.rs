@@ -20,7 +20,7 @@
 //! un-counts what happened. The property tests' reference model uses the same
 //! definition.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 const MINUTE_MS: i64 = 60_000;
 const HOUR_MS: i64 = 60 * MINUTE_MS;
@@ -94,13 +94,76 @@ pub struct Touched {
     pub bucket: i64,
 }
 
+/// One tier's buckets, ascending by number. A sorted `VecDeque` rather than
+/// a `BTreeMap`: occurrences arrive in time order, so recording appends at
+/// the back and pruning drops from the front, and a window's sum is a binary
+/// search and then one contiguous run (walking a `BTreeMap` range was ~17 %
+/// of a 1,000-campaign decision in a profile). An occurrence stamped out of
+/// order is inserted in place.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Buckets(VecDeque<(i64, Bucket)>);
+
+impl Buckets {
+    /// Where buckets numbered `first` and above start.
+    fn start_of(&self, first: i64) -> usize {
+        self.0.partition_point(|(b, _)| *b < first)
+    }
+
+    fn entry(&mut self, bucket: i64) -> &mut Bucket {
+        let i = match self.0.back() {
+            Some((last, _)) if *last >= bucket => {
+                match self.0.binary_search_by_key(&bucket, |(b, _)| *b) {
+                    Ok(i) => i,
+                    Err(i) => {
+                        self.0.insert(i, (bucket, Bucket::default()));
+                        i
+                    }
+                }
+            }
+            _ => {
+                self.0.push_back((bucket, Bucket::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[i].1
+    }
+
+    fn get(&self, bucket: i64) -> Option<Bucket> {
+        self.0
+            .binary_search_by_key(&bucket, |(b, _)| *b)
+            .ok()
+            .map(|i| self.0[i].1)
+    }
+
+    /// The buckets numbered `first` and above, in order.
+    fn from(&self, first: i64) -> impl Iterator<Item = &Bucket> {
+        self.0.range(self.start_of(first)..).map(|(_, b)| b)
+    }
+
+    /// Removes and returns the buckets numbered `first` and above.
+    fn split_off(&mut self, first: i64) -> VecDeque<(i64, Bucket)> {
+        let i = self.start_of(first);
+        self.0.split_off(i)
+    }
+
+    /// Drops the buckets numbered below `first`.
+    fn drop_before(&mut self, first: i64) {
+        let i = self.start_of(first);
+        self.0.drain(..i);
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
 /// The counters of one thing being counted (an event name, or an event with
 /// a filter, or the sum of one property).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
     pub first_ms: Option<i64>,
     pub last_ms: Option<i64>,
-    tiers: [BTreeMap<i64, Bucket>; 3],
+    tiers: [Buckets; 3],
 }
 
 impl Series {
@@ -111,7 +174,7 @@ impl Series {
         let mut touched = [Touched { tier: 0, bucket: 0 }; 3];
         for (i, tier) in TIERS.iter().enumerate() {
             let bucket = bucket_of(ts_ms, tier.width_ms);
-            let b = self.tiers[i].entry(bucket).or_default();
+            let b = self.tiers[i].entry(bucket);
             b.count += 1;
             b.sum += amount;
             touched[i] = Touched { tier: i, bucket };
@@ -120,20 +183,20 @@ impl Series {
     }
 
     pub fn bucket(&self, tier: usize, bucket: i64) -> Bucket {
-        self.tiers[tier].get(&bucket).copied().unwrap_or_default()
+        self.tiers[tier].get(bucket).unwrap_or_default()
     }
 
     /// Restores a bucket read from the store.
     pub fn restore_bucket(&mut self, tier: usize, bucket: i64, value: Bucket) {
         if tier < TIERS.len() {
-            self.tiers[tier].insert(bucket, value);
+            *self.tiers[tier].entry(bucket) = value;
         }
     }
 
     fn window(&self, now_ms: i64, window_ms: i64) -> impl Iterator<Item = &Bucket> {
         let t = tier_for(window_ms);
         let from = first_bucket(now_ms, window_ms, TIERS[t].width_ms);
-        self.tiers[t].range(from..).map(|(_, b)| b)
+        self.tiers[t].from(from)
     }
 
     /// Occurrences in the window of `window_ms` ending at `now_ms`.
@@ -156,7 +219,7 @@ impl Series {
         let mut touched = Vec::new();
         for (i, tier) in TIERS.iter().enumerate() {
             let now_bucket = bucket_of(now_ms, tier.width_ms);
-            let ahead = self.tiers[i].split_off(&(now_bucket + 1));
+            let ahead = self.tiers[i].split_off(now_bucket + 1);
             if ahead.is_empty() {
                 continue;
             }
@@ -166,7 +229,7 @@ impl Series {
                 merged.sum += b.sum;
                 touched.push(Touched { tier: i, bucket });
             }
-            self.tiers[i].insert(now_bucket, merged);
+            *self.tiers[i].entry(now_bucket) = merged;
             touched.push(Touched {
                 tier: i,
                 bucket: now_bucket,
@@ -184,7 +247,7 @@ impl Series {
     /// Drops buckets no window can reach any more (see `first_kept`).
     pub fn prune(&mut self, now_ms: i64) {
         for (i, from) in first_kept(now_ms).into_iter().enumerate() {
-            self.tiers[i] = self.tiers[i].split_off(&from);
+            self.tiers[i].drop_before(from);
         }
     }
 
@@ -194,7 +257,7 @@ impl Series {
 
     /// Buckets held, for memory accounting.
     pub fn bucket_count(&self) -> usize {
-        self.tiers.iter().map(BTreeMap::len).sum()
+        self.tiers.iter().map(Buckets::len).sum()
     }
 }
 
