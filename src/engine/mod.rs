@@ -287,8 +287,8 @@ pub struct TriggerEngine {
     notes: HashMap<String, Vec<String>>,
     /// The highest time seen: device state, kept across `reset()`.
     timeline: timeline::Timeline,
-    /// Reused by every event's decision (`Audiences::verdicts`).
-    audience_verdicts: Vec<Verdict>,
+    /// Reused by every event's decision (`Verdicts`).
+    verdicts: (Vec<Verdict>, Vec<Verdict>),
 }
 
 /// Notes kept per campaign without a matching event: enough to tell what
@@ -315,7 +315,7 @@ impl TriggerEngine {
             dirty_last: HashSet::default(),
             notes: HashMap::default(),
             timeline: timeline::Timeline::default(),
-            audience_verdicts: Vec::new(),
+            verdicts: (Vec::new(), Vec::new()),
         }
     }
 
@@ -525,14 +525,16 @@ impl TriggerEngine {
         } else {
             caps::global_allows(&pack.limits, &self.global, person.session_id, &cal)
         };
-        let mut audiences = Audiences {
+        let (mut audiences, mut filters) = std::mem::take(&mut self.verdicts);
+        audiences.clear();
+        audiences.resize(pack.audience_group_count(), Verdict::Unknown);
+        filters.clear();
+        filters.resize(pack.filter_group_count(), Verdict::Unknown);
+        let mut verdicts = Verdicts {
             tags: tags_of(person.user_properties),
-            verdicts: std::mem::take(&mut self.audience_verdicts),
+            audiences,
+            filters,
         };
-        audiences.verdicts.clear();
-        audiences
-            .verdicts
-            .resize(pack.audience_group_count(), Verdict::Unknown);
         let seen = e.seen.cloned().unwrap_or_else(|| {
             Arc::new(SeenEvent {
                 name: name.to_owned(),
@@ -575,7 +577,7 @@ impl TriggerEngine {
                     .get(&c.id)
                     .map(|p| Skip::DelayPending { due_ms: p.due_ms });
                 match pending.map_or_else(
-                    || self.eligible(idx, props, &cal, person, &mut audiences),
+                    || self.eligible(idx, props, &cal, person, &mut verdicts),
                     Err,
                 ) {
                     Ok(()) => {
@@ -603,7 +605,7 @@ impl TriggerEngine {
                     Ok(())
                 };
                 match self
-                    .eligible(idx, props, &cal, person, &mut audiences)
+                    .eligible(idx, props, &cal, person, &mut verdicts)
                     .and(global.clone().map_err(Skip::Cap))
                     .and(busy)
                 {
@@ -619,7 +621,7 @@ impl TriggerEngine {
             }
             self.note_outcome(idx, &seen, outcome);
         }
-        self.audience_verdicts = audiences.verdicts;
+        self.verdicts = (verdicts.audiences, verdicts.filters);
     }
 
     fn note_outcome(&mut self, idx: usize, seen: &Arc<SeenEvent>, outcome: Outcome) {
@@ -720,20 +722,30 @@ impl TriggerEngine {
             .collect()
     }
 
-    /// Whether campaign `idx` may be offered now. `audiences` carries the
-    /// person's tags and the verdicts of the audiences judged for this event.
+    /// Whether campaign `idx` may be offered now. `verdicts` carries the
+    /// person's tags and the audiences and filters judged for this event.
     fn eligible(
         &self,
         idx: usize,
         props: &[(String, Value)],
         cal: &Calendar,
         person: &Person,
-        audiences: &mut Audiences,
+        verdicts: &mut Verdicts,
     ) -> Result<(), Skip> {
         let pack = &self.pack;
         let c = pack.campaign(idx);
         let (now_ms, local) = (cal.now_ms, &cal.local);
-        if !c.trigger.matches(props) {
+        let filter = pack.filter_group(idx);
+        let matched = match verdicts.filters[filter] {
+            Verdict::In => true,
+            Verdict::Out => false,
+            Verdict::Unknown => {
+                let m = c.trigger.matches(props);
+                verdicts.filters[filter] = if m { Verdict::In } else { Verdict::Out };
+                m
+            }
+        };
+        if !matched {
             return Err(Skip::PropertyFilter);
         }
         // A test person previews a campaign before it starts.
@@ -750,13 +762,13 @@ impl TriggerEngine {
             return Err(Skip::Audience);
         }
         let group = pack.audience_group(idx);
-        let in_audience = match audiences.verdicts[group] {
+        let in_audience = match verdicts.audiences[group] {
             Verdict::In => true,
             Verdict::Out => false,
             Verdict::Unknown => {
                 let ctx = AudienceContext {
                     user_properties: person.user_properties,
-                    tags: &audiences.tags,
+                    tags: &verdicts.tags,
                     app_version: self.device.app_version.as_ref(),
                     // Only read when the audience names platforms (checked above).
                     platform: self.device.platform.unwrap_or(Platform::Android),
@@ -765,7 +777,7 @@ impl TriggerEngine {
                     segments: person.segments,
                 };
                 let matched = c.audience.matches(&ctx);
-                audiences.verdicts[group] = if matched { Verdict::In } else { Verdict::Out };
+                verdicts.audiences[group] = if matched { Verdict::In } else { Verdict::Out };
                 matched
             }
         };
@@ -844,11 +856,13 @@ fn observed(m: &crate::rules::Measure, o: crate::rules::Observation) -> String {
     }
 }
 
-/// The person's tags and, per audience group of the pack, whether this
-/// event's person is in it (judged at most once per event).
-struct Audiences {
+/// One event's verdicts, each judged at most once per event however many
+/// campaigns share it: per audience group of the pack, whether the person is
+/// in it; per trigger-filter group, whether the event's properties match.
+struct Verdicts {
     tags: std::collections::BTreeSet<String>,
-    verdicts: Vec<Verdict>,
+    audiences: Vec<Verdict>,
+    filters: Vec<Verdict>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

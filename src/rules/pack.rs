@@ -61,6 +61,10 @@ pub struct RulePack {
     /// campaigns).
     audience_groups: Vec<u32>,
     audience_group_count: usize,
+    /// The same for the trigger's property filter (of the last step, for a
+    /// sequence): campaigns listening with equal filters share a verdict.
+    filter_groups: Vec<u32>,
+    filter_group_count: usize,
 }
 
 /// What a device accepts beyond the format itself.
@@ -144,6 +148,8 @@ impl RulePack {
             index: TriggerIndex::default(),
             audience_groups: Vec::new(),
             audience_group_count: 0,
+            filter_groups: Vec::new(),
+            filter_group_count: 0,
         }
     }
 
@@ -166,6 +172,16 @@ impl RulePack {
     /// How many distinct audiences the campaigns have.
     pub fn audience_group_count(&self) -> usize {
         self.audience_group_count
+    }
+
+    /// The trigger-filter group of campaign `index` (as `audience_group`).
+    pub fn filter_group(&self, index: usize) -> usize {
+        self.filter_groups[index] as usize
+    }
+
+    /// How many distinct trigger filters the campaigns have.
+    pub fn filter_group_count(&self) -> usize {
+        self.filter_group_count
     }
 
     pub fn campaign_by_id(&self, id: &str) -> Option<&Campaign> {
@@ -299,7 +315,8 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
     let mut by_id: Vec<usize> = (0..campaigns.len()).collect();
     by_id.sort_unstable_by(|&a, &b| campaigns[a].id.cmp(&campaigns[b].id));
     let index = TriggerIndex::build(&campaigns, !test_persons.is_empty());
-    let (audience_groups, audience_group_count) = audience_groups(&campaigns);
+    let (audience_groups, audience_group_count) = groups(campaigns.iter().map(|c| &c.audience));
+    let (filter_groups, filter_group_count) = groups(campaigns.iter().map(|c| &c.trigger.filter));
     Ok(RulePack {
         format,
         revision,
@@ -314,19 +331,21 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
         index,
         audience_groups,
         audience_group_count,
+        filter_groups,
+        filter_group_count,
     })
 }
 
-/// Groups campaigns by equal audience (see `RulePack::audience_group`). The
-/// key is the audience's `Debug` text: `Audience` holds floats, so it has no
-/// `Hash`, and its `Debug` form shows every field.
-fn audience_groups(campaigns: &[Campaign]) -> (Vec<u32>, usize) {
+/// Numbers equal items alike, in order of first appearance (see
+/// `RulePack::audience_group`), and counts the distinct ones. The key is the
+/// `Debug` text: audiences and predicates hold floats, so they have no
+/// `Hash`, and their `Debug` form shows every field.
+fn groups<'c, T: std::fmt::Debug + 'c>(items: impl Iterator<Item = &'c T>) -> (Vec<u32>, usize) {
     let mut seen: HashMap<String, u32> = HashMap::new();
-    let groups = campaigns
-        .iter()
-        .map(|c| {
+    let groups = items
+        .map(|item| {
             let next = seen.len() as u32;
-            *seen.entry(format!("{:?}", c.audience)).or_insert(next)
+            *seen.entry(format!("{item:?}")).or_insert(next)
         })
         .collect();
     (groups, seen.len())
@@ -429,6 +448,8 @@ mod tests {
         assert_ne!(group("a"), group("b"));
         assert_ne!(group("a"), group("d"));
         assert_eq!(p.audience_group_count(), 3);
+        // No campaign has a trigger filter: one group.
+        assert_eq!((p.filter_group_count(), group("a")), (1, p.filter_group(0)));
         assert_eq!(RulePack::empty().audience_group_count(), 0);
     }
 
