@@ -123,14 +123,32 @@ impl Storage for SqliteStore {
     fn store_batch(&self, events: &[Event<'_>], refused: u64) -> Result<Outcome, ServerError> {
         let distinct = distinct_by_id(events);
         let mut conn = self.conn();
-        let tx = conn.transaction()?;
+        // Immediate: the write lock before the lookup, so what it finds cannot change before the insert
+        // (a second process on the same file waits, `BUSY_TIMEOUT`).
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let now = now_ms();
         let mut outcome = Outcome::default();
-        let mut rest = &distinct[..];
+        let known = known_ids(&tx, &distinct)?;
+        let mut fresh = Vec::with_capacity(distinct.len());
+        for (&(e, n), known) in distinct.iter().zip(known) {
+            if known {
+                // Stored before: only its receipts are counted.
+                let times: i64 = tx
+                    .prepare_cached(
+                        "UPDATE events SET times = times + ?1 WHERE message_id = ?2 RETURNING times",
+                    )?
+                    .query_row(params![n as i64, e.message_id.as_ref()], |r| r.get(0))?;
+                tally(&mut outcome, n, times);
+            } else {
+                // New: stored once with all its occurrences in this batch.
+                fresh.push((e, n));
+                tally(&mut outcome, n, n as i64);
+            }
+        }
+        let mut rest = &fresh[..];
         while !rest.is_empty() {
-            let rows = insert_size(rest.len());
-            let (chunk, after) = rest.split_at(rows);
-            insert_events(&tx, chunk, now, &mut outcome)?;
+            let (chunk, after) = rest.split_at(statement_rows(rest.len()));
+            insert_events(&tx, chunk, now)?;
             rest = after;
         }
         let mut count = tx.prepare_cached(
@@ -354,22 +372,23 @@ impl Storage for SqliteStore {
 /// comes every ~20 batches takes correspondingly longer.
 const WAL_CHECKPOINT_PAGES: i64 = 10_000;
 
-/// Rows per `INSERT` of a batch's events. One statement for many rows runs one VDBE program and one bind pass
-/// where a statement per row paid both per event (the SDK's store measured −25…−40 % CPU for 16 rows per
-/// statement, benches/README.md `store_insert`). 64 rows × 7 columns = 448 variables, far below the 32,766
-/// SQLite allows; more rows per statement gain little and make each prepared statement bigger.
+/// Rows per `INSERT` of a batch's new events (and ids per lookup). One statement for many rows runs one VDBE
+/// program and one bind pass where a statement per row paid both per event (the SDK's store measured
+/// −25…−40 % CPU for 16 rows per statement, benches/README.md `store_insert`). 64 rows × 7 columns = 448
+/// variables, far below the 32,766 SQLite allows; more rows per statement gain little and make each
+/// prepared statement bigger.
 const ROWS_PER_INSERT: usize = 64;
 
 /// Statements of `ROWS_PER_INSERT` rows and each smaller power of two, so a batch's last rows need at most 6
-/// more statements, and at most 7 distinct ones are ever prepared (and then reused from the cache).
-const INSERT_SIZES: usize = ROWS_PER_INSERT.trailing_zeros() as usize + 1;
+/// more statements, and at most 7 distinct ones of each kind are ever prepared (then reused from the cache).
+const STATEMENT_SIZES: usize = ROWS_PER_INSERT.trailing_zeros() as usize + 1;
 
-/// Prepared statements kept per connection: rusqlite's default of 16 would have the 7 insert sizes and the
-/// other handlers' statements evict each other.
+/// Prepared statements kept per connection: rusqlite's default of 16 would have the 2 × 7 batch statements
+/// and the other handlers' statements evict each other.
 const STATEMENT_CACHE: usize = 64;
 
-/// The rows of the next `INSERT` when `left` rows are left: a full statement, else the largest power of two.
-fn insert_size(left: usize) -> usize {
+/// The rows of the next statement when `left` rows are left: a full statement, else the largest power of two.
+fn statement_rows(left: usize) -> usize {
     if left >= ROWS_PER_INSERT {
         ROWS_PER_INSERT
     } else {
@@ -377,35 +396,75 @@ fn insert_size(left: usize) -> usize {
     }
 }
 
-/// `INSERT … VALUES (…), (…) … ON CONFLICT … RETURNING` for `rows` rows (a power of two up to
-/// `ROWS_PER_INSERT`), built once per size.
-fn insert_sql(rows: usize) -> &'static str {
-    static SQL: OnceLock<Vec<String>> = OnceLock::new();
-    let all = SQL.get_or_init(|| {
-        (0..INSERT_SIZES)
-            .map(|i| {
-                let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; 1 << i].join(", ");
-                // A new messageId is inserted with its count in the batch, a known one only adds it;
-                // `times` says which happened.
-                format!(
-                    "INSERT INTO events (message_id, type, name, campaign_id, body, received_at, times)
-                     VALUES {values}
-                     ON CONFLICT (message_id) DO UPDATE SET times = times + excluded.times
-                     RETURNING message_id, times"
-                )
-            })
-            .collect()
-    });
+/// The statement of `rows` rows (a power of two up to `ROWS_PER_INSERT`) from `build`, built once per size.
+fn sized_sql(
+    cache: &'static OnceLock<Vec<String>>,
+    rows: usize,
+    build: fn(usize) -> String,
+) -> &'static str {
+    let all = cache.get_or_init(|| (0..STATEMENT_SIZES).map(|i| build(1 << i)).collect());
     &all[rows.trailing_zeros() as usize]
 }
 
-/// Inserts (or counts again) one statement's worth of distinct events, sorted by `messageId`, and tallies
-/// what each row became.
+/// `SELECT … WHERE message_id IN (?, …)` for `rows` ids.
+fn lookup_sql(rows: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    sized_sql(&SQL, rows, |n| {
+        let ids = vec!["?"; n].join(", ");
+        format!("SELECT message_id FROM events WHERE message_id IN ({ids})")
+    })
+}
+
+/// `INSERT OR FAIL … VALUES (…), (…) …` for `rows` rows. No upsert: the ids were looked up under the write
+/// lock, so a conflict cannot happen, and if it did it would fail the batch's transaction. `OR FAIL` (not
+/// the default `ABORT`) spares SQLite a statement journal, which for a multi-row statement it would
+/// otherwise write (spilling to a temporary file past 64 KB) to undo a half-done statement.
+fn insert_sql(rows: usize) -> &'static str {
+    static SQL: OnceLock<Vec<String>> = OnceLock::new();
+    sized_sql(&SQL, rows, |n| {
+        let values = vec!["(?, ?, ?, ?, ?, ?, ?)"; n].join(", ");
+        format!(
+            "INSERT OR FAIL INTO events (message_id, type, name, campaign_id, body, received_at, times)
+             VALUES {values}"
+        )
+    })
+}
+
+/// For each distinct event (sorted by `messageId`), whether its id is already stored.
+fn known_ids(
+    tx: &rusqlite::Transaction<'_>,
+    distinct: &[(&Event<'_>, u64)],
+) -> Result<Vec<bool>, ServerError> {
+    let mut known = vec![false; distinct.len()];
+    let mut start = 0;
+    while start < distinct.len() {
+        let rows = statement_rows(distinct.len() - start);
+        let chunk = &distinct[start..start + rows];
+        let mut lookup = tx.prepare_cached(lookup_sql(rows))?;
+        for (i, (e, _)) in chunk.iter().enumerate() {
+            lookup.raw_bind_parameter(i + 1, e.message_id.as_ref())?;
+        }
+        let mut found = lookup.raw_query();
+        while let Some(row) = found.next()? {
+            let id = row
+                .get_ref(0)?
+                .as_str()
+                .map_err(|e| ServerError::Storage(format!("stored message_id: {e}")))?;
+            let at = chunk
+                .binary_search_by(|(e, _)| e.message_id.as_ref().cmp(id))
+                .map_err(|_| ServerError::Storage(format!("lookup returned unknown id {id:?}")))?;
+            known[start + at] = true;
+        }
+        start += rows;
+    }
+    Ok(known)
+}
+
+/// Inserts one statement's worth of new events.
 fn insert_events(
     tx: &rusqlite::Transaction<'_>,
     chunk: &[(&Event<'_>, u64)],
     now: i64,
-    outcome: &mut Outcome,
 ) -> Result<(), ServerError> {
     let mut insert = tx.prepare_cached(insert_sql(chunk.len()))?;
     for (i, (e, n)) in chunk.iter().enumerate() {
@@ -418,25 +477,7 @@ fn insert_events(
         insert.raw_bind_parameter(at + 6, now)?;
         insert.raw_bind_parameter(at + 7, *n as i64)?;
     }
-    let mut rows = insert.raw_query();
-    // SQLite documents RETURNING's order as arbitrary: each row is matched to its event by id (in practice
-    // they come in order, so the guess at `next` nearly always hits).
-    let mut next = 0;
-    while let Some(row) = rows.next()? {
-        let id = row
-            .get_ref(0)?
-            .as_str()
-            .map_err(|e| ServerError::Storage(format!("returned message_id: {e}")))?;
-        let times: i64 = row.get(1)?;
-        let at = match chunk.get(next) {
-            Some((e, _)) if e.message_id == id => next,
-            _ => chunk
-                .binary_search_by(|(e, _)| e.message_id.as_ref().cmp(id))
-                .map_err(|_| ServerError::Storage(format!("insert returned unknown id {id:?}")))?,
-        };
-        tally(outcome, chunk[at].1, times);
-        next = at + 1;
-    }
+    insert.raw_execute()?;
     Ok(())
 }
 
@@ -554,9 +595,10 @@ mod tests {
     #[test]
     fn insert_statements_cover_any_row_count() {
         for left in 1..300 {
-            let rows = insert_size(left);
+            let rows = statement_rows(left);
             assert!(rows <= left && rows.is_power_of_two() && rows <= ROWS_PER_INSERT);
-            assert!(insert_sql(rows).matches('(').count() > rows);
+            assert_eq!(insert_sql(rows).matches('?').count(), rows * 7);
+            assert_eq!(lookup_sql(rows).matches('?').count(), rows);
         }
     }
 
