@@ -250,6 +250,9 @@ impl<'de> Visitor<'de> for Compact {
         // `Value` holds a non-finite float as `null`.
         Ok(Number::from_f64(v).map_or(4, |n| number_len(&n)))
     }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<usize, E> {
+        Ok(unescaped_len(v))
+    }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<usize, E> {
         Ok(escaped_len(v))
     }
@@ -284,12 +287,28 @@ struct Entries<'a>(Vec<(Cow<'a, str>, usize)>);
 
 impl<'a> Entries<'a> {
     fn push(&mut self, key: Cow<'a, str>, value_len: usize) {
-        let len = escaped_len(&key) + 1 + value_len;
-        self.0.push((key, len));
+        let key_len = match &key {
+            Cow::Borrowed(k) => unescaped_len(k),
+            Cow::Owned(k) => escaped_len(k),
+        };
+        self.0.push((key, key_len + 1 + value_len));
     }
 
     /// `{…}` with each key once: `Value` keeps a repeated key's last value.
     fn compact_len(mut self) -> usize {
+        let entries = &self.0;
+        let n = entries.len();
+        // Objects are small and keys rarely repeat: comparing each pair is cheaper than sorting, up to a size
+        // where sorting wins (and stays O(n log n) for a huge object).
+        let repeated = if n <= PAIRWISE_KEYS {
+            (1..n).any(|i| entries[..i].iter().any(|(k, _)| *k == entries[i].0))
+        } else {
+            true
+        };
+        if !repeated {
+            let sum: usize = entries.iter().map(|(_, l)| l).sum();
+            return 2 + sum + n.saturating_sub(1);
+        }
         // Stable, so a repeated key's last occurrence ends its run.
         self.0.sort_by(|a, b| a.0.cmp(&b.0));
         let (mut len, mut kept) = (2, 0usize);
@@ -302,6 +321,16 @@ impl<'a> Entries<'a> {
         }
         len + kept.saturating_sub(1)
     }
+}
+
+/// Objects up to this many keys are checked for a repeated key pair by pair (≤ 496 comparisons, most of them
+/// decided by the length or the first byte); larger ones are sorted.
+const PAIRWISE_KEYS: usize = 32;
+
+/// A string serde_json handed over borrowed: it had no escape in the body, so it holds no byte serde_json
+/// escapes (`"`, `\` and control characters cannot appear unescaped in JSON); quoted, it is 2 bytes longer.
+fn unescaped_len(s: &str) -> usize {
+    2 + s.len()
 }
 
 /// Decimal digits of `v`.

@@ -169,9 +169,27 @@ const TRICKY: [&str; 12] = [
     r#"[1,{"a":"b"},"s",null]"#,
 ];
 
+/// An object of `n` keys named `k0`… with `k3` repeated at the end (when `n` > 3), so both the pair-by-pair
+/// and the sorting check of repeated keys are exercised.
+fn wide(n: usize) -> String {
+    let mut keys: Vec<String> = (0..n).map(|i| format!("\"k{i}\":{i}")).collect();
+    if n > 3 {
+        keys.push("\"k3\":\"again\"".into());
+    }
+    format!(
+        r#"{{"type":"identify","messageId":"m","timestamp":"t","w":{{{}}}}}"#,
+        keys.join(",")
+    )
+}
+
 #[test]
 fn the_compact_length_is_what_serde_json_would_write() {
-    for raw in TRICKY {
+    let wide: Vec<String> = [0, 1, 4, 31, 32, 33, 100].map(wide).to_vec();
+    for raw in TRICKY
+        .iter()
+        .copied()
+        .chain(wide.iter().map(String::as_str))
+    {
         let value: Value = serde_json::from_str(raw).unwrap();
         let fields = json::parse_event(raw).unwrap();
         assert_eq!(fields.compact_len, value.to_string().len(), "{raw}");
