@@ -54,7 +54,8 @@ pub fn batch_body_for_fuzzing(
 ) -> Result<serde_json::Value, (u16, String)> {
     let refusal = |e: error::ApiError| (e.status, e.message);
     batch::authorize(write_keys, authorization).map_err(refusal)?;
-    let decoded = batch::decode(raw, gzipped).map_err(refusal)?;
+    let json = batch::inflate(raw, gzipped).map_err(refusal)?;
+    let decoded = batch::decode(&json).map_err(refusal)?;
     Ok(batch::answer(&decoded))
 }
 

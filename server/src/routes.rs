@@ -210,7 +210,8 @@ fn post_batch(ctx: &Context, request: &mut Request) -> Result<Answer, ApiError> 
         }
     };
     let raw = read_body(request, MAX_COMPRESSED_BODY)?;
-    let decoded = batch::decode(&raw, gzipped)?;
+    let json = batch::inflate(&raw, gzipped)?;
+    let decoded = batch::decode(&json)?;
     batch::store(&*ctx.store, &decoded)?;
     if ctx.log_requests {
         for r in &decoded.refused {

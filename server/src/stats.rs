@@ -235,7 +235,8 @@ mod tests {
             {"type": "screen", "name": "home", "messageId": "6", "timestamp": "t"},
             {"type": "track", "messageId": "7", "timestamp": "t"},
         ]});
-        let events = batch::decode(body.to_string().as_bytes(), false).unwrap();
+        let body = body.to_string();
+        let events = batch::decode(body.as_bytes()).unwrap();
         batch::store(s, &events).unwrap();
         let stats = compute(s).unwrap();
         assert_eq!(

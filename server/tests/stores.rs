@@ -115,6 +115,59 @@ fn duplicates_within_and_across_batches_are_stored_once() {
     }
 }
 
+/// An event as a client may write it (spacing, escapes, a repeated key, numbers serde_json would write
+/// differently): the store keeps that text, and it reads back as the JSON that was sent.
+fn odd_event(id: &str) -> String {
+    format!(
+        r#"{{ "type" : "track", "event":"first", "event" : "caf\u00e9 \"q\"",
+             "messageId": "{id}", "timestamp": "t", "n": [1e5, -0, 2.50, 18446744073709551616],
+             "properties": {{"campaign_id": 7, "k\u0065y": "\ud83d\ude00\n"}} }}"#
+    )
+}
+
+#[test]
+fn events_are_stored_as_received_across_statement_boundaries_with_known_and_repeated_ids() {
+    for store in stores() {
+        let s = start(store.config()).unwrap();
+        let first: Vec<String> = (0..10).map(|i| odd_event(&format!("id-{i:03}"))).collect();
+        let body = format!("{{\"batch\": [{}]}}", first.join(","));
+        let r = request(
+            s.addr(),
+            "POST",
+            "/v1/batch",
+            &[("Content-Encoding", "gzip")],
+            &gzip(body.as_bytes()),
+        );
+        assert_eq!(r.status, 200, "{}", store.name);
+        // 150 distinct ids (past the 64-row statements), 10 of them stored before, 5 sent twice.
+        let mut events: Vec<String> = (0..150).map(|i| odd_event(&format!("id-{i:03}"))).collect();
+        events.extend((140..145).map(|i| odd_event(&format!("id-{i:03}"))));
+        let body = format!("{{\"batch\": [{}]}}", events.join(",\n"));
+        let r = request(
+            s.addr(),
+            "POST",
+            "/v1/batch",
+            &[("Content-Encoding", "gzip")],
+            &gzip(body.as_bytes()),
+        );
+        assert_eq!(r.status, 200, "{}", store.name);
+        let stats = s.stats().unwrap();
+        assert_eq!(
+            (stats.events_received, stats.events_stored, stats.duplicates),
+            (165, 150, 15),
+            "{}",
+            store.name
+        );
+        assert_eq!(s.receipts("id-000").unwrap(), 2, "{}", store.name);
+        assert_eq!(s.receipts("id-142").unwrap(), 2, "{}", store.name);
+        assert_eq!(s.receipts("id-149").unwrap(), 1, "{}", store.name);
+        let sent: Value = serde_json::from_str(&odd_event("id-120")).unwrap();
+        assert_eq!(s.event("id-120").unwrap().unwrap(), sent, "{}", store.name);
+        assert_eq!(sent["event"], "café \"q\"");
+        assert_eq!(stats.by_event["café \"q\""], 150, "{}", store.name);
+    }
+}
+
 #[test]
 fn a_bad_event_is_refused_by_index_and_the_other_call_types_are_stored() {
     for store in stores() {

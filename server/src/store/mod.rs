@@ -19,21 +19,24 @@
 mod postgres;
 mod sqlite;
 
+use std::borrow::Cow;
 use std::path::Path;
 
 use crate::error::ServerError;
 
-/// One validated event, ready to store.
+/// One validated event, ready to store. It borrows from the request body it was read from: nothing of an
+/// event is copied between reading and storing unless it had to be unescaped.
 #[derive(Debug, PartialEq)]
-pub struct Event {
-    pub message_id: String,
-    pub kind: String,
+pub struct Event<'a> {
+    pub message_id: Cow<'a, str>,
+    /// One of `batch::EVENT_TYPES`.
+    pub kind: &'static str,
     /// `event` for track, `name` for screen and page (when given), none otherwise.
-    pub name: Option<String>,
+    pub name: Option<Cow<'a, str>>,
     /// `properties.campaign_id` (Reach's own popup and conversion events carry it).
-    pub campaign_id: Option<String>,
-    /// The event re-serialized compactly, as stored.
-    pub json: String,
+    pub campaign_id: Option<Cow<'a, str>>,
+    /// The event's JSON text as received (its slice of the body).
+    pub json: &'a str,
 }
 
 /// What storing one batch did.
@@ -119,7 +122,7 @@ pub trait Storage: Send + Sync {
 
     /// Stores a batch's valid events in one transaction: new `messageId`s are inserted, known ones (in the
     /// database or earlier in the same batch) only counted; `refused` events are counted.
-    fn store_batch(&self, events: &[Event], refused: u64) -> Result<Outcome, ServerError>;
+    fn store_batch(&self, events: &[Event<'_>], refused: u64) -> Result<Outcome, ServerError>;
 
     /// Claims a prize for `(campaign_id, idempotency_key)`, atomically.
     fn claim(&self, attempt: &ClaimAttempt<'_>) -> Result<ClaimOutcome, ServerError>;
@@ -192,11 +195,11 @@ pub fn open(database: &Database, data_dir: &Path) -> Result<Box<dyn Storage>, Se
 /// Distinct events of a batch in `messageId` order, each with how many times it occurs in the batch (the
 /// first occurrence is the one stored). Both engines insert each id once per statement, and the fixed order
 /// makes concurrent batches that share ids lock them in the same order (no deadlock between replicas).
-pub(crate) fn distinct_by_id(events: &[Event]) -> Vec<(&Event, u64)> {
+pub(crate) fn distinct_by_id<'e, 'a>(events: &'e [Event<'a>]) -> Vec<(&'e Event<'a>, u64)> {
     let mut order: Vec<usize> = (0..events.len()).collect();
     // Stable: equal ids keep batch order, so the first occurrence leads its run.
     order.sort_by(|&a, &b| events[a].message_id.cmp(&events[b].message_id));
-    let mut out: Vec<(&Event, u64)> = Vec::with_capacity(events.len());
+    let mut out: Vec<(&Event<'a>, u64)> = Vec::with_capacity(events.len());
     for i in order {
         match out.last_mut() {
             Some((e, n)) if e.message_id == events[i].message_id => *n += 1,

@@ -237,7 +237,7 @@ impl Storage for PostgresStore {
         Ok(())
     }
 
-    fn store_batch(&self, events: &[Event], refused: u64) -> Result<Outcome, ServerError> {
+    fn store_batch(&self, events: &[Event<'_>], refused: u64) -> Result<Outcome, ServerError> {
         let distinct = distinct_by_id(events);
         let mut ids = Vec::with_capacity(distinct.len());
         let mut kinds = Vec::with_capacity(distinct.len());
@@ -246,11 +246,11 @@ impl Storage for PostgresStore {
         let mut bodies = Vec::with_capacity(distinct.len());
         let mut occurrences = Vec::with_capacity(distinct.len());
         for (e, n) in &distinct {
-            ids.push(e.message_id.as_str());
-            kinds.push(e.kind.as_str());
+            ids.push(e.message_id.as_ref());
+            kinds.push(e.kind);
             names.push(e.name.as_deref());
             campaigns.push(e.campaign_id.as_deref());
-            bodies.push(e.json.as_str());
+            bodies.push(e.json);
             occurrences.push(*n as i64);
         }
         let mut client = self.client()?;
@@ -276,7 +276,7 @@ impl Storage for PostgresStore {
             )?;
             let wanted: HashMap<&str, u64> = distinct
                 .iter()
-                .map(|(e, n)| (e.message_id.as_str(), *n))
+                .map(|(e, n)| (e.message_id.as_ref(), *n))
                 .collect();
             for row in &rows {
                 let id: &str = row.get(0);
