@@ -99,6 +99,20 @@ fn every_event_carries_its_stamps_and_context() {
     );
     assert_eq!(a.message_id.len(), 36);
     assert_ne!(a.message_id, b.message_id);
+    // Time-ordered (UUIDv7 from the event's timestamp): a collector's index
+    // takes a batch in a few leaves.
+    assert_eq!(&a.message_id[14..15], "7", "{}", a.message_id);
+    assert!(
+        a.message_id < b.message_id,
+        "{} then {}",
+        a.message_id,
+        b.message_id
+    );
+    assert_eq!(
+        &a.message_id[..13],
+        &format!("{:08x}-{:04x}", T0 >> 16, T0 & 0xffff),
+        "the id starts with the event's milliseconds"
+    );
     assert_eq!(b.seq, a.seq + 1);
     assert_eq!(a.session_id, b.session_id);
     assert_eq!(a.anonymous_id.len(), 36);
