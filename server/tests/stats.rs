@@ -179,7 +179,22 @@ fn stats_give_each_variants_persons_the_effect_and_the_global_holdout_on_every_s
             (2..12).map(|i| ev(&format!("v{i}"), "reach.conversion", "A", &t(i), json!(20))),
         );
         post(addr, treatment.clone());
+        // A QA phone's preview and a test person's conversion ("test": true): stored, in no campaign's line.
+        let mut qa = vec![
+            ev("q1", "reach.popup.offered", "A", "qa", Value::Null),
+            ev("q2", "reach.popup.shown", "A", "qa", Value::Null),
+            ev("q3", "reach.conversion", "A", "qa", json!(99)),
+        ];
+        for e in &mut qa {
+            e["properties"]["test"] = json!(true);
+        }
+        post(addr, qa);
         let stats = get_stats(addr, &token);
+        assert_eq!(
+            stats["events_stored"],
+            79 + 3,
+            "{name}: the test events are stored"
+        );
         let spring = &stats["by_campaign"]["spring"];
         assert_eq!(
             (spring["offered"].as_u64(), spring["shown"].as_u64()),

@@ -50,7 +50,8 @@ pub(super) enum Field<'a> {
     Null,
     Str(Cow<'a, str>),
     Number(Number),
-    /// A boolean, an array or an object.
+    Bool(bool),
+    /// An array or an object.
     Other,
 }
 
@@ -69,6 +70,8 @@ pub(super) struct EventFields<'a> {
     pub user_id: Field<'a>,
     /// `properties.campaign_id`, when `properties` is an object holding it.
     pub campaign_id: Field<'a>,
+    /// `properties.test` is `true`: a test person's or a preview's event.
+    pub test: bool,
     /// The event's length as compact JSON, as `Value::to_string` would write it.
     pub compact_len: usize,
 }
@@ -443,8 +446,9 @@ impl<'de> Visitor<'de> for EventVisitor {
                 *slot = field;
                 len
             } else if key == "properties" {
-                let (campaign_id, len) = map.next_value_seed(PropertiesSeed(inner))?;
+                let (campaign_id, test, len) = map.next_value_seed(PropertiesSeed(inner))?;
                 f.campaign_id = campaign_id;
+                f.test = test;
                 len
             } else {
                 map.next_value_seed(inner)?
@@ -498,7 +502,7 @@ impl<'de> Visitor<'de> for FieldSeed {
         })
     }
     fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok((Field::Other, self.0.visit_bool::<E>(v)?))
+        Ok((Field::Bool(v), self.0.visit_bool::<E>(v)?))
     }
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
         Ok((Field::Other, self.0.visit_seq(seq)?))
@@ -508,7 +512,7 @@ impl<'de> Visitor<'de> for FieldSeed {
     }
 }
 
-/// `properties`: its `campaign_id` when it is an object, with its compact length.
+/// `properties`: its `campaign_id` and whether `test` is `true` when it is an object, with its compact length.
 struct PropertiesSeed(Compact);
 
 impl PropertiesSeed {
@@ -518,35 +522,41 @@ impl PropertiesSeed {
 }
 
 impl<'de> DeserializeSeed<'de> for PropertiesSeed {
-    type Value = (Field<'de>, usize);
+    type Value = (Field<'de>, bool, usize);
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
         d.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for PropertiesSeed {
-    type Value = (Field<'de>, usize);
+    type Value = (Field<'de>, bool, usize);
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("JSON")
     }
 
-    scalars_to_compact!(|len| (Field::Absent, len));
+    scalars_to_compact!(|len| (Field::Absent, false, len));
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let inner = self.0.enter()?;
         let mut campaign_id = Field::Absent;
+        let mut test = false;
         let mut entries = Entries(Vec::with_capacity(8));
         while let Some(Key(key)) = map.next_key()? {
             let len = if key == "campaign_id" {
                 let (field, len) = map.next_value_seed(FieldSeed(inner))?;
                 campaign_id = field;
                 len
+            } else if key == "test" {
+                // The last of repeated keys wins, as for every field.
+                let (field, len) = map.next_value_seed(FieldSeed(inner))?;
+                test = field == Field::Bool(true);
+                len
             } else {
                 map.next_value_seed(inner)?
             };
             entries.push(key, len);
         }
-        Ok((campaign_id, entries.compact_len()))
+        Ok((campaign_id, test, entries.compact_len()))
     }
 }

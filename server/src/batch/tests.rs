@@ -111,6 +111,27 @@ fn a_body_that_is_not_a_batch_is_refused_whole() {
 }
 
 #[test]
+fn a_test_event_belongs_to_no_campaign_but_is_stored_as_sent() {
+    let flagged = |id: &str, test: Value| {
+        let mut e = track(id);
+        e["properties"]["test"] = test;
+        e
+    };
+    let b = body(vec![
+        flagged("t1", json!(true)),
+        flagged("t2", json!(false)),
+        flagged("t3", json!("true")),
+        track("t4"),
+    ]);
+    let d = decode(&b).unwrap();
+    let campaigns: Vec<Option<&str>> = d.events.iter().map(|e| e.campaign_id.as_deref()).collect();
+    assert_eq!(campaigns, vec![None, Some("c1"), Some("c1"), Some("c1")]);
+    let stored: Value = serde_json::from_str(d.events[0].json).unwrap();
+    assert_eq!(stored["properties"]["test"], json!(true));
+    assert_eq!(stored["properties"]["campaign_id"], json!("c1"));
+}
+
+#[test]
 fn campaign_id_is_taken_from_properties() {
     let b = body(vec![track("m1")]);
 
