@@ -288,7 +288,7 @@ pub struct TriggerEngine {
     /// The highest time seen: device state, kept across `reset()`.
     timeline: timeline::Timeline,
     /// Reused by every event's decision (`Verdicts`).
-    verdicts: (Vec<Verdict>, Vec<Verdict>),
+    verdicts: VerdictBuffers,
 }
 
 /// Notes kept per campaign without a matching event: enough to tell what
@@ -315,7 +315,7 @@ impl TriggerEngine {
             dirty_last: HashSet::default(),
             notes: HashMap::default(),
             timeline: timeline::Timeline::default(),
-            verdicts: (Vec::new(), Vec::new()),
+            verdicts: VerdictBuffers::default(),
         }
     }
 
@@ -525,16 +525,11 @@ impl TriggerEngine {
         } else {
             caps::global_allows(&pack.limits, &self.global, person.session_id, &cal)
         };
-        let (mut audiences, mut filters) = std::mem::take(&mut self.verdicts);
-        audiences.clear();
-        audiences.resize(pack.audience_group_count(), Verdict::Unknown);
-        filters.clear();
-        filters.resize(pack.filter_group_count(), Verdict::Unknown);
         let mut verdicts = Verdicts {
             tags: tags_of(person.user_properties),
-            audiences,
-            filters,
+            of: std::mem::take(&mut self.verdicts),
         };
+        verdicts.of.reset(&pack);
         let seen = e.seen.cloned().unwrap_or_else(|| {
             Arc::new(SeenEvent {
                 name: name.to_owned(),
@@ -621,7 +616,7 @@ impl TriggerEngine {
             }
             self.note_outcome(idx, &seen, outcome);
         }
-        self.verdicts = (verdicts.audiences, verdicts.filters);
+        self.verdicts = verdicts.of;
     }
 
     fn note_outcome(&mut self, idx: usize, seen: &Arc<SeenEvent>, outcome: Outcome) {
@@ -736,12 +731,11 @@ impl TriggerEngine {
         let c = pack.campaign(idx);
         let (now_ms, local) = (cal.now_ms, &cal.local);
         let filter = pack.filter_group(idx);
-        let matched = match verdicts.filters[filter] {
-            Verdict::In => true,
-            Verdict::Out => false,
-            Verdict::Unknown => {
+        let matched = match verdicts.of.filters.get(filter, verdicts.of.generation) {
+            Some(m) => *m,
+            None => {
                 let m = c.trigger.matches(props);
-                verdicts.filters[filter] = if m { Verdict::In } else { Verdict::Out };
+                verdicts.of.filters.set(filter, verdicts.of.generation, m);
                 m
             }
         };
@@ -762,10 +756,9 @@ impl TriggerEngine {
             return Err(Skip::Audience);
         }
         let group = pack.audience_group(idx);
-        let in_audience = match verdicts.audiences[group] {
-            Verdict::In => true,
-            Verdict::Out => false,
-            Verdict::Unknown => {
+        let in_audience = match verdicts.of.audiences.get(group, verdicts.of.generation) {
+            Some(m) => *m,
+            None => {
                 let ctx = AudienceContext {
                     user_properties: person.user_properties,
                     tags: &verdicts.tags,
@@ -777,7 +770,10 @@ impl TriggerEngine {
                     segments: person.segments,
                 };
                 let matched = c.audience.matches(&ctx);
-                verdicts.audiences[group] = if matched { Verdict::In } else { Verdict::Out };
+                verdicts
+                    .of
+                    .audiences
+                    .set(group, verdicts.of.generation, matched);
                 matched
             }
         };
@@ -785,20 +781,33 @@ impl TriggerEngine {
             return Err(Skip::Audience);
         }
         if let Some(b) = &c.behaviour {
-            let mut failed = None;
-            let ok = b.eval(&mut |test| {
-                let observation = self
-                    .behaviours
-                    .observe(&test.measure, now_ms, &self.device.zone);
-                let held = test.holds(observation);
-                if !held && failed.is_none() {
-                    failed = Some((test.to_string(), observed(&test.measure, observation)));
-                }
-                held
-            });
-            if !ok {
-                let (test, observed) = failed.unwrap_or_default();
-                return Err(Skip::Behaviour { test, observed });
+            let group = pack.behaviour_group(idx);
+            let generation = verdicts.of.generation;
+            if verdicts.of.behaviours.get(group, generation).is_none() {
+                let mut failed = None;
+                let ok = b.eval(&mut |test| {
+                    let observation =
+                        self.behaviours
+                            .observe(&test.measure, now_ms, &self.device.zone);
+                    let held = test.holds(observation);
+                    if !held && failed.is_none() {
+                        failed = Some((test.to_string(), observed(&test.measure, observation)));
+                    }
+                    held
+                });
+                let verdict = if ok {
+                    None
+                } else {
+                    Some(failed.unwrap_or_default())
+                };
+                verdicts.of.behaviours.set(group, generation, verdict);
+            }
+            let verdict = verdicts.of.behaviours.get(group, generation);
+            if let Some(Some((test, observed))) = verdict {
+                return Err(Skip::Behaviour {
+                    test: test.clone(),
+                    observed: observed.clone(),
+                });
             }
         }
         let history = self.histories.get(&c.id).unwrap_or(&caps::NO_HISTORY);
@@ -861,15 +870,65 @@ fn observed(m: &crate::rules::Measure, o: crate::rules::Observation) -> String {
 /// in it; per trigger-filter group, whether the event's properties match.
 struct Verdicts {
     tags: std::collections::BTreeSet<String>,
-    audiences: Vec<Verdict>,
-    filters: Vec<Verdict>,
+    of: VerdictBuffers,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Verdict {
-    Unknown,
-    In,
-    Out,
+/// Per group of the pack, the verdict judged for this event. Kept by the
+/// engine between events and never cleared: a slot counts only when stamped
+/// with this event's generation, so an event with few candidates pays for
+/// those, not for every group of the pack.
+#[derive(Default)]
+struct VerdictBuffers {
+    generation: u32,
+    audiences: Slots<bool>,
+    filters: Slots<bool>,
+    /// `Some` for a behaviour condition that failed: the failed test and
+    /// what the counters showed, for `Skip::Behaviour`.
+    behaviours: Slots<Option<(String, String)>>,
+}
+
+impl VerdictBuffers {
+    /// A new generation (every slot unknown), sized for `pack`'s groups.
+    fn reset(&mut self, pack: &RulePack) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Wrapped after 2^32 decisions: stamps from long ago must not
+            // read as this generation's.
+            *self = VerdictBuffers::default();
+            self.generation = 1;
+        }
+        self.audiences.size(pack.audience_group_count());
+        self.filters.size(pack.filter_group_count());
+        self.behaviours.size(pack.behaviour_group_count());
+    }
+}
+
+/// Verdicts by group, each stamped with the generation that judged it.
+struct Slots<T>(Vec<(u32, T)>);
+
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots(Vec::new())
+    }
+}
+
+impl<T: Default + Clone> Slots<T> {
+    fn size(&mut self, n: usize) {
+        if self.0.len() != n {
+            self.0.resize(n, (0, T::default()));
+        }
+    }
+
+    fn get(&self, group: usize, generation: u32) -> Option<&T> {
+        self.0
+            .get(group)
+            .filter(|(stamp, _)| *stamp == generation)
+            .map(|(_, v)| v)
+    }
+
+    fn set(&mut self, group: usize, generation: u32, value: T) {
+        self.0[group] = (generation, value);
+    }
 }
 
 /// Tags are the user property `tags`, a list of strings.

@@ -65,6 +65,9 @@ pub struct RulePack {
     /// sequence): campaigns listening with equal filters share a verdict.
     filter_groups: Vec<u32>,
     filter_group_count: usize,
+    /// The same for the behaviour conditions.
+    behaviour_groups: Vec<u32>,
+    behaviour_group_count: usize,
 }
 
 /// What a device accepts beyond the format itself.
@@ -150,6 +153,8 @@ impl RulePack {
             audience_group_count: 0,
             filter_groups: Vec::new(),
             filter_group_count: 0,
+            behaviour_groups: Vec::new(),
+            behaviour_group_count: 0,
         }
     }
 
@@ -182,6 +187,16 @@ impl RulePack {
     /// How many distinct trigger filters the campaigns have.
     pub fn filter_group_count(&self) -> usize {
         self.filter_group_count
+    }
+
+    /// The behaviour-condition group of campaign `index` (as `audience_group`).
+    pub fn behaviour_group(&self, index: usize) -> usize {
+        self.behaviour_groups[index] as usize
+    }
+
+    /// How many distinct behaviour conditions the campaigns have.
+    pub fn behaviour_group_count(&self) -> usize {
+        self.behaviour_group_count
     }
 
     pub fn campaign_by_id(&self, id: &str) -> Option<&Campaign> {
@@ -317,6 +332,7 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
     let index = TriggerIndex::build(&campaigns, !test_persons.is_empty());
     let (audience_groups, audience_group_count) = groups(campaigns.iter().map(|c| &c.audience));
     let (filter_groups, filter_group_count) = groups(campaigns.iter().map(|c| &c.trigger.filter));
+    let (behaviour_groups, behaviour_group_count) = groups(campaigns.iter().map(|c| &c.behaviour));
     Ok(RulePack {
         format,
         revision,
@@ -333,6 +349,8 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
         audience_group_count,
         filter_groups,
         filter_group_count,
+        behaviour_groups,
+        behaviour_group_count,
     })
 }
 
@@ -450,6 +468,7 @@ mod tests {
         assert_eq!(p.audience_group_count(), 3);
         // No campaign has a trigger filter: one group.
         assert_eq!((p.filter_group_count(), group("a")), (1, p.filter_group(0)));
+        assert_eq!((p.behaviour_group_count(), p.behaviour_group(3)), (1, 0));
         assert_eq!(RulePack::empty().audience_group_count(), 0);
     }
 
