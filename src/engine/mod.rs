@@ -731,14 +731,15 @@ impl TriggerEngine {
         let c = pack.campaign(idx);
         let (now_ms, local) = (cal.now_ms, &cal.local);
         let filter = pack.filter_group(idx);
-        let matched = match verdicts.of.filters.get(filter, verdicts.of.generation) {
-            Some(m) => *m,
-            None => {
-                let m = c.trigger.matches(props);
-                verdicts.of.filters.set(filter, verdicts.of.generation, m);
-                m
-            }
-        };
+        let matched = c.trigger.filter.is_none()
+            || match verdicts.of.filters.get(filter, verdicts.of.generation) {
+                Some(m) => *m,
+                None => {
+                    let m = c.trigger.matches(props);
+                    verdicts.of.filters.set(filter, verdicts.of.generation, m);
+                    m
+                }
+            };
         if !matched {
             return Err(Skip::PropertyFilter);
         }
@@ -926,8 +927,12 @@ impl<T: Default + Clone> Slots<T> {
             .map(|(_, v)| v)
     }
 
+    /// Remembers a verdict; a group past the slots (one campaign's alone)
+    /// is not remembered.
     fn set(&mut self, group: usize, generation: u32, value: T) {
-        self.0[group] = (generation, value);
+        if let Some(slot) = self.0.get_mut(group) {
+            *slot = (generation, value);
+        }
     }
 }
 

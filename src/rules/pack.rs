@@ -169,12 +169,13 @@ impl RulePack {
     }
 
     /// The audience group of campaign `index`: campaigns in one group have
-    /// equal audiences, so one verdict per event serves them all.
+    /// equal audiences, so one verdict per event serves them all. A campaign
+    /// whose audience no other has is in a group `>= audience_group_count()`.
     pub fn audience_group(&self, index: usize) -> usize {
         self.audience_groups[index] as usize
     }
 
-    /// How many distinct audiences the campaigns have.
+    /// How many audiences two campaigns or more share.
     pub fn audience_group_count(&self) -> usize {
         self.audience_group_count
     }
@@ -184,7 +185,7 @@ impl RulePack {
         self.filter_groups[index] as usize
     }
 
-    /// How many distinct trigger filters the campaigns have.
+    /// How many trigger filters two campaigns or more share.
     pub fn filter_group_count(&self) -> usize {
         self.filter_group_count
     }
@@ -194,7 +195,7 @@ impl RulePack {
         self.behaviour_groups[index] as usize
     }
 
-    /// How many distinct behaviour conditions the campaigns have.
+    /// How many behaviour conditions two campaigns or more share.
     pub fn behaviour_group_count(&self) -> usize {
         self.behaviour_group_count
     }
@@ -358,16 +359,31 @@ fn read_pack(root: Node, acceptance: &Acceptance) -> Result<RulePack, PackError>
 /// `RulePack::audience_group`), and counts the distinct ones. The key is the
 /// `Debug` text: audiences and predicates hold floats, so they have no
 /// `Hash`, and their `Debug` form shows every field.
+/// An item no other campaign shares gets [`NOT_SHARED`]: it is judged once
+/// per event anyway, so remembering its verdict would only cost.
 fn groups<'c, T: std::fmt::Debug + 'c>(items: impl Iterator<Item = &'c T>) -> (Vec<u32>, usize) {
-    let mut seen: HashMap<String, u32> = HashMap::new();
-    let groups = items
-        .map(|item| {
-            let next = seen.len() as u32;
-            *seen.entry(format!("{item:?}")).or_insert(next)
+    let keys: Vec<String> = items.map(|item| format!("{item:?}")).collect();
+    let mut members: HashMap<&str, u32> = HashMap::new();
+    for k in &keys {
+        *members.entry(k.as_str()).or_default() += 1;
+    }
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let groups = keys
+        .iter()
+        .map(|k| {
+            if members[k.as_str()] < 2 {
+                return NOT_SHARED;
+            }
+            let next = ids.len() as u32;
+            *ids.entry(k.as_str()).or_insert(next)
         })
         .collect();
-    (groups, seen.len())
+    (groups, ids.len())
 }
+
+/// The group of an audience, filter or behaviour condition only one campaign
+/// has (see `groups`).
+const NOT_SHARED: u32 = u32::MAX;
 
 /// The value of an optional field, or `None` after noting its error.
 fn keep<T>(errors: &mut Vec<FieldError>, result: Result<Option<T>, FieldError>) -> Option<T> {
@@ -463,13 +479,14 @@ mod tests {
         .unwrap();
         let group = |id: &str| p.audience_group(p.index_of(id).unwrap());
         assert_eq!(group("a"), group("c"));
-        assert_ne!(group("a"), group("b"));
-        assert_ne!(group("a"), group("d"));
-        assert_eq!(p.audience_group_count(), 3);
-        // No campaign has a trigger filter: one group.
-        assert_eq!((p.filter_group_count(), group("a")), (1, p.filter_group(0)));
-        assert_eq!((p.behaviour_group_count(), p.behaviour_group(3)), (1, 0));
+        assert_eq!(group("a"), 0);
+        // Audiences no other campaign has are not grouped.
+        assert!(group("b") >= p.audience_group_count() && group("d") >= p.audience_group_count());
+        assert_eq!(p.audience_group_count(), 1);
         assert_eq!(RulePack::empty().audience_group_count(), 0);
+        // No campaign has a trigger filter or a behaviour condition: one group each.
+        assert_eq!((p.filter_group_count(), p.filter_group(3)), (1, 0));
+        assert_eq!((p.behaviour_group_count(), p.behaviour_group(3)), (1, 0));
     }
 
     fn refusal(json: &str) -> String {
