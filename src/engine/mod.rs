@@ -784,31 +784,36 @@ impl TriggerEngine {
         if let Some(b) = &c.behaviour {
             let group = pack.behaviour_group(idx);
             let generation = verdicts.of.generation;
-            if verdicts.of.behaviours.get(group, generation).is_none() {
-                let mut failed = None;
-                let ok = b.eval(&mut |test| {
-                    let observation =
-                        self.behaviours
-                            .observe(&test.measure, now_ms, &self.device.zone);
-                    let held = test.holds(observation);
-                    if !held && failed.is_none() {
-                        failed = Some((test.to_string(), observed(&test.measure, observation)));
+            let failed = match verdicts.of.behaviours.get(group, generation) {
+                Some(known) => known.clone(),
+                None => {
+                    let mut failed = None;
+                    let ok = b.eval(&mut |test| {
+                        let observation =
+                            self.behaviours
+                                .observe(&test.measure, now_ms, &self.device.zone);
+                        let held = test.holds(observation);
+                        if !held && failed.is_none() {
+                            failed = Some((test.to_string(), observed(&test.measure, observation)));
+                        }
+                        held
+                    });
+                    let failed = if ok {
+                        None
+                    } else {
+                        Some(failed.unwrap_or_default())
+                    };
+                    if verdicts.of.behaviours.holds(group) {
+                        verdicts
+                            .of
+                            .behaviours
+                            .set(group, generation, failed.clone());
                     }
-                    held
-                });
-                let verdict = if ok {
-                    None
-                } else {
-                    Some(failed.unwrap_or_default())
-                };
-                verdicts.of.behaviours.set(group, generation, verdict);
-            }
-            let verdict = verdicts.of.behaviours.get(group, generation);
-            if let Some(Some((test, observed))) = verdict {
-                return Err(Skip::Behaviour {
-                    test: test.clone(),
-                    observed: observed.clone(),
-                });
+                    failed
+                }
+            };
+            if let Some((test, observed)) = failed {
+                return Err(Skip::Behaviour { test, observed });
             }
         }
         let history = self.histories.get(&c.id).unwrap_or(&caps::NO_HISTORY);
@@ -927,8 +932,13 @@ impl<T: Default + Clone> Slots<T> {
             .map(|(_, v)| v)
     }
 
-    /// Remembers a verdict; a group past the slots (one campaign's alone)
-    /// is not remembered.
+    /// Whether `group` has a slot (a group past the slots is one campaign's
+    /// alone).
+    fn holds(&self, group: usize) -> bool {
+        group < self.0.len()
+    }
+
+    /// Remembers a verdict; a group past the slots is not remembered.
     fn set(&mut self, group: usize, generation: u32, value: T) {
         if let Some(slot) = self.0.get_mut(group) {
             *slot = (generation, value);
