@@ -14,6 +14,16 @@ use common::*;
 use reach::store::{database_path, CURRENT_VERSION};
 use reach::Value;
 
+/// The tests of this file run one at a time. The read-only test spawns its
+/// child as another user, which makes std fork and exec instead of
+/// posix_spawn; between the two the child holds a copy of every open file,
+/// the other tests' `reach.lock` included, so a test that closes and reopens
+/// its directory at that moment finds the lock held (`AlreadyOpen`).
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Stores `n` events named `name` in a fresh tracker on `dir` and closes it.
 fn record(dir: &Path, name: &str, n: i64) {
     let o = open(dir);
@@ -90,6 +100,7 @@ fn damaged_file_is_kept_aside_and_recording_resumes(damage: impl Fn(&mut Vec<u8>
 
 #[test]
 fn a_file_of_random_bytes_is_kept_aside_and_recording_resumes() {
+    let _serial = serial();
     damaged_file_is_kept_aside_and_recording_resumes(|bytes| {
         // A fixed xorshift sequence: the same "random" file on every run.
         let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
@@ -104,6 +115,7 @@ fn a_file_of_random_bytes_is_kept_aside_and_recording_resumes() {
 
 #[test]
 fn a_truncated_file_is_kept_aside_and_recording_resumes() {
+    let _serial = serial();
     damaged_file_is_kept_aside_and_recording_resumes(|bytes| {
         bytes.truncate(bytes.len() / 2);
     });
@@ -111,6 +123,7 @@ fn a_truncated_file_is_kept_aside_and_recording_resumes() {
 
 #[test]
 fn a_file_with_a_zeroed_header_is_kept_aside_and_recording_resumes() {
+    let _serial = serial();
     damaged_file_is_kept_aside_and_recording_resumes(|bytes| {
         bytes[..100].fill(0);
     });
@@ -118,6 +131,7 @@ fn a_file_with_a_zeroed_header_is_kept_aside_and_recording_resumes() {
 
 #[test]
 fn a_database_from_a_newer_reach_is_left_untouched_and_events_kept_in_memory() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     record(dir.path(), "old", 5);
     let db = database_path(dir.path());
@@ -152,6 +166,7 @@ fn a_database_from_a_newer_reach_is_left_untouched_and_events_kept_in_memory() {
 
 #[test]
 fn a_wal_deleted_while_open_loses_nothing_committed_and_recording_goes_on() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let o = open(dir.path());
     for i in 0..20 {
@@ -185,6 +200,7 @@ fn a_wal_deleted_while_open_loses_nothing_committed_and_recording_goes_on() {
 
 #[test]
 fn a_wal_deleted_between_runs_leaves_a_usable_database() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     record(dir.path(), "checkpointed", 10);
     // Whatever the WAL still held is gone (an app cleaner, a botched
@@ -203,6 +219,7 @@ fn a_wal_deleted_between_runs_leaves_a_usable_database() {
 
 #[test]
 fn a_full_disk_drops_only_unflushed_events_and_recording_resumes_when_space_is_freed() {
+    let _serial = serial();
     let dir = tempfile::tempdir().unwrap();
     let o = open(dir.path());
     o.tracker.track("before".into(), vec![]).unwrap();
@@ -339,6 +356,7 @@ fn chmod(path: &Path, mode: u32) {
 
 #[test]
 fn a_read_only_data_directory_keeps_events_in_memory_until_it_is_writable() {
+    let _serial = serial();
     let root = tempfile::tempdir().unwrap();
     chmod(root.path(), 0o755);
     let dir = root.path().join("data");
