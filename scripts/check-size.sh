@@ -14,12 +14,14 @@ cd "$(dirname "$0")/.."
 # measured on 2026-12-03 (4,647,792 and 2,905,712) plus ~2 %, so that growth
 # fails the run; raised once the same day after issue 14's features (images
 # offline, the local-notification fallback, server segments, personal text)
-# measured 4,846,576 and 3,104,752: the new budgets are those plus ~1 %. Issue 13's targets are lower (4.0 MB and 2.5 MB) and not met
-# yet; the script prints how far each build is from its target.
+# measured 4,846,576 and 3,104,752: the new budgets are those plus ~1 %. Raised again on 2026-12-04 after issue 13's
+# shared verdicts (the grouping keys link the rule types' Debug code), UUIDv7 messageIds and issue 14's test persons
+# and preview measured 4,903,024 and 3,166,416: the budgets are those plus ~1 %. Issue 13's targets are lower
+# (4.0 MB and 2.5 MB) and not met yet; the script prints how far each build is from its target.
 # benches/README.md ("Size") has the figures and what is left to cut.
 # Raise a budget only with a reason in the commit.
-BUDGET_DEFAULT=${REACH_BUDGET_DEFAULT:-4900000}
-BUDGET_NO_TRANSPORT=${REACH_BUDGET_NO_TRANSPORT:-3140000}
+BUDGET_DEFAULT=${REACH_BUDGET_DEFAULT:-4950000}
+BUDGET_NO_TRANSPORT=${REACH_BUDGET_NO_TRANSPORT:-3200000}
 TARGET_DEFAULT=4000000
 TARGET_NO_TRANSPORT=2500000
 command -v strip >/dev/null || { echo "check-size: strip not found: install binutils" >&2; exit 2; }
