@@ -344,6 +344,28 @@ pub enum Due {
 }
 
 impl InFlight {
+    /// A new offer of `campaign_id`'s `variant`, made at `at_ms`: no claim,
+    /// not sold out, no flags.
+    pub fn offered(
+        offer_id: String,
+        campaign_id: String,
+        variant: String,
+        at_ms: i64,
+        text_values: Vec<(String, String)>,
+    ) -> InFlight {
+        InFlight {
+            offer_id,
+            campaign_id,
+            variant,
+            state: OfferState::Offered { at_ms },
+            claim: None,
+            sold_out: false,
+            text_values,
+            test: false,
+            preview: false,
+        }
+    }
+
     pub fn due(&self, now_ms: i64, foreground: bool) -> Due {
         match self.state {
             OfferState::Claiming { since_ms } if now_ms - since_ms >= CLAIM_TIMEOUT_MS => {

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::offer::mark_test;
+use super::offer::{campaign_event_props, mark_test, popup_props};
 use super::Worker;
 use crate::claim::{ClaimAnswer, ClaimRequest};
 use crate::engine::caps::{CampaignHistory, GlobalHistory};
@@ -386,12 +386,7 @@ impl Worker {
                 &offer_id,
                 test,
             );
-            let mut props = vec![
-                ("campaign_id".to_owned(), Value::String(campaign.id.clone())),
-                ("variant".to_owned(), Value::String(variant.clone())),
-                ("offer_id".to_owned(), Value::String(offer_id)),
-            ];
-            mark_test(&mut props, test);
+            let props = campaign_event_props(&campaign.id, &variant, &offer_id, test, false);
             self.record(EventKind::Track, "reach.popup.control", props, now);
             let note = format!(
                 "variant {variant} is a control group: nothing shown, control exposure recorded"
@@ -415,24 +410,16 @@ impl Worker {
         // not show it), and the goal's window opens.
         self.engine
             .record_offer(&campaign.id, now, &variant, &offer_id, test);
-        let mut props = vec![
-            ("campaign_id".to_owned(), Value::String(campaign.id.clone())),
-            ("variant".to_owned(), Value::String(variant.clone())),
-            ("offer_id".to_owned(), Value::String(offer_id.clone())),
-        ];
-        mark_test(&mut props, test);
-        self.record(EventKind::Track, "reach.popup.offered", props, now);
         let mut f = InFlight {
-            offer_id,
-            campaign_id: campaign.id.clone(),
-            variant,
-            state: OfferState::Offered { at_ms: now },
-            claim: None,
-            sold_out: false,
-            text_values,
             test,
-            preview: false,
+            ..InFlight::offered(offer_id, campaign.id.clone(), variant, now, text_values)
         };
+        self.record(
+            EventKind::Track,
+            "reach.popup.offered",
+            popup_props(&f),
+            now,
+        );
         if campaign.inventory.is_some() {
             if self.claims.is_none() {
                 self.claim_answered_for(

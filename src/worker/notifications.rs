@@ -338,12 +338,13 @@ impl Worker {
 }
 
 fn notification_props(n: &ScheduledNotification, test: bool) -> Vec<(String, Value)> {
-    let mut props = vec![
-        ("campaign_id".into(), Value::String(n.campaign_id.clone())),
-        ("variant".into(), Value::String(n.variant.clone())),
-        ("offer_id".into(), Value::String(n.notification_id.clone())),
-        (CHANNEL.0.into(), Value::String(CHANNEL.1.into())),
-    ];
-    super::offer::mark_test(&mut props, test);
+    let mut props = super::offer::campaign_event_props(
+        &n.campaign_id,
+        &n.variant,
+        &n.notification_id,
+        test,
+        false,
+    );
+    props.push((CHANNEL.0.into(), Value::String(CHANNEL.1.into())));
     props
 }

@@ -613,14 +613,27 @@ impl Worker {
     }
 }
 
-fn popup_props(f: &InFlight) -> Vec<(String, Value)> {
+/// The properties of an event about the offer `f`.
+pub(super) fn popup_props(f: &InFlight) -> Vec<(String, Value)> {
+    campaign_event_props(&f.campaign_id, &f.variant, &f.offer_id, f.test, f.preview)
+}
+
+/// The properties every campaign event carries: whose offer it was, and the
+/// test and preview flags when set.
+pub(super) fn campaign_event_props(
+    campaign_id: &str,
+    variant: &str,
+    offer_id: &str,
+    test: bool,
+    preview: bool,
+) -> Vec<(String, Value)> {
     let mut props = vec![
-        ("campaign_id".into(), Value::String(f.campaign_id.clone())),
-        ("variant".into(), Value::String(f.variant.clone())),
-        ("offer_id".into(), Value::String(f.offer_id.clone())),
+        ("campaign_id".into(), Value::String(campaign_id.to_owned())),
+        ("variant".into(), Value::String(variant.to_owned())),
+        ("offer_id".into(), Value::String(offer_id.to_owned())),
     ];
-    mark_test(&mut props, f.test);
-    if f.preview {
+    mark_test(&mut props, test);
+    if preview {
         props.push((PREVIEW_FLAG.into(), Value::Bool(true)));
     }
     props
@@ -631,7 +644,7 @@ fn popup_props(f: &InFlight) -> Vec<(String, Value)> {
 pub(super) const TEST_FLAG: &str = "test";
 
 /// The property that marks the events of a `preview()` offer.
-pub(super) const PREVIEW_FLAG: &str = "preview";
+const PREVIEW_FLAG: &str = "preview";
 
 /// Adds `"test": true` to a campaign event's properties when `test`.
 pub(super) fn mark_test(props: &mut Vec<(String, Value)>, test: bool) {

@@ -8,14 +8,11 @@
 //! goal window, assignment or delay counts it. What happened is logged and
 //! noted for `explain(campaignId)`.
 
-use super::offer::{mark_test, PREVIEW_FLAG};
+use super::offer::popup_props;
 use super::Worker;
 use crate::event::EventKind;
 use crate::log::Level;
-use crate::popup::{
-    popup_for, text_values_for, InFlight, OfferContent, OfferState, DEFAULT_VARIANT,
-};
-use crate::value::Value;
+use crate::popup::{popup_for, text_values_for, InFlight, OfferContent, DEFAULT_VARIANT};
 
 impl Worker {
     /// Offers `campaign_id`'s popup now: its main popup, or `variant`'s.
@@ -81,31 +78,24 @@ impl Worker {
         ) {
             return self.preview_refused(campaign_id, missing.to_string());
         }
-        let mut props = vec![
-            ("campaign_id".to_owned(), Value::String(campaign.id.clone())),
-            ("variant".to_owned(), Value::String(variant.clone())),
-            ("offer_id".to_owned(), Value::String(offer_id.clone())),
-        ];
-        mark_test(&mut props, true);
-        props.push((PREVIEW_FLAG.to_owned(), Value::Bool(true)));
-        self.record(EventKind::Track, "reach.popup.offered", props, now);
         self.engine.annotate(
             campaign_id,
             format!(
                 "preview requested (variant {variant}): offered whatever its schedule and caps"
             ),
         );
-        self.present(InFlight {
-            offer_id,
-            campaign_id: campaign.id.clone(),
-            variant,
-            state: OfferState::Offered { at_ms: now },
-            claim: None,
-            sold_out: false,
-            text_values,
+        let f = InFlight {
             test: true,
             preview: true,
-        });
+            ..InFlight::offered(offer_id, campaign.id.clone(), variant, now, text_values)
+        };
+        self.record(
+            EventKind::Track,
+            "reach.popup.offered",
+            popup_props(&f),
+            now,
+        );
+        self.present(f);
     }
 
     fn preview_refused(&mut self, campaign_id: &str, why: String) {
