@@ -75,8 +75,14 @@ first_lib=
 for abi in $abis; do
   triple=$(triple_of "$abi")
   echo "build-android.sh: $abi ($triple, API $api_level)"
-  cargo ndk --target "$abi" --platform "$api_level" build --quiet --lib -p reach --profile "$profile" \
-    --no-default-features --features builtin-transport
+  # The cdylib alone (`rustc --crate-type cdylib`, not the crate types of
+  # Cargo.toml together: the rlib among them keeps LTO from dropping what the
+  # FFI never reaches), identical functions folded, relocations packed in the
+  # format Android reads from API 23: scripts/check-size.sh measures the same
+  # build on the host.
+  cargo ndk --target "$abi" --platform "$api_level" rustc --quiet --lib -p reach --profile "$profile" \
+    --crate-type cdylib --no-default-features --features builtin-transport -- \
+    -C link-arg=-Wl,--icf=all -C link-arg=-Wl,--pack-dyn-relocs=android
   lib=target/$triple/$profile/libreach.so
   mkdir -p "$jni/$abi"
   # Stripped on the way into jniLibs, not by the profile: uniffi-bindgen reads

@@ -3,7 +3,7 @@
 # Swift package's binary target. Runs only on a Mac with Xcode:
 #   scripts/build-ios.sh
 #
-#  1. static libraries (cargo build --profile release-mobile --lib, without the bundled tz database) for aarch64-apple-ios (devices),
+#  1. static libraries (cargo rustc --profile release-mobile --lib --crate-type staticlib, without the bundled tz database) for aarch64-apple-ios (devices),
 #     aarch64-apple-ios-sim and x86_64-apple-ios (simulators on Apple silicon and Intel);
 #  2. the bundled SQLite made private to each library (below);
 #  3. the two simulator slices joined with lipo;
@@ -55,10 +55,13 @@ step "rust targets"
 rustup target add "$DEVICE" "${SIMULATORS[@]}" >/dev/null
 
 for t in "$DEVICE" "${SIMULATORS[@]}"; do
-  step "cargo build --profile release-mobile --lib --target $t"
+  step "cargo rustc --profile release-mobile --lib --crate-type staticlib --target $t"
   # iOS ships the IANA time zones (/usr/share/zoneinfo): no bundled copy.
-  cargo build --quiet --profile release-mobile --lib -p reach --target "$t" \
-    --no-default-features --features builtin-transport
+  # The static library alone, not the crate types of Cargo.toml together:
+  # the rlib among them keeps LTO from dropping what the FFI never reaches
+  # (scripts/check-size.sh). The app's linker folds identical code itself.
+  cargo rustc --quiet --profile release-mobile --lib -p reach --target "$t" \
+    --crate-type staticlib --no-default-features --features builtin-transport
 done
 
 # Makes $PRIVATE_SYMBOLS local to the archive $1 (see the header).

@@ -25,6 +25,7 @@ mod messages;
 mod network;
 pub mod notification;
 pub mod popup;
+pub mod rfc3339;
 pub mod rules;
 pub mod session;
 pub mod store;

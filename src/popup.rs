@@ -190,7 +190,7 @@ fn plain_text(v: &Value) -> Option<String> {
         Value::Int(i) => Some(i.to_string()),
         Value::Float(f) => Some(f.to_string()),
         Value::Bool(b) => Some(b.to_string()),
-        Value::Timestamp(ms) => Some(crate::value::format_timestamp_ms(*ms)),
+        Value::Timestamp(ms) => Some(crate::rfc3339::rfc3339_ms(*ms)),
         Value::StringList(_) | Value::Unsupported(_) => None,
     }
 }
@@ -263,7 +263,7 @@ pub enum OfferState {
 /// Where an offer stands, in words (for `explain()`).
 impl std::fmt::Display for OfferState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let at = crate::value::format_timestamp_ms;
+        let at = crate::rfc3339::rfc3339_ms;
         match self {
             OfferState::Claiming { since_ms } => {
                 write!(f, "waiting for the prize claim since {}", at(*since_ms))

@@ -231,14 +231,14 @@ const TIMESTAMP_JSON_LEN: usize = 26;
 const FOUR_DIGIT_YEARS_MS: std::ops::RangeInclusive<i64> =
     -62_167_219_200_000..=253_402_300_799_999;
 
-/// Length of a timestamp as JSON. Other years (`+10000-…`, `-0001-…`, or
-/// the bare number past chrono's range) are longer or shorter; only they
-/// are formatted to be measured, so the common case allocates nothing.
+/// Length of a timestamp as JSON. Other years (`+10000-…`, `-0001-…`) are
+/// longer; only they are formatted to be measured, so the common case
+/// allocates nothing.
 fn timestamp_json_len(ms: i64) -> usize {
     if FOUR_DIGIT_YEARS_MS.contains(&ms) {
         TIMESTAMP_JSON_LEN
     } else {
-        crate::value::format_timestamp_ms(ms).len() + 2
+        crate::rfc3339::rfc3339_ms(ms).len() + 2
     }
 }
 

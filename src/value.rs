@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
+use crate::rfc3339::rfc3339_ms;
+
 /// A property value. `Unsupported` carries what a binding could not convert
 /// (a Kotlin `null` or a custom object), so the core rejects the event with a
 /// precise reason and counts it, instead of the wrapper silently dropping it.
@@ -62,14 +64,6 @@ impl Value {
     }
 }
 
-/// Formats epoch milliseconds as RFC 3339 UTC with millisecond precision.
-pub fn format_timestamp_ms(ms: i64) -> String {
-    match chrono::DateTime::<chrono::Utc>::from_timestamp_millis(ms) {
-        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        None => ms.to_string(),
-    }
-}
-
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -77,7 +71,7 @@ impl Serialize for Value {
             Value::Int(v) => s.serialize_i64(*v),
             Value::Float(v) => s.serialize_f64(*v),
             Value::Bool(v) => s.serialize_bool(*v),
-            Value::Timestamp(ms) => s.serialize_str(&format_timestamp_ms(*ms)),
+            Value::Timestamp(ms) => s.serialize_str(&rfc3339_ms(*ms)),
             Value::StringList(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for i in items {

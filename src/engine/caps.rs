@@ -152,7 +152,7 @@ pub enum Blocked {
 impl fmt::Display for Blocked {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let secs = |ms: &i64| ms / 1000;
-        let at = |ms: &i64| crate::value::format_timestamp_ms(*ms);
+        let at = |ms: &i64| crate::rfc3339::rfc3339_ms(*ms);
         match self {
             Blocked::TotalCap { max } => {
                 write!(f, "shown {max} times in total, the campaign's limit")

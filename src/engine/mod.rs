@@ -174,7 +174,7 @@ impl fmt::Display for Skip {
             Skip::DelayPending { due_ms } => write!(
                 f,
                 "a delayed popup of this campaign is already pending (due at {})",
-                crate::value::format_timestamp_ms(*due_ms)
+                crate::rfc3339::rfc3339_ms(*due_ms)
             ),
             Skip::PrizeLimit { max } => write!(
                 f,

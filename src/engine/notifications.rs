@@ -41,7 +41,7 @@ impl TriggerEngine {
         if at > delay.expires_ms {
             return Err(format!(
                 "the end of quiet hours is past the delay's expiry ({})",
-                crate::value::format_timestamp_ms(delay.expires_ms)
+                crate::rfc3339::rfc3339_ms(delay.expires_ms)
             ));
         }
         let cal = Calendar::at(at, zone);

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::event::{EventKind, StoredEvent};
+use crate::rfc3339::write_rfc3339_ms;
 
 /// The protocol's limit on one serialized event. A bigger one is deleted
 /// and counted rather than sent: the server would refuse the whole batch,
@@ -111,14 +112,6 @@ fn is_json(s: &str) -> bool {
     serde_json::from_str::<serde::de::IgnoredAny>(s).is_ok()
 }
 
-/// `2026-11-24T05:10:44.123Z`.
-pub fn rfc3339_ms(ms: i64) -> String {
-    match chrono::DateTime::from_timestamp_millis(ms) {
-        Some(t) => t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        None => "1970-01-01T00:00:00.000Z".into(),
-    }
-}
-
 /// Appends `s` as a JSON string literal.
 fn push_str(out: &mut String, s: &str) {
     out.push('"');
@@ -168,7 +161,9 @@ pub fn event_json(e: &StoredEvent) -> String {
     out.push_str(&e.properties_json);
     out.push_str(",\"messageId\":");
     push_str(&mut out, &e.message_id);
-    let _ = write!(out, ",\"timestamp\":\"{}\"", rfc3339_ms(e.timestamp_ms));
+    out.push_str(",\"timestamp\":\"");
+    write_rfc3339_ms(&mut out, e.timestamp_ms);
+    out.push('"');
     out.push_str(",\"anonymousId\":");
     push_str(&mut out, &e.anonymous_id);
     if let Some(user) = &e.user_id {
@@ -200,11 +195,9 @@ pub fn body_json(events: &[(i64, String)], sent_at_ms: i64, write_key: &str) -> 
         }
         out.push_str(json);
     }
-    let _ = write!(
-        out,
-        "],\"sentAt\":\"{}\",\"writeKey\":",
-        rfc3339_ms(sent_at_ms)
-    );
+    out.push_str("],\"sentAt\":\"");
+    write_rfc3339_ms(&mut out, sent_at_ms);
+    out.push_str("\",\"writeKey\":");
     push_str(&mut out, write_key);
     out.push('}');
     out.into_bytes()

@@ -17,8 +17,9 @@ use crate::log::Level;
 use crate::popup::{
     popup_for, text_values_for, ClaimTicket, InFlight, OfferContent, OfferState, DEFAULT_VARIANT,
 };
+use crate::rfc3339::rfc3339_ms;
 use crate::rules::RulePack;
-use crate::value::{format_timestamp_ms, Value};
+use crate::value::Value;
 
 pub(super) const META_RULE_PACK: &str = "rule_pack";
 const META_GLOBAL_HISTORY: &str = "global_history";
@@ -275,7 +276,7 @@ impl Worker {
                 &format!(
                     "the pending popup of campaign {} (due at {}) is cancelled by \"{name}\"",
                     p.campaign_id,
-                    format_timestamp_ms(p.due_ms)
+                    rfc3339_ms(p.due_ms)
                 ),
             );
         }
@@ -285,8 +286,8 @@ impl Worker {
                 &format!(
                     "campaign {} scheduled: due at {}, expires at {}",
                     p.campaign_id,
-                    format_timestamp_ms(p.due_ms),
-                    format_timestamp_ms(p.expires_ms)
+                    rfc3339_ms(p.due_ms),
+                    rfc3339_ms(p.expires_ms)
                 ),
             );
         }
@@ -478,8 +479,8 @@ impl Worker {
             for p in &due.expired {
                 let note = format!(
                     "the delayed popup expired: due at {}, not shown by {}",
-                    format_timestamp_ms(p.due_ms),
-                    format_timestamp_ms(p.expires_ms)
+                    rfc3339_ms(p.due_ms),
+                    rfc3339_ms(p.expires_ms)
                 );
                 self.shared
                     .logger
@@ -501,10 +502,7 @@ impl Worker {
             };
             self.engine.annotate(
                 &p.campaign_id,
-                format!(
-                    "the delayed popup came due at {}",
-                    format_timestamp_ms(p.due_ms)
-                ),
+                format!("the delayed popup came due at {}", rfc3339_ms(p.due_ms)),
             );
             self.expose(idx, now, &[]);
         }

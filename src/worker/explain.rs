@@ -4,9 +4,10 @@ use super::Worker;
 use crate::engine::caps::{self, Calendar, NO_HISTORY};
 use crate::engine::{LastMatch, Outcome, SeenEvent, Skip};
 use crate::explain::Explanation;
+use crate::rfc3339::rfc3339_ms;
 use crate::rules::{Campaign, Platform, PropertyLookup, PropertyTest};
 use crate::store::StoredExplanation;
-use crate::value::{format_timestamp_ms, Value};
+use crate::value::Value;
 
 impl Worker {
     pub(super) fn explain(&self, id: &str) -> Explanation {
@@ -66,7 +67,7 @@ impl Worker {
                         "sequence progress: {} of {} steps done, the last at {}",
                         p.done,
                         c.trigger.sequence.len(),
-                        format_timestamp_ms(p.last_ms)
+                        rfc3339_ms(p.last_ms)
                     ));
                 }
                 self.describe_caps_now(c, &mut reasons);
@@ -76,8 +77,8 @@ impl Worker {
         if let Some(d) = delay {
             reasons.push(format!(
                 "a delayed popup is pending: due at {}, expires at {}",
-                format_timestamp_ms(d.due_ms),
-                format_timestamp_ms(d.expires_ms)
+                rfc3339_ms(d.due_ms),
+                rfc3339_ms(d.expires_ms)
             ));
         }
         let assignment = self.engine.assignment(id);
@@ -85,7 +86,7 @@ impl Worker {
             reasons.push(format!(
                 "assigned to variant {} at {} (from id {})",
                 a.variant,
-                format_timestamp_ms(a.assigned_ms),
+                rfc3339_ms(a.assigned_ms),
                 a.unit_id
             ));
         }
@@ -136,13 +137,13 @@ impl Worker {
     }
 
     fn describe_outcome(&self, c: &Campaign, outcome: &Outcome, e: &SeenEvent) -> String {
-        let at = format_timestamp_ms(e.ts_ms);
+        let at = rfc3339_ms(e.ts_ms);
         let event = &e.name;
         match outcome {
             Outcome::Offered => format!("\"{event}\" at {at} triggered it and it was chosen"),
             Outcome::Scheduled { due_ms } => format!(
                 "\"{event}\" at {at} triggered it; its popup was scheduled for {}",
-                format_timestamp_ms(*due_ms)
+                rfc3339_ms(*due_ms)
             ),
             Outcome::Skipped(Skip::PropertyFilter) => {
                 let mut failed = Vec::new();
@@ -275,7 +276,7 @@ impl Worker {
                     .as_ref()
                     .map(|e| format!(
                         ", the last at {} (variant {}{})",
-                        format_timestamp_ms(e.at_ms),
+                        rfc3339_ms(e.at_ms),
                         e.variant,
                         if e.converted { ", converted" } else { "" }
                     ))
@@ -314,7 +315,7 @@ fn show(v: &Value) -> String {
         Value::Int(i) => i.to_string(),
         Value::Float(f) => f.to_string(),
         Value::Bool(b) => b.to_string(),
-        Value::Timestamp(ms) => format_timestamp_ms(*ms),
+        Value::Timestamp(ms) => rfc3339_ms(*ms),
         Value::StringList(l) => format!(
             "[{}]",
             l.iter()

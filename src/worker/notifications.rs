@@ -22,7 +22,8 @@ use crate::messages::Command;
 use crate::notification::{
     NotificationRequest, NotificationScheduler, SchedulerCall, SchedulerThread,
 };
-use crate::value::{format_timestamp_ms, Value};
+use crate::rfc3339::rfc3339_ms;
+use crate::value::Value;
 
 /// Where the scheduled notifications live in `meta`.
 const META_NOTIFICATIONS: &str = "scheduled_notifications";
@@ -154,7 +155,7 @@ impl Worker {
                 format!(
                     "local notification {} scheduled for {}",
                     request.notification_id,
-                    format_timestamp_ms(at)
+                    rfc3339_ms(at)
                 ),
             );
             self.notifications.list.push(ScheduledNotification {
@@ -216,7 +217,7 @@ impl Worker {
             format!(
                 "local notification {} shown at {}",
                 n.notification_id,
-                format_timestamp_ms(n.fire_at_ms)
+                rfc3339_ms(n.fire_at_ms)
             ),
         );
         self.record(

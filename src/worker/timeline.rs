@@ -36,8 +36,8 @@ impl Worker {
                 &format!(
                     "the clock went back from {} to {}; caps, intervals and delays stamped after \
                      it now count from it",
-                    crate::value::format_timestamp_ms(c.from_ms),
-                    crate::value::format_timestamp_ms(c.to_ms)
+                    crate::rfc3339::rfc3339_ms(c.from_ms),
+                    crate::rfc3339::rfc3339_ms(c.to_ms)
                 ),
             );
         }

@@ -216,7 +216,7 @@ impl fmt::Display for Scalar {
             Scalar::Timestamp(ms) => write!(
                 f,
                 "{{\"timestamp\": \"{}\"}}",
-                crate::value::format_timestamp_ms(*ms)
+                crate::rfc3339::rfc3339_ms(*ms)
             ),
         }
     }
