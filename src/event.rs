@@ -4,6 +4,8 @@
 //! Everything else (message id, sequence number, session, identity, context)
 //! is stamped by the worker, in queue order, so `track()` stays cheap.
 
+use std::sync::Arc;
+
 use crate::value::Value;
 
 /// The Segment call type an event maps to on upload.
@@ -63,8 +65,10 @@ pub struct StoredEvent {
     /// The properties (or, for identify, the traits) as a JSON object.
     pub properties_json: String,
     pub timestamp_ms: i64,
-    pub session_id: String,
-    pub anonymous_id: String,
-    pub user_id: Option<String>,
-    pub context_json: String,
+    // Shared: the events of a batch point at one or two of each
+    // (store/upload.rs, `SharedTexts`).
+    pub session_id: Arc<str>,
+    pub anonymous_id: Arc<str>,
+    pub user_id: Option<Arc<str>>,
+    pub context_json: Arc<str>,
 }

@@ -538,9 +538,9 @@ fn two_thousand_events_arrive_at_the_reference_server_exactly_once() {
     for e in rows.iter().step_by(97) {
         let got = server.event(&e.message_id).unwrap().expect("stored");
         assert_eq!(got["messageId"], e.message_id.as_str());
-        assert_eq!(got["anonymousId"], e.anonymous_id.as_str());
+        assert_eq!(got["anonymousId"], &*e.anonymous_id);
         assert_eq!(got["context"]["reach"]["seq"], e.seq);
-        assert_eq!(got["context"]["reach"]["session_id"], e.session_id.as_str());
+        assert_eq!(got["context"]["reach"]["session_id"], &*e.session_id);
         let props: serde_json::Value = serde_json::from_str(&e.properties_json).unwrap();
         match e.kind {
             EventKind::Track => {
@@ -556,7 +556,7 @@ fn two_thousand_events_arrive_at_the_reference_server_exactly_once() {
             EventKind::Identify => assert_eq!(got["type"], "identify"),
         }
         if let Some(user) = &e.user_id {
-            assert_eq!(got["userId"], user.as_str());
+            assert_eq!(got["userId"], &**user);
         }
     }
     assert!(o.tracker.close());

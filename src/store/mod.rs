@@ -22,7 +22,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
 use recovery::OpenFailure;
 
-use crate::event::{EventKind, StoredEvent};
+use crate::event::EventKind;
 
 pub use campaign_state::StoredExplanation;
 pub use schema::CURRENT_VERSION;
@@ -460,38 +460,6 @@ impl Store {
              DELETE FROM server_segments;",
         )
     }
-
-    /// Events in sequence order, starting after `after_seq`.
-    pub fn read_events(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>> {
-        self.flush_rows().map_err(|e| e.error)?;
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT e.seq, e.message_id, e.kind, e.name, e.props, e.ts, s.session_id,
-                    i.anonymous_id, i.user_id, c.json
-             FROM events e
-             JOIN sessions s ON s.id = e.session
-             JOIN identities i ON i.id = e.identity
-             JOIN contexts c ON c.id = e.context
-             WHERE e.seq > ?1 ORDER BY e.seq LIMIT ?2",
-        )?;
-        let rows = stmt.query_map(params![after_seq, limit as i64], |r| {
-            let id: Vec<u8> = r.get(1)?;
-            Ok(StoredEvent {
-                seq: r.get(0)?,
-                message_id: uuid::Uuid::from_slice(&id)
-                    .map(|u| u.hyphenated().to_string())
-                    .unwrap_or_default(),
-                kind: EventKind::from_code(r.get(2)?).unwrap_or(EventKind::Track),
-                name: r.get(3)?,
-                properties_json: r.get(4)?,
-                timestamp_ms: r.get(5)?,
-                session_id: r.get(6)?,
-                anonymous_id: r.get(7)?,
-                user_id: r.get(8)?,
-                context_json: r.get(9)?,
-            })
-        })?;
-        rows.collect()
-    }
 }
 
 /// A counted series as stored.
@@ -682,7 +650,7 @@ mod tests {
             left.iter().map(|e| e.seq).collect::<Vec<_>>(),
             vec![6, 7, 8, 9, 10]
         );
-        assert_eq!(left[0].anonymous_id, "anon");
+        assert_eq!(&*left[0].anonymous_id, "anon");
         assert_eq!(left[0].user_id, None);
     }
 }

@@ -1,10 +1,115 @@
-//! The store's part of uploading: deleting the rows the server acknowledged.
+//! The store's part of uploading: reading the oldest events, and deleting
+//! the rows the server acknowledged.
 
-use rusqlite::params;
+use std::sync::Arc;
+
+use rusqlite::{params, OptionalExtension};
 
 use super::{Result, Store};
+use crate::event::{EventKind, StoredEvent};
+
+/// The texts events point at (session, identity, context), read once per
+/// batch and shared by every event that points at the same row: a batch of
+/// 500 events has one or two of each. Joining them per row cost the worker
+/// three B-tree lookups and four copies per event, and the network thread
+/// the same four frees and a JSON check of the same context 500 times.
+/// An identity's anonymous id and user id.
+type Identity = (Arc<str>, Option<Arc<str>>);
+
+#[derive(Default)]
+struct SharedTexts {
+    sessions: Vec<(i64, Arc<str>)>,
+    identities: Vec<(i64, Identity)>,
+    contexts: Vec<(i64, Arc<str>)>,
+}
+
+/// The entry for `id`, read with `read` the first time; `None` when the row
+/// is missing (its events are skipped, as the inner join did before).
+fn shared<T: Clone>(
+    cache: &mut Vec<(i64, T)>,
+    id: i64,
+    read: impl FnOnce() -> Result<Option<T>>,
+) -> Result<Option<T>> {
+    if let Some((_, v)) = cache.iter().find(|(k, _)| *k == id) {
+        return Ok(Some(v.clone()));
+    }
+    let v = read()?;
+    if let Some(v) = &v {
+        cache.push((id, v.clone()));
+    }
+    Ok(v)
+}
 
 impl Store {
+    /// Events in sequence order, starting after `after_seq`. An event whose
+    /// session, identity or context row is missing is left out (the delete
+    /// of its range removes it).
+    pub fn read_events(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>> {
+        self.flush_rows().map_err(|e| e.error)?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, message_id, kind, name, props, ts, session, identity, context
+             FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+        )?;
+        let mut texts = SharedTexts::default();
+        let mut out = Vec::with_capacity(limit.min(1024));
+        let mut rows = stmt.query(params![after_seq, limit as i64])?;
+        while let Some(r) = rows.next()? {
+            let (session, identity, context): (i64, i64, i64) = (r.get(6)?, r.get(7)?, r.get(8)?);
+            let Some(session_id) = shared(&mut texts.sessions, session, || {
+                self.text_of("SELECT session_id FROM sessions WHERE id = ?1", session)
+            })?
+            else {
+                continue;
+            };
+            let Some((anonymous_id, user_id)) = shared(&mut texts.identities, identity, || {
+                self.identity_of(identity)
+            })?
+            else {
+                continue;
+            };
+            let Some(context_json) = shared(&mut texts.contexts, context, || {
+                self.text_of("SELECT json FROM contexts WHERE id = ?1", context)
+            })?
+            else {
+                continue;
+            };
+            let id = r.get_ref(1)?;
+            let message_id = uuid::Uuid::from_slice(id.as_blob().unwrap_or_default())
+                .map(|u| u.hyphenated().to_string())
+                .unwrap_or_default();
+            out.push(StoredEvent {
+                seq: r.get(0)?,
+                message_id,
+                kind: EventKind::from_code(r.get(2)?).unwrap_or(EventKind::Track),
+                name: r.get(3)?,
+                properties_json: r.get(4)?,
+                timestamp_ms: r.get(5)?,
+                session_id,
+                anonymous_id,
+                user_id,
+                context_json,
+            });
+        }
+        Ok(out)
+    }
+
+    fn text_of(&self, sql: &str, id: i64) -> Result<Option<Arc<str>>> {
+        self.conn
+            .prepare_cached(sql)?
+            .query_row([id], |r| Ok(Arc::from(r.get_ref(0)?.as_str()?)))
+            .optional()
+    }
+
+    fn identity_of(&self, id: i64) -> Result<Option<Identity>> {
+        self.conn
+            .prepare_cached("SELECT anonymous_id, user_id FROM identities WHERE id = ?1")?
+            .query_row([id], |r| {
+                let user: Option<&str> = r.get_ref(1)?.as_str_or_null()?;
+                Ok((Arc::from(r.get_ref(0)?.as_str()?), user.map(Arc::from)))
+            })
+            .optional()
+    }
+
     /// Deletes every event with `first <= seq <= last`; returns how many
     /// events and (estimated) bytes left, for the queue tallies.
     pub fn delete_event_range(&self, first_seq: i64, last_seq: i64) -> Result<(u64, u64)> {

@@ -2,6 +2,7 @@
 //! docs/upload.md). Pure functions: no I/O, no clock but the one passed in.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use crate::event::{EventKind, StoredEvent};
 use crate::rfc3339::write_rfc3339_ms;
@@ -47,8 +48,18 @@ impl Batch {
             unreadable: Vec::new(),
         };
         let mut used = 0usize;
+        // The context a batch's events share is checked once, not per event.
+        let mut checked_context: Option<(&Arc<str>, bool)> = None;
         for row in rows {
-            if !is_json(&row.properties_json) || !is_json(&row.context_json) {
+            let context_ok = match checked_context {
+                Some((c, ok)) if Arc::ptr_eq(c, &row.context_json) => ok,
+                _ => {
+                    let ok = is_json(&row.context_json);
+                    checked_context = Some((&row.context_json, ok));
+                    ok
+                }
+            };
+            if !context_ok || !is_json(&row.properties_json) {
                 batch.unreadable.push(row.seq);
                 batch.last_seq = row.seq;
                 continue;
