@@ -8,14 +8,15 @@ use rusqlite::{params, OptionalExtension};
 use super::{Result, Store};
 use crate::event::{EventKind, StoredEvent};
 
-/// The texts events point at (session, identity, context), read once per
-/// batch and shared by every event that points at the same row: a batch of
-/// 500 events has one or two of each. Joining them per row cost the worker
-/// three B-tree lookups and four copies per event, and the network thread
-/// the same four frees and a JSON check of the same context 500 times.
 /// An identity's anonymous id and user id.
 type Identity = (Arc<str>, Option<Arc<str>>);
 
+/// The texts events point at (session, identity, context), read once per
+/// batch and shared by every event that points at the same row: a batch of
+/// 500 events has one or two of each (a linear search finds them). Joining
+/// them per row cost the worker three B-tree lookups and four copies per
+/// event, and the network thread the same four frees and a JSON check of
+/// the same context 500 times.
 #[derive(Default)]
 struct SharedTexts {
     sessions: Vec<(i64, Arc<str>)>,
