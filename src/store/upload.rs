@@ -129,3 +129,104 @@ impl Store {
         Ok((count as u64, bytes as u64))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::EventRow;
+
+    fn insert(store: &Store, seq: i64, session: i64, identity: i64, context: i64) {
+        store
+            .insert_event(EventRow {
+                seq,
+                message_id: &[seq as u8; 16],
+                kind: EventKind::Track,
+                name: "e",
+                timestamp_ms: seq,
+                properties_json: format!("{{\"n\":{seq}}}"),
+                session,
+                identity,
+                context,
+                bytes: 10,
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn each_event_gets_its_own_texts_and_equal_ones_are_shared() {
+        let store = Store::in_memory();
+        let (ctx_a, ctx_b) = (
+            store.context_id(r#"{"app":"1"}"#).unwrap(),
+            store.context_id(r#"{"app":"2"}"#).unwrap(),
+        );
+        let (anon, user) = (
+            store.identity_id("anon", None).unwrap(),
+            store.identity_id("anon", Some("u-1")).unwrap(),
+        );
+        let (s1, s2) = (
+            store.session_row("s-1", 0).unwrap(),
+            store.session_row("s-2", 5).unwrap(),
+        );
+        insert(&store, 1, s1, anon, ctx_a);
+        insert(&store, 2, s1, anon, ctx_a);
+        insert(&store, 3, s2, user, ctx_b);
+        insert(&store, 4, s1, anon, ctx_a);
+        let got = store.read_events(0, 10).unwrap();
+        let seen: Vec<_> = got
+            .iter()
+            .map(|e| {
+                (
+                    e.seq,
+                    &*e.session_id,
+                    &*e.anonymous_id,
+                    e.user_id.as_deref(),
+                    &*e.context_json,
+                    &*e.properties_json,
+                )
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (1, "s-1", "anon", None, r#"{"app":"1"}"#, r#"{"n":1}"#),
+                (2, "s-1", "anon", None, r#"{"app":"1"}"#, r#"{"n":2}"#),
+                (
+                    3,
+                    "s-2",
+                    "anon",
+                    Some("u-1"),
+                    r#"{"app":"2"}"#,
+                    r#"{"n":3}"#
+                ),
+                (4, "s-1", "anon", None, r#"{"app":"1"}"#, r#"{"n":4}"#),
+            ]
+        );
+        assert!(Arc::ptr_eq(&got[0].context_json, &got[3].context_json));
+        assert!(Arc::ptr_eq(&got[0].session_id, &got[1].session_id));
+        assert!(!Arc::ptr_eq(&got[0].context_json, &got[2].context_json));
+        assert_eq!(
+            got[0].message_id,
+            uuid::Uuid::from_bytes([1; 16]).to_string()
+        );
+    }
+
+    #[test]
+    fn an_event_whose_context_row_is_gone_is_left_out() {
+        let store = Store::in_memory();
+        let ctx = store.context_id("{}").unwrap();
+        let ident = store.identity_id("anon", None).unwrap();
+        let sess = store.session_row("s", 0).unwrap();
+        insert(&store, 1, sess, ident, ctx);
+        insert(&store, 2, sess, ident, ctx + 100);
+        insert(&store, 3, sess, ident + 100, ctx);
+        insert(&store, 4, sess + 100, ident, ctx);
+        insert(&store, 5, sess, ident, ctx);
+        let seqs: Vec<i64> = store
+            .read_events(0, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(seqs, vec![1, 5]);
+    }
+}
