@@ -276,6 +276,26 @@ mod tests {
     }
 
     #[test]
+    fn rows_whose_stored_json_is_damaged_are_set_aside() {
+        let damaged: Arc<str> = Arc::from(r#"{"app":{"version":"5.2"#);
+        let good: Arc<str> = Arc::from(r#"{"app":{"version":"5.3.0"}}"#);
+        let mut rows: Vec<StoredEvent> = (1..=6).map(|s| ev(s, EventKind::Track, "{}")).collect();
+        // Rows 1, 2 and 4 share one damaged context; 3 and 6 share a good
+        // one; row 5 has its own context but damaged properties.
+        for i in [0, 1, 3] {
+            rows[i].context_json = damaged.clone();
+        }
+        for i in [2, 5] {
+            rows[i].context_json = good.clone();
+        }
+        rows[4].properties_json = r#"{"sku":"#.into();
+        let b = Batch::build(&rows, 1 << 20, "k").unwrap();
+        assert_eq!(b.unreadable, vec![1, 2, 4, 5]);
+        assert_eq!(b.events.iter().map(|e| e.0).collect::<Vec<_>>(), vec![3, 6]);
+        assert_eq!((b.first_seq, b.last_seq), (1, 6));
+    }
+
+    #[test]
     fn an_empty_context_still_gets_reach_fields() {
         let mut e = ev(1, EventKind::Track, "{}");
         e.context_json = "{}".into();
