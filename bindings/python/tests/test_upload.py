@@ -113,10 +113,13 @@ def test_a_batch_arrives_at_the_configured_server(open_reach, data_dir, collecto
     assert track["properties"] == {"sku": "A1"}
     assert track["context"]["reach"]["seq"] >= 1
     assert collector.headers[0]["authorization"].startswith("Basic ")
+    # The network thread counts the acknowledged events, then the worker
+    # deletes them and publishes `stored` after its commit: wait for both.
     deadline = time.monotonic() + 20
-    while r.diagnostics().uploaded_events < 2:
-        assert time.monotonic() < deadline
+    while r.diagnostics().uploaded_events < 2 or r.diagnostics().stored != 0:
+        assert time.monotonic() < deadline, r.diagnostics()
         time.sleep(0.02)
+    assert r.diagnostics().uploaded_events == 2
     assert r.diagnostics().stored == 0
 
 

@@ -1044,11 +1044,17 @@ test("a batch arrives at the configured server, gzipped, as Segment JSON") { dir
             check(body.contains("\"event\":\"add_to_cart\"")) { "the event is in the batch: $body" }
             check(body.contains("\"sku\":\"A1\"")) { "the properties are in the batch: $body" }
             check(body.contains("\"writeKey\":\"wk-kotlin\"")) { "the write key is in the batch" }
+            // The network thread counts the acknowledged events, then the
+            // worker deletes them and publishes `stored` after its commit:
+            // wait for both, not for the first alone.
             val deadline = System.nanoTime() + 20_000_000_000L
-            while (reach.diagnostics().uploadedEvents < 1uL) {
-                check(System.nanoTime() < deadline) { "the upload was acknowledged" }
+            while (reach.diagnostics().let { it.uploadedEvents < 1uL || it.stored != 0uL }) {
+                check(System.nanoTime() < deadline) {
+                    "the upload was acknowledged and its events deleted: ${reach.diagnostics()}"
+                }
                 Thread.sleep(20)
             }
+            assertEq(1uL, reach.diagnostics().uploadedEvents, "uploaded events")
             assertEq(0uL, reach.diagnostics().stored, "stored after the upload")
         }
     } finally {
