@@ -9,7 +9,7 @@
 //! library (benches/README.md, "Size"). The calendar is the proleptic
 //! Gregorian one over all of `i64` (Howard Hinnant's `civil_from_days`), so
 //! no input falls back to another shape. Years outside 0000–9999 are written
-//! as RFC 3339's extension and chrono write them: a sign and at least four
+//! as chrono writes them, RFC 3339's extended form: a sign and at least four
 //! digits (`+10000-01-01T00:00:00.000Z`, `-0001-12-31T23:59:59.999Z`); the
 //! tests check every shape against chrono over its whole range.
 
