@@ -49,14 +49,7 @@ fn post_as_library(
         headers.push(("X-Retry-Count", n));
     }
     if gzipped {
-        headers.push(("Content-Encoding", "gzip"));
-        request(
-            s.addr(),
-            "POST",
-            "/v1/batch",
-            &headers,
-            &gzip(body.as_bytes()),
-        )
+        post_text_gzip(s.addr(), body, &headers)
     } else {
         request(s.addr(), "POST", "/v1/batch", &headers, body.as_bytes())
     }

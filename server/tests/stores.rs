@@ -132,15 +132,7 @@ fn events_are_stored_as_received_across_statement_boundaries_with_known_and_repe
         // The events' text as written, not a Value's re-serialization.
         let post_raw = |events: &[String], separator: &str| {
             let body = format!("{{\"batch\": [{}]}}", events.join(separator));
-            let headers = [("Content-Encoding", "gzip")];
-            request(
-                s.addr(),
-                "POST",
-                "/v1/batch",
-                &headers,
-                &gzip(body.as_bytes()),
-            )
-            .status
+            post_text_gzip(s.addr(), &body, &[]).status
         };
         let first: Vec<String> = (0..10).map(|i| odd_event(&format!("id-{i:03}"))).collect();
         assert_eq!(post_raw(&first, ","), 200, "{}", store.name);

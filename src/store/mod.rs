@@ -585,6 +585,29 @@ impl Store {
     }
 }
 
+/// For the store's tests.
+#[cfg(test)]
+impl Store {
+    /// Queues a track event `seq` named "e" at `seq` ms, its message id
+    /// `seq` repeated, pointing at `[session, identity, context]`.
+    pub(crate) fn insert_test_event(&self, seq: i64, props: &str, rows: [i64; 3], bytes: u64) {
+        let [session, identity, context] = rows;
+        self.insert_event(EventRow {
+            seq,
+            message_id: &[seq as u8; 16],
+            kind: EventKind::Track,
+            name: "e",
+            timestamp_ms: seq,
+            properties_json: props.into(),
+            session,
+            identity,
+            context,
+            bytes,
+        })
+        .unwrap();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -628,20 +651,7 @@ mod tests {
         let ident = store.identity_id("anon", None).unwrap();
         let sess = store.session_row("s", 0).unwrap();
         for seq in 1..=10 {
-            store
-                .insert_event(EventRow {
-                    seq,
-                    message_id: &[seq as u8; 16],
-                    kind: EventKind::Track,
-                    name: "e",
-                    timestamp_ms: seq,
-                    properties_json: "{}".into(),
-                    session: sess,
-                    identity: ident,
-                    context: ctx,
-                    bytes: 100,
-                })
-                .unwrap();
+            store.insert_test_event(seq, "{}", [sess, ident, ctx], 100);
         }
         assert_eq!(store.drop_oldest(2, 0).unwrap(), (2, 200));
         assert_eq!(store.drop_oldest(0, 250).unwrap(), (3, 300));

@@ -133,23 +133,10 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::EventRow;
 
     fn insert(store: &Store, seq: i64, session: i64, identity: i64, context: i64) {
-        store
-            .insert_event(EventRow {
-                seq,
-                message_id: &[seq as u8; 16],
-                kind: EventKind::Track,
-                name: "e",
-                timestamp_ms: seq,
-                properties_json: format!("{{\"n\":{seq}}}"),
-                session,
-                identity,
-                context,
-                bytes: 10,
-            })
-            .unwrap();
+        let props = format!("{{\"n\":{seq}}}");
+        store.insert_test_event(seq, &props, [session, identity, context], 10);
     }
 
     #[test]

@@ -125,18 +125,17 @@ pub fn batch(events: Vec<Value>) -> Value {
 
 /// Posts a batch the way the SDK does: gzipped, JSON, with optional Basic auth.
 pub fn post_batch_gzip(addr: SocketAddr, body: &Value, auth: Option<&str>) -> Reply {
-    let mut headers = vec![
-        ("Content-Type", "application/json"),
-        ("Content-Encoding", "gzip"),
-    ];
+    let mut headers = vec![("Content-Type", "application/json")];
     if let Some(a) = auth {
         headers.push(("Authorization", a));
     }
-    request(
-        addr,
-        "POST",
-        "/v1/batch",
-        &headers,
-        &gzip(body.to_string().as_bytes()),
-    )
+    post_text_gzip(addr, &body.to_string(), &headers)
+}
+
+/// Posts `text` gzipped to `/v1/batch` as it is (not a `Value`'s
+/// re-serialization), with `headers` and `Content-Encoding: gzip`.
+pub fn post_text_gzip(addr: SocketAddr, text: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut headers = headers.to_vec();
+    headers.push(("Content-Encoding", "gzip"));
+    request(addr, "POST", "/v1/batch", &headers, &gzip(text.as_bytes()))
 }
