@@ -60,6 +60,8 @@ for pkg in libjna-java debootstrap postgresql; do dpkg_installed "$pkg" || apt_m
 command -v java >/dev/null || apt_missing+=(default-jre-headless)
 command -v npm >/dev/null || apt_missing+=(npm)
 command -v python3 >/dev/null || apt_missing+=(python3)
+# scripts/check-size.sh strips copies of the library.
+command -v strip >/dev/null || apt_missing+=(binutils)
 if [ ${#apt_missing[@]} -gt 0 ]; then
   if [ "$IS_ROOT" -eq 0 ] && [ ${#SUDO[@]} -eq 0 ]; then
     die "missing apt packages (${apt_missing[*]}) and neither root nor passwordless sudo"
