@@ -10,7 +10,7 @@ mod net_support;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use net_support::{pack_json, public_key_b64, signed_pack, TestServer};
@@ -85,21 +85,6 @@ fn tls_config(dir: &Path, server: &TestServer, transport: Arc<dyn Transport>) ->
     c
 }
 
-fn wait_client(o: &Opened, what: &str, f: impl Fn(&reach::diagnostics::Diagnostics) -> bool) {
-    let start = Instant::now();
-    loop {
-        let d = o.tracker.diagnostics();
-        if f(&d) {
-            return;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "timed out waiting for {what}: {d:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 fn track_n(o: &Opened, n: i64) {
     for i in 0..n {
         o.tracker
@@ -121,14 +106,14 @@ fn uploads_pack_sync_and_claims_go_through_https_with_a_trusted_test_root() {
     let o = open_with(config.clone());
 
     // The start-up sync installs the signed pack over TLS.
-    wait_client(&o, "the synced pack", |d| d.pack_version == Some(4));
+    net_support::wait_client(&o.tracker, "the synced pack", |d| d.pack_version == Some(4));
     assert_eq!(o.tracker.diagnostics().last_sync_error, None);
 
     // Three uploads, one after the other, over the same agent.
     for round in 1..=3u64 {
         track_n(&o, 10);
         assert!(o.tracker.flush());
-        wait_client(&o, "the upload", |d| {
+        net_support::wait_client(&o.tracker, "the upload", |d| {
             d.uploaded_events == 10 * round && d.stored == 0
         });
     }
@@ -207,7 +192,7 @@ fn a_wrong_host_expired_or_unknown_certificate_is_refused_and_nothing_is_lost() 
         let o = open_with(tls_config(dir.path(), &bad, t.clone()));
         track_n(&o, 25);
         assert!(o.tracker.flush());
-        wait_client(&o, "the refused attempt", |d| d.upload_retries >= 1);
+        net_support::wait_client(&o.tracker, "the refused attempt", |d| d.upload_retries >= 1);
         let d = o.tracker.diagnostics();
         assert_eq!(d.stored, 25, "{what}: the events are kept");
         assert_eq!(
@@ -229,6 +214,6 @@ fn a_wrong_host_expired_or_unknown_certificate_is_refused_and_nothing_is_lost() 
         let o = open_with(tls_config(dir.path(), &good, t));
         assert!(o.tracker.flush());
         good.wait_for("the kept events", WAIT, |s| s.stored.len() == 25);
-        wait_client(&o, "the queue to empty", |d| d.stored == 0);
+        net_support::wait_client(&o.tracker, "the queue to empty", |d| d.stored == 0);
     }
 }

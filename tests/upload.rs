@@ -329,6 +329,10 @@ fn oversized_events(kind: TransportKind) {
     server.wait_for("the small events", Duration::from_secs(20), |s| {
         s.stored.len() == 2
     });
+    // Counted when the acknowledged range is deleted, after the answer.
+    net_support::wait_client(&o.tracker, "the oversized event's count", |d| {
+        d.dropped_oversized >= 1
+    });
     let d = o.tracker.diagnostics();
     assert_eq!(d.dropped_oversized, 1);
     let s = server.state();

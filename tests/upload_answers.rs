@@ -43,26 +43,6 @@ fn track_n(o: &Opened, from: i64, n: i64) {
     }
 }
 
-/// Waits (real time, bounded) until the client's diagnostics satisfy `f`.
-fn wait_client(
-    o: &Opened,
-    what: &str,
-    mut f: impl FnMut(&reach::diagnostics::Diagnostics) -> bool,
-) {
-    let start = std::time::Instant::now();
-    loop {
-        let d = o.tracker.diagnostics();
-        if f(&d) {
-            return;
-        }
-        assert!(
-            start.elapsed() < WAIT,
-            "timed out waiting for {what}: {d:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
 fn indices(server: &TestServer) -> Vec<i64> {
     let s = server.state();
     s.stored_order
@@ -90,7 +70,7 @@ fn every_collectors_success_delivers(kind: TransportKind) {
         track_n(&o, 3 * k as i64, 3);
         assert!(o.tracker.flush());
         let delivered = 3 * (k as u64 + 1);
-        wait_client(&o, "the acknowledgement", |d| {
+        net_support::wait_client(&o.tracker, "the acknowledgement", |d| {
             d.uploaded_events == delivered && d.stored == 0
         });
         assert_eq!(server.receipts().len(), k + 1, "{answer:?} was not resent");
@@ -117,7 +97,9 @@ fn portal_keeps_events(kind: TransportKind) {
     track_n(&o, 0, 5);
     assert!(o.tracker.flush());
     server.wait_for("the portal's first answer", WAIT, |s| s.receipts.len() == 1);
-    wait_client(&o, "the retry to be scheduled", |d| d.upload_retries == 1);
+    net_support::wait_client(&o.tracker, "the retry to be scheduled", |d| {
+        d.upload_retries == 1
+    });
     let d = o.tracker.diagnostics();
     assert_eq!((d.stored, d.uploaded_events), (5, 0), "the events stay");
     assert!(
@@ -135,7 +117,7 @@ fn portal_keeps_events(kind: TransportKind) {
         o.clock.advance_ms(11 * MINUTE_MS);
         std::thread::sleep(Duration::from_millis(20));
     }
-    wait_client(&o, "the delivery", |d| d.stored == 0);
+    net_support::wait_client(&o.tracker, "the delivery", |d| d.stored == 0);
     assert_eq!(server.receipts().len(), 3, "two portal pages, one delivery");
     assert_eq!(indices(&server), (0..5).collect::<Vec<_>>());
     let d = o.tracker.diagnostics();
@@ -163,7 +145,7 @@ fn refusals_keep_events(kind: TransportKind) {
         track_n(&o, 0, 5);
         assert!(o.tracker.flush());
         server.wait_for("the refused attempt", WAIT, |s| s.receipts.len() == 1);
-        wait_client(&o, "the refusal to be reported", |d| {
+        net_support::wait_client(&o.tracker, "the refusal to be reported", |d| {
             d.upload_configuration_refusals == 1
         });
         let d = o.tracker.diagnostics();
@@ -187,7 +169,7 @@ fn refusals_keep_events(kind: TransportKind) {
         server.wait_for("the delivery after foreground", WAIT, |s| {
             s.stored.len() >= 5
         });
-        wait_client(&o, "the queue to empty", |d| d.stored == 0);
+        net_support::wait_client(&o.tracker, "the queue to empty", |d| d.stored == 0);
         assert_eq!(indices(&server), (0..5).collect::<Vec<_>>(), "{status}");
         assert_eq!(o.tracker.diagnostics().last_upload_error, None);
     }
@@ -211,13 +193,13 @@ fn a_refused_configuration_backs_off_to_an_hour_and_a_new_configuration_sends_at
     const FAILURES: usize = 16;
     for n in 2..=FAILURES {
         let refusals = n as u64 - 1;
-        wait_client(&o, "the retry to be scheduled", |d| {
+        net_support::wait_client(&o.tracker, "the retry to be scheduled", |d| {
             d.upload_configuration_refusals == refusals
         });
         o.clock.advance_ms(61 * MINUTE_MS);
         wrong.wait_for("the next retry", WAIT, |s| s.receipts.len() == n);
     }
-    wait_client(&o, "the retry to be scheduled", |d| {
+    net_support::wait_client(&o.tracker, "the retry to be scheduled", |d| {
         d.upload_configuration_refusals == FAILURES as u64
     });
     // By now the wait is between half the ceiling and the ceiling (equal
@@ -244,7 +226,7 @@ fn a_refused_configuration_backs_off_to_an_hour_and_a_new_configuration_sends_at
     assert!(o.tracker.flush());
     right.wait_for("the events", WAIT, |s| s.stored.len() >= 5);
     assert_eq!(indices(&right), (0..5).collect::<Vec<_>>());
-    wait_client(&o, "the queue to empty", |d| d.stored == 0);
+    net_support::wait_client(&o.tracker, "the queue to empty", |d| d.stored == 0);
 }
 
 fn bad_event_is_isolated(kind: TransportKind) {
@@ -267,7 +249,7 @@ fn bad_event_is_isolated(kind: TransportKind) {
             o.tracker.track("tick".into(), p).unwrap();
         }
         assert!(o.tracker.flush());
-        wait_client(&o, "the queue to settle", |d| d.stored == 0);
+        net_support::wait_client(&o.tracker, "the queue to settle", |d| d.stored == 0);
         let expected: Vec<i64> = (0..10).filter(|i| *i != 6).collect();
         assert_eq!(indices(&server), expected, "HTTP {status}: the rest arrive");
         let d = o.tracker.diagnostics();
@@ -305,7 +287,9 @@ fn a_host_that_refuses_every_event_with_400_keeps_them_all() {
     ));
     track_n(&o, 0, 6);
     assert!(o.tracker.flush());
-    wait_client(&o, "the refusal", |d| d.upload_configuration_refusals == 1);
+    net_support::wait_client(&o.tracker, "the refusal", |d| {
+        d.upload_configuration_refusals == 1
+    });
     let d = o.tracker.diagnostics();
     assert_eq!((d.stored, d.upload_events_dropped), (6, 0));
     assert!(
@@ -320,6 +304,6 @@ fn a_host_that_refuses_every_event_with_400_keeps_them_all() {
     server.state().otherwise = None;
     o.tracker.on_foreground().unwrap();
     server.wait_for("the events", WAIT, |s| s.stored.len() >= 6);
-    wait_client(&o, "the queue to empty", |d| d.stored == 0);
+    net_support::wait_client(&o.tracker, "the queue to empty", |d| d.stored == 0);
     assert_eq!(o.tracker.diagnostics().upload_events_dropped, 0);
 }

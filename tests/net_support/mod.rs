@@ -695,3 +695,29 @@ macro_rules! both_transports {
         }
     };
 }
+
+/// How long a test waits for the client to catch up with the server.
+pub const CLIENT_WAIT: Duration = Duration::from_secs(20);
+
+/// Waits (real time, bounded by `CLIENT_WAIT`) until the client's
+/// diagnostics satisfy `f`. The server records an event before it answers,
+/// and the client counts and deletes after the answer, so a test that saw
+/// the server's side waits here for the client's.
+pub fn wait_client(
+    tracker: &reach::Tracker,
+    what: &str,
+    mut f: impl FnMut(&reach::diagnostics::Diagnostics) -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        let d = tracker.diagnostics();
+        if f(&d) {
+            return;
+        }
+        assert!(
+            start.elapsed() < CLIENT_WAIT,
+            "timed out waiting for {what}: {d:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
