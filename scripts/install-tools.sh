@@ -4,7 +4,7 @@
 #     postgresql (the server's tests run its PostgreSQL store against a throwaway cluster)
 #   - Kotlin compiler (npm package kotlin-compiler, the full JVM kotlinc distribution)
 #   - a Python venv with pytest
-#   - cargo-fuzz (crates.io, built once into $REACH_TOOLS/cargo-fuzz) when the nightly toolchain is there
+#   - cargo-fuzz (from the crate registry, built once into $REACH_TOOLS/cargo-fuzz) when the nightly toolchain is there
 #   - a Debian 13 (trixie) chroot with swiftlang, because Debian 12 has no Swift (optional:
 #     needs root, mount and chroot; if refused, Swift tests are reported as SKIPPED)
 # and writes $REACH_TOOLS/env.sh for other scripts to `source`.

@@ -30,6 +30,10 @@ suite() {
 step "install tools"
 bash scripts/install-tools.sh || { echo "tool installation failed"; exit 1; }
 
+# A clean clone (CI) never rebuilds incrementally: the incremental caches
+# would only take disk.
+[ "${CI:-}" = true ] && export CARGO_INCREMENTAL=0
+
 # The server's PostgreSQL tests skip without PostgreSQL; here its absence is a failure, never a skip.
 export REACH_REQUIRE_PG=1
 suite "cargo fmt --check" cargo fmt --all -- --check
