@@ -27,6 +27,13 @@ suite() {
   fi
 }
 
+# The disk is shared with other machines' work and its free space varies: say
+# how much there is, so a run that fails on a full disk says why at the top.
+free_mb() { df -Pm . | awk 'NR == 2 { print $4 }'; }
+echo "disk: $(free_mb) MB free where the build writes ($(df -P . | awk 'NR == 2 { print $6 }'))"
+[ "$(free_mb)" -lt "${REACH_MIN_FREE_MB:-6000}" ] &&
+  echo "WARNING: under ${REACH_MIN_FREE_MB:-6000} MB free; a full run (target/ and fuzz/target/) takes ~4,500 MB (2026-12-04)"
+
 step "install tools"
 bash scripts/install-tools.sh || { echo "tool installation failed"; exit 1; }
 
@@ -56,6 +63,7 @@ suite "Swift tests (Debian 13 chroot)" bash scripts/test-swift.sh
 suite "iOS layer against the wrapper (swiftc -typecheck, SDK stand-ins)" bash scripts/check-ios-layer.sh
 
 echo
+echo "disk: $(free_mb) MB free at the end"
 if [ "$skipped" -gt 0 ]; then
   echo "WARNING: $skipped suite(s) SKIPPED (see above); they did not pass."
 fi
