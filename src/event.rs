@@ -59,11 +59,19 @@ pub struct PendingEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
     pub seq: i64,
-    pub message_id: String,
+    /// Kept as its 16 bytes: the uploader writes it straight into the batch
+    /// text (a `String` per event cost an allocation on the worker and a
+    /// free on the network thread).
+    pub message_id: uuid::Uuid,
     pub kind: EventKind,
     pub name: String,
     /// The properties (or, for identify, the traits) as a JSON object.
     pub properties_json: String,
+    /// CRC-32 of `properties_json` as written, `None` for rows written
+    /// before schema version 6: the uploader's check that the stored text
+    /// is still what was written (see `upload::batch::Batch::build`). An
+    /// i64 as SQLite keeps it: a damaged value outside u32 simply fails.
+    pub properties_crc: Option<i64>,
     pub timestamp_ms: i64,
     // Shared: the events of a batch point at one or two of each
     // (store/upload.rs, `SharedTexts`).

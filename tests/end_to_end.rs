@@ -533,11 +533,13 @@ fn two_thousand_events_arrive_at_the_reference_server_exactly_once() {
 
     // Every messageId received exactly once, and stored as the SDK sent it.
     for e in &rows {
-        assert_eq!(server.receipts(&e.message_id).unwrap(), 1, "{}", e.name);
+        let id = e.message_id.to_string();
+        assert_eq!(server.receipts(&id).unwrap(), 1, "{}", e.name);
     }
     for e in rows.iter().step_by(97) {
-        let got = server.event(&e.message_id).unwrap().expect("stored");
-        assert_eq!(got["messageId"], e.message_id.as_str());
+        let id = e.message_id.to_string();
+        let got = server.event(&id).unwrap().expect("stored");
+        assert_eq!(got["messageId"], id.as_str());
         assert_eq!(got["anonymousId"], &*e.anonymous_id);
         assert_eq!(got["context"]["reach"]["seq"], e.seq);
         assert_eq!(got["context"]["reach"]["session_id"], &*e.session_id);

@@ -11,9 +11,12 @@ use rusqlite::Connection;
 
 use super::EventRow;
 
-/// Rows per INSERT statement: 16 × 10 parameters stays far below SQLite's
+/// Rows per INSERT statement: 16 × 11 parameters stays far below SQLite's
 /// parameter limit, and larger batches gained nothing measurable.
 pub const ROWS_PER_INSERT: usize = 16;
+
+/// Parameters bound per row.
+const COLUMNS: usize = 11;
 
 /// An event row owned by the batch until it is written.
 pub struct OwnedRow {
@@ -23,6 +26,7 @@ pub struct OwnedRow {
     name: String,
     timestamp_ms: i64,
     properties_json: String,
+    properties_crc: u32,
     session: i64,
     identity: i64,
     context: i64,
@@ -37,6 +41,7 @@ impl From<EventRow<'_>> for OwnedRow {
             kind: r.kind.code(),
             name: r.name.to_owned(),
             timestamp_ms: r.timestamp_ms,
+            properties_crc: crc32fast::hash(r.properties_json.as_bytes()),
             properties_json: r.properties_json,
             session: r.session,
             identity: r.identity,
@@ -54,12 +59,13 @@ fn insert_sql(n: usize) -> &'static str {
             .map(|rows| {
                 let values: Vec<String> = (0..rows)
                     .map(|r| {
-                        let p: Vec<String> = (1..=10).map(|c| format!("?{}", r * 10 + c)).collect();
+                        let p: Vec<String> =
+                            (1..=COLUMNS).map(|c| format!("?{}", r * COLUMNS + c)).collect();
                         format!("({})", p.join(", "))
                     })
                     .collect();
                 format!(
-                    "INSERT INTO events (seq, message_id, kind, name, ts, props, session, identity, context, bytes) VALUES {}",
+                    "INSERT INTO events (seq, message_id, kind, name, ts, props, session, identity, context, bytes, props_crc) VALUES {}",
                     values.join(", ")
                 )
             })
@@ -73,7 +79,7 @@ pub fn insert(conn: &Connection, rows: &[OwnedRow]) -> rusqlite::Result<()> {
     for chunk in rows.chunks(ROWS_PER_INSERT) {
         let mut stmt = conn.prepare_cached(insert_sql(chunk.len()))?;
         for (i, r) in chunk.iter().enumerate() {
-            let at = i * 10;
+            let at = i * COLUMNS;
             stmt.raw_bind_parameter(at + 1, r.seq)?;
             stmt.raw_bind_parameter(at + 2, &r.message_id[..])?;
             stmt.raw_bind_parameter(at + 3, r.kind)?;
@@ -84,6 +90,7 @@ pub fn insert(conn: &Connection, rows: &[OwnedRow]) -> rusqlite::Result<()> {
             stmt.raw_bind_parameter(at + 8, r.identity)?;
             stmt.raw_bind_parameter(at + 9, r.context)?;
             stmt.raw_bind_parameter(at + 10, r.bytes as i64)?;
+            stmt.raw_bind_parameter(at + 11, i64::from(r.properties_crc))?;
         }
         stmt.raw_execute()?;
     }

@@ -48,7 +48,7 @@ impl Store {
     pub fn read_events(&self, after_seq: i64, limit: usize) -> Result<Vec<StoredEvent>> {
         self.flush_rows().map_err(|e| e.error)?;
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, message_id, kind, name, props, ts, session, identity, context
+            "SELECT seq, message_id, kind, name, props, ts, session, identity, context, props_crc
              FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
         let mut texts = SharedTexts::default();
@@ -74,16 +74,18 @@ impl Store {
             else {
                 continue;
             };
+            // A damaged id (not 16 bytes) goes as the nil UUID rather than
+            // holding up its batch; the server's dedupe would merge such events.
             let id = r.get_ref(1)?;
-            let message_id = uuid::Uuid::from_slice(id.as_blob().unwrap_or_default())
-                .map(|u| u.hyphenated().to_string())
-                .unwrap_or_default();
+            let message_id =
+                uuid::Uuid::from_slice(id.as_blob().unwrap_or_default()).unwrap_or_default();
             out.push(StoredEvent {
                 seq: r.get(0)?,
                 message_id,
                 kind: EventKind::from_code(r.get(2)?).unwrap_or(EventKind::Track),
                 name: r.get(3)?,
                 properties_json: r.get(4)?,
+                properties_crc: r.get(9)?,
                 timestamp_ms: r.get(5)?,
                 session_id,
                 anonymous_id,
@@ -191,9 +193,43 @@ mod tests {
         assert!(Arc::ptr_eq(&got[0].context_json, &got[3].context_json));
         assert!(Arc::ptr_eq(&got[0].session_id, &got[1].session_id));
         assert!(!Arc::ptr_eq(&got[0].context_json, &got[2].context_json));
+        assert_eq!(got[0].message_id, uuid::Uuid::from_bytes([1; 16]));
+    }
+
+    #[test]
+    fn each_row_carries_the_checksum_of_its_properties_as_written() {
+        let store = Store::in_memory();
+        let ctx = store.context_id("{}").unwrap();
+        let ident = store.identity_id("anon", None).unwrap();
+        let sess = store.session_row("s", 0).unwrap();
+        insert(&store, 1, sess, ident, ctx);
+        insert(&store, 2, sess, ident, ctx);
+        store.flush_rows().map_err(|e| e.error).unwrap();
+        // Row 2's text changes after it was written; row 3 is a row from
+        // before schema version 6, which has no checksum.
+        store
+            .conn
+            .execute(r#"UPDATE events SET props = '{"n":9}' WHERE seq = 2"#, [])
+            .unwrap();
+        insert(&store, 3, sess, ident, ctx);
+        store.flush_rows().map_err(|e| e.error).unwrap();
+        store
+            .conn
+            .execute("UPDATE events SET props_crc = NULL WHERE seq = 3", [])
+            .unwrap();
+        let got = store.read_events(0, 10).unwrap();
+        let crc = |s: &str| Some(i64::from(crc32fast::hash(s.as_bytes())));
+        let seen: Vec<_> = got
+            .iter()
+            .map(|e| (e.seq, &*e.properties_json, e.properties_crc))
+            .collect();
         assert_eq!(
-            got[0].message_id,
-            uuid::Uuid::from_bytes([1; 16]).to_string()
+            seen,
+            vec![
+                (1, r#"{"n":1}"#, crc(r#"{"n":1}"#)),
+                (2, r#"{"n":9}"#, crc(r#"{"n":2}"#)),
+                (3, r#"{"n":3}"#, None),
+            ]
         );
     }
 
