@@ -588,6 +588,16 @@ impl Store {
 /// For the store's tests.
 #[cfg(test)]
 impl Store {
+    /// A context `{}`, an anonymous identity and a session "s": the
+    /// `[session, identity, context]` rows most tests point their events at.
+    pub(crate) fn test_rows(&self) -> [i64; 3] {
+        [
+            self.session_row("s", 0).unwrap(),
+            self.identity_id("anon", None).unwrap(),
+            self.context_id("{}").unwrap(),
+        ]
+    }
+
     /// Queues a track event `seq` named "e" at `seq` ms, its message id
     /// `seq` repeated, pointing at `[session, identity, context]`.
     pub(crate) fn insert_test_event(&self, seq: i64, props: &str, rows: [i64; 3], bytes: u64) {
@@ -647,9 +657,7 @@ mod tests {
     #[test]
     fn drop_oldest_removes_by_count_and_by_bytes() {
         let store = Store::in_memory();
-        let ctx = store.context_id("{}").unwrap();
-        let ident = store.identity_id("anon", None).unwrap();
-        let sess = store.session_row("s", 0).unwrap();
+        let [sess, ident, ctx] = store.test_rows();
         for seq in 1..=10 {
             store.insert_test_event(seq, "{}", [sess, ident, ctx], 100);
         }

@@ -199,9 +199,7 @@ mod tests {
     #[test]
     fn each_row_carries_the_checksum_of_its_properties_as_written() {
         let store = Store::in_memory();
-        let ctx = store.context_id("{}").unwrap();
-        let ident = store.identity_id("anon", None).unwrap();
-        let sess = store.session_row("s", 0).unwrap();
+        let [sess, ident, ctx] = store.test_rows();
         insert(&store, 1, sess, ident, ctx);
         insert(&store, 2, sess, ident, ctx);
         store.flush_rows().map_err(|e| e.error).unwrap();
@@ -236,9 +234,7 @@ mod tests {
     #[test]
     fn an_event_whose_context_row_is_gone_is_left_out() {
         let store = Store::in_memory();
-        let ctx = store.context_id("{}").unwrap();
-        let ident = store.identity_id("anon", None).unwrap();
-        let sess = store.session_row("s", 0).unwrap();
+        let [sess, ident, ctx] = store.test_rows();
         insert(&store, 1, sess, ident, ctx);
         insert(&store, 2, sess, ident, ctx + 100);
         insert(&store, 3, sess, ident + 100, ctx);
