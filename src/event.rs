@@ -80,3 +80,9 @@ pub struct StoredEvent {
     pub user_id: Option<Arc<str>>,
     pub context_json: Arc<str>,
 }
+
+/// The checksum stored with an event's properties (`StoredEvent::properties_crc`):
+/// one function for the worker that writes it and the uploader that checks it.
+pub fn properties_checksum(properties_json: &str) -> i64 {
+    i64::from(crc32fast::hash(properties_json.as_bytes()))
+}

@@ -26,7 +26,7 @@ pub struct OwnedRow {
     name: String,
     timestamp_ms: i64,
     properties_json: String,
-    properties_crc: u32,
+    properties_crc: i64,
     session: i64,
     identity: i64,
     context: i64,
@@ -41,7 +41,7 @@ impl From<EventRow<'_>> for OwnedRow {
             kind: r.kind.code(),
             name: r.name.to_owned(),
             timestamp_ms: r.timestamp_ms,
-            properties_crc: crc32fast::hash(r.properties_json.as_bytes()),
+            properties_crc: crate::event::properties_checksum(&r.properties_json),
             properties_json: r.properties_json,
             session: r.session,
             identity: r.identity,
@@ -90,7 +90,7 @@ pub fn insert(conn: &Connection, rows: &[OwnedRow]) -> rusqlite::Result<()> {
             stmt.raw_bind_parameter(at + 8, r.identity)?;
             stmt.raw_bind_parameter(at + 9, r.context)?;
             stmt.raw_bind_parameter(at + 10, r.bytes as i64)?;
-            stmt.raw_bind_parameter(at + 11, i64::from(r.properties_crc))?;
+            stmt.raw_bind_parameter(at + 11, r.properties_crc)?;
         }
         stmt.raw_execute()?;
     }

@@ -216,7 +216,7 @@ mod tests {
             .execute("UPDATE events SET props_crc = NULL WHERE seq = 3", [])
             .unwrap();
         let got = store.read_events(0, 10).unwrap();
-        let crc = |s: &str| Some(i64::from(crc32fast::hash(s.as_bytes())));
+        let crc = |s: &str| Some(crate::event::properties_checksum(s));
         let seen: Vec<_> = got
             .iter()
             .map(|e| (e.seq, &*e.properties_json, e.properties_crc))

@@ -130,7 +130,7 @@ fn is_json(s: &str) -> bool {
 /// it also catches damage that still parses), else a parse.
 fn properties_intact(row: &StoredEvent) -> bool {
     match row.properties_crc {
-        Some(crc) => i64::from(crc32fast::hash(row.properties_json.as_bytes())) == crc,
+        Some(crc) => crate::event::properties_checksum(&row.properties_json) == crc,
         None => is_json(&row.properties_json),
     }
 }
@@ -315,7 +315,7 @@ mod tests {
 
     #[test]
     fn properties_are_checked_by_their_checksum_when_the_row_has_one() {
-        let crc = |s: &str| Some(i64::from(crc32fast::hash(s.as_bytes())));
+        let crc = |s: &str| Some(crate::event::properties_checksum(s));
         let mut rows: Vec<StoredEvent> = (1..=5)
             .map(|s| ev(s, EventKind::Track, r#"{"sku":"A1"}"#))
             .collect();
